@@ -1,0 +1,1 @@
+"""ecmc: a compiler for ECM (Engine Capability Map) specs."""

@@ -1,0 +1,81 @@
+"""Semantic rules over the whole program: what no single spec can see on its own."""
+
+from __future__ import annotations
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.ir import Program
+from ecmc.span import Span
+
+
+def run_checks(program: Program, diagnostics: Diagnostics) -> None:
+    _unique_engines(program, diagnostics)
+    _unique_capabilities(program, diagnostics)
+    _unique_reason_codes(program, diagnostics)
+    _writes_are_audited(program, diagnostics)
+    _owned_tables_exist(program, diagnostics)
+
+
+def _unique_engines(program: Program, diagnostics: Diagnostics) -> None:
+    seen: dict[str, Span] = {}
+    for engine in program.engines:
+        if not engine.engine_id:
+            continue
+        if engine.engine_id in seen:
+            diagnostics.report(
+                "ECM038", engine.span, f"engine {engine.engine_id} is declared twice",
+                f"first at {seen[engine.engine_id]}",
+            )
+        else:
+            seen[engine.engine_id] = engine.span
+
+
+def _unique_capabilities(program: Program, diagnostics: Diagnostics) -> None:
+    seen: dict[str, tuple[str, Span]] = {}
+    for engine in program.engines:
+        for cap in engine.capabilities:
+            if cap.id in seen:
+                owner, span = seen[cap.id]
+                diagnostics.report(
+                    "ECM030", cap.span, f"capability {cap.id} is already declared by {owner}",
+                    f"first at {span}",
+                )
+            else:
+                seen[cap.id] = (engine.engine_id, cap.span)
+
+
+def _unique_reason_codes(program: Program, diagnostics: Diagnostics) -> None:
+    seen: dict[str, tuple[str, Span]] = {}
+    for engine in program.engines:
+        for code in engine.reason_codes:
+            if code.code in seen and seen[code.code][0] != engine.engine_id:
+                owner, span = seen[code.code]
+                diagnostics.report(
+                    "ECM031", code.span, f"reason code {code.code} is already declared by {owner}",
+                    f"first at {span}",
+                )
+            else:
+                seen.setdefault(code.code, (engine.engine_id, code.span))
+
+
+def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:
+    for engine in program.engines:
+        for cap in engine.capabilities:
+            if cap.side_effects is None or not cap.side_effects.writes:
+                continue
+            if not any(req.mode != "none" for req in cap.audit):
+                diagnostics.report(
+                    "ECM033", cap.span,
+                    f"write capability {cap.id} has no audit emission requirement",
+                    "say in 'Audit Emission Requirements' which PH1.J events it emits",
+                )
+
+
+def _owned_tables_exist(program: Program, diagnostics: Diagnostics) -> None:
+    tables = {table.name for table in program.tables}
+    for engine in program.engines:
+        for owned in engine.data_owned:
+            if owned.table not in tables:
+                diagnostics.report(
+                    "ECM035", owned.span,
+                    f"data_owned table {owned.table!r} has no table definition in any wiring spec",
+                )

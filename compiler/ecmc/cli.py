@@ -1,0 +1,91 @@
+"""The `ecmc` command line. Exit codes: 0 clean, 1 diagnostics, 2 usage or I/O error.
+
+Each command imports what it needs when it runs, so `ecmc --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ecmc.frontend import FrontendResult
+
+EXIT_CLEAN, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ecmc")
+def main() -> None:
+    """ecmc: compile ECM (Engine Capability Map) specs."""
+
+
+def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
+    from ecmc.config import load_config
+    from ecmc.frontend import compile_paths
+    from ecmc.reader import SpecPathError
+
+    config = load_config()
+    try:
+        if paths:
+            context = [config.specs] if config.specs.is_dir() else []
+            return compile_paths(list(paths), context)
+        if not config.specs.is_dir():
+            raise SpecPathError(f"no specs directory at {config.specs}")
+        return compile_paths([config.specs])
+    except SpecPathError as error:
+        click.echo(f"ecmc: error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human")
+@click.option(
+    "--max-diagnostics", type=click.IntRange(min=1), default=50, show_default=True,
+    help="Diagnostics shown before '... and N more' (human format).",
+)
+@click.option("--fail-on-warning", is_flag=True, help="Exit 1 on warnings as well as errors.")
+@click.option("--explain", metavar="CODE", help="Describe a diagnostic code and exit.")
+def lint(
+    paths: tuple[Path, ...],
+    fmt: str,
+    max_diagnostics: int,
+    fail_on_warning: bool,
+    explain: str | None,
+) -> None:
+    """Report diagnostics for spec files (default: the project's specs directory)."""
+    if explain is not None:
+        from ecmc.codes import REGISTRY
+
+        entry = REGISTRY.get(explain.upper())
+        if entry is None:
+            click.echo(f"ecmc: error: unknown diagnostic code {explain!r}", err=True)
+            sys.exit(EXIT_USAGE)
+        click.echo(f"{entry.code} ({entry.severity}): {entry.summary}")
+        return
+    from ecmc.diagnostics import render_human, render_json
+
+    result = _run_frontend(paths)
+    if fmt == "json":
+        click.echo(render_json(result.diagnostics))
+    elif result.diagnostics:
+        click.echo(render_human(result.diagnostics, result.sources, max_diagnostics))
+    else:
+        click.echo(f"ecmc: {len(result.reported)} spec file(s), no problems")
+    failing = result.has_errors or (fail_on_warning and bool(result.diagnostics))
+    sys.exit(EXIT_DIAGNOSTICS if failing else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
+def inspect(paths: tuple[Path, ...], fmt: str) -> None:
+    """Print the capability IR as JSON, with diagnostics, even when there are errors."""
+    result = _run_frontend(paths)
+    click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    sys.exit(EXIT_DIAGNOSTICS if result.has_errors else EXIT_CLEAN)

@@ -1,0 +1,176 @@
+"""The field dictionary: type aliases, naming conventions and explicit fields from companion specs.
+
+A field is typed by its explicit entry if it has one, else by the most specific naming
+convention that matches it (the longest literal part wins: `*_event_id` beats `*_id`). Each
+resolved field records which rule typed it, so `ecmc inspect` can say why a field has its type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.ir import Convention, FieldDef, Scalar
+from ecmc.syntax import Bullet, CompanionSection, Text
+from ecmc.type_grammar import GrammarError, parse_field_type
+
+PRIMITIVES = frozenset({"string", "int", "bool", "json", "enum"})
+_BOUNDED = frozenset({"string", "int"})
+FIELD_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+_PATTERN = re.compile(r"\*_[a-z0-9_]+|[a-z][a-z0-9_]*_\*")
+
+
+def description_of(bullet: Bullet) -> str:
+    """Prose after a bullet's value, without the dash that introduces it."""
+    return bullet.trailing.lstrip("-—–: ").strip()
+
+
+@dataclass
+class FieldDictionary:
+    aliases: dict[str, Scalar] = field(default_factory=dict)
+    conventions: list[Convention] = field(default_factory=list)
+    fields: dict[str, FieldDef] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> FieldDef | None:
+        explicit = self.fields.get(name)
+        if explicit is not None:
+            return explicit
+        best: Convention | None = None
+        for convention in self.conventions:
+            if _matches(convention.pattern, name) and (
+                best is None or len(convention.pattern) > len(best.pattern)
+            ):
+                best = convention
+        if best is None:
+            return None
+        return FieldDef(name, best.type, f"convention {best.pattern}", best.description, best.span)
+
+    def known_names(self) -> list[str]:
+        return sorted(self.fields)
+
+
+def _matches(pattern: str, name: str) -> bool:
+    if pattern.startswith("*"):
+        return name.endswith(pattern[1:]) and len(name) > len(pattern) - 1
+    return name.startswith(pattern[:-1]) and len(name) > len(pattern) - 1
+
+
+def build_dictionary(
+    sections: list[CompanionSection], diagnostics: Diagnostics
+) -> FieldDictionary:
+    dictionary = FieldDictionary()
+    # Aliases first, in declaration order, so fields and conventions may use any of them.
+    for section in (s for s in sections if s.kind == "aliases"):
+        for bullet in _definitions(section, diagnostics):
+            assert bullet.key is not None and bullet.value is not None
+            name = bullet.key.text
+            if name in PRIMITIVES or name in dictionary.aliases:
+                diagnostics.report(
+                    "ECM051", bullet.key.span, f"type alias {name!r} is already defined"
+                )
+                continue
+            scalar = scalar_type(bullet.value, dictionary, diagnostics)
+            if scalar is not None:
+                dictionary.aliases[name] = scalar
+    for section in (s for s in sections if s.kind == "conventions"):
+        seen = {c.pattern for c in dictionary.conventions}
+        for bullet in _definitions(section, diagnostics):
+            assert bullet.key is not None and bullet.value is not None
+            pattern = bullet.key.text
+            if not _PATTERN.fullmatch(pattern):
+                diagnostics.report(
+                    "ECM053",
+                    bullet.key.span,
+                    f"naming convention {pattern!r} is not '*_suffix' or 'prefix_*'",
+                )
+                continue
+            if pattern in seen:
+                diagnostics.report(
+                    "ECM051", bullet.key.span, f"naming convention {pattern!r} is defined twice"
+                )
+                continue
+            seen.add(pattern)
+            scalar = scalar_type(bullet.value, dictionary, diagnostics)
+            if scalar is not None:
+                dictionary.conventions.append(
+                    Convention(pattern, scalar, description_of(bullet), bullet.span)
+                )
+    for section in (s for s in sections if s.kind == "fields"):
+        for bullet in _definitions(section, diagnostics):
+            assert bullet.key is not None and bullet.value is not None
+            name = bullet.key.text
+            if not FIELD_NAME.fullmatch(name):
+                diagnostics.report(
+                    "ECM053", bullet.key.span, f"field name {name!r} is not snake_case"
+                )
+                continue
+            if name in dictionary.fields:
+                first = dictionary.fields[name].span
+                diagnostics.report(
+                    "ECM051", bullet.key.span, f"field {name!r} is defined twice", f"first: {first}"
+                )
+                continue
+            scalar = scalar_type(bullet.value, dictionary, diagnostics)
+            if scalar is not None:
+                dictionary.fields[name] = FieldDef(
+                    name, scalar, "field", description_of(bullet), bullet.span
+                )
+    return dictionary
+
+
+def _definitions(section: CompanionSection, diagnostics: Diagnostics) -> list[Bullet]:
+    found = []
+    for bullet in section.bullets:
+        if bullet.key is None or bullet.value is None:
+            diagnostics.report(
+                "ECM018",
+                bullet.span,
+                f"expected '`name`: `type` — description' in {section.title.text!r}",
+            )
+            continue
+        found.append(bullet)
+    return found
+
+
+def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostics) -> Scalar | None:
+    parsed = parse_field_type(text.text, text.span)
+    if isinstance(parsed, GrammarError):
+        diagnostics.report("ECM050", parsed.span(text.span), parsed.message)
+        return None
+    if parsed.base in dictionary.aliases:
+        alias = dictionary.aliases[parsed.base]
+        minimum = parsed.minimum if parsed.minimum is not None else alias.minimum
+        maximum = parsed.maximum if parsed.maximum is not None else alias.maximum
+        scalar = Scalar(alias.base, alias.labels, minimum, maximum, parsed.is_list or alias.is_list)
+    elif parsed.base in PRIMITIVES:
+        scalar = Scalar(
+            parsed.base, parsed.labels, parsed.minimum, parsed.maximum, parsed.is_list
+        )
+    else:
+        known = ", ".join(sorted(PRIMITIVES | dictionary.aliases.keys()))
+        diagnostics.report(
+            "ECM050",
+            parsed.span.narrow(0, len(parsed.base)),
+            f"unknown field type {parsed.base!r}",
+            f"known types: {known}",
+        )
+        return None
+    if scalar.base == "enum" and not scalar.labels:
+        diagnostics.report("ECM050", parsed.span, "enum needs labels: enum(A|B)")
+        return None
+    bounded = parsed.minimum is not None or parsed.maximum is not None
+    if bounded and scalar.base not in _BOUNDED:
+        diagnostics.report(
+            "ECM050", parsed.span, f"bounds apply to string and int, not to {scalar.base}"
+        )
+        return None
+    if scalar.minimum is not None and scalar.maximum is not None and scalar.minimum > scalar.maximum:
+        diagnostics.report(
+            "ECM050", parsed.span, f"empty bounds: {scalar.minimum} > {scalar.maximum}"
+        )
+        return None
+    if scalar.base == "string" and scalar.minimum is not None and scalar.minimum < 0:
+        diagnostics.report("ECM050", parsed.span, "a string length cannot be negative")
+        return None
+    return scalar

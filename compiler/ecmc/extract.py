@@ -1,0 +1,304 @@
+"""Stage 3, extract: section tree -> syntax of an ECM spec or of a companion spec.
+
+An ECM spec has an `Engine Header` section; a companion spec has a `Spec Header` section.
+Section titles are matched after normalisation, so `## Engine Header`, `# engine header` and a
+bare `Engine Header` line are the same. Sections with no known structure are kept as notes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ecmc.bullets import bullets_of, line_text, section_bullets
+from ecmc.diagnostics import Diagnostics
+from ecmc.markdown_tree import Document, Line, Section
+from ecmc.span import Span
+from ecmc.syntax import (
+    AuditRuleSyntax,
+    Bullet,
+    CapabilitySyntax,
+    CompanionSection,
+    CompanionSyntax,
+    EngineSyntax,
+    Entry,
+    Note,
+    ReasonCodeSyntax,
+    SpecSyntax,
+    Text,
+)
+
+CAPABILITY_ID = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+REASON_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+ENGINE_HEADER = "engine header"
+SPEC_HEADER = "spec header"
+COMPANION_SECTIONS = {
+    "naming conventions": "conventions",
+    "type aliases": "aliases",
+    "fields": "fields",
+    "caller classes": "caller_classes",
+    "caller policies": "caller_policies",
+    "records": "records",
+    "tables": "tables",
+    "lifecycles": "lifecycles",
+    "audit event types": "audit_event_types",
+    "reason code roles": "reason_code_roles",
+}
+
+
+def normalise_title(text: str) -> str:
+    return " ".join(text.replace("`", "").strip().rstrip(":.").lower().split())
+
+
+def extract(document: Document, diagnostics: Diagnostics) -> SpecSyntax | None:
+    sections = document.walk()
+    engine_header = _find(sections, ENGINE_HEADER)
+    spec_header = _find(sections, SPEC_HEADER)
+    start = Span.point(document.path, 1, 1)
+    if engine_header is None and spec_header is None:
+        diagnostics.report(
+            "ECM005",
+            document.title.span if document.title else start,
+            "not an ECM spec: found neither an 'Engine Header' nor a 'Spec Header' section",
+            "an ECM spec starts with '## Engine Header' and a bullet '`engine_id`: `NAME`'",
+        )
+        return None
+    if engine_header is not None and spec_header is not None:
+        diagnostics.report(
+            "ECM005",
+            spec_header.title.span,
+            "a spec has either an 'Engine Header' (ECM spec) or a 'Spec Header' (companion "
+            "spec), not both",
+        )
+        return None
+    if engine_header is not None:
+        return _extract_engine(document, sections, engine_header, diagnostics)
+    assert spec_header is not None
+    return _extract_companion(document, spec_header, diagnostics)
+
+
+def _find(sections: list[Section], title: str) -> Section | None:
+    return next((s for s in sections if normalise_title(s.title.plain) == title), None)
+
+
+def _document_span(document: Document) -> Span:
+    return document.title.span if document.title else Span.point(document.path, 1, 1)
+
+
+def _note(section: Section) -> Note:
+    lines: list[str] = []
+
+    def add(bullet: Bullet, depth: int) -> None:
+        lines.append("  " * depth + bullet.text.text)
+        for child in bullet.children:
+            add(child, depth + 1)
+
+    for bullet in section_bullets(section):
+        add(bullet, 0)
+    for child in section.children:
+        lines.append(child.title.plain.strip())
+        lines.extend(_note(child).lines)
+    return Note(section.title.plain.strip(), tuple(lines), section.span)
+
+
+# --- ECM ------------------------------------------------------------------------------------
+
+
+def _extract_engine(
+    document: Document, sections: list[Section], header: Section, diagnostics: Diagnostics
+) -> EngineSyntax:
+    capability_list = _find(sections, "capability list")
+    capabilities: list[CapabilitySyntax] = []
+    if capability_list is None:
+        diagnostics.report(
+            "ECM014",
+            header.title.span,
+            "ECM spec has no 'Capability List' section",
+            "list capabilities under '## Capability List' as '### `CAPABILITY_ID`' headings",
+        )
+    else:
+        _collect_capabilities(capability_list, None, capabilities, diagnostics)
+
+    reason_codes: list[ReasonCodeSyntax] = []
+    audit_rules: list[AuditRuleSyntax] = []
+    sources: list[str] = []
+    notes: list[Note] = []
+    consumed = {id(header)}
+    if capability_list is not None:
+        consumed.update(id(s) for s in capability_list.walk())
+    for section in sections:
+        if id(section) in consumed:
+            continue
+        title = normalise_title(section.title.plain)
+        if "reason code" in title or "failure mode" in title:
+            reason_codes.extend(_reason_codes(section_bullets(section), "", diagnostics))
+            notes.append(_note(section))
+        elif title.startswith("audit emission"):
+            audit_rules.extend(_audit_rule(b) for b in section_bullets(section))
+        elif title == "sources":
+            sources.extend(b.text.text for b in section_bullets(section))
+        else:
+            notes.append(_note(section))
+            consumed.update(id(s) for s in section.walk())
+            continue
+        consumed.add(id(section))
+
+    title = document.title.plain.strip() if document.title else ""
+    return EngineSyntax(
+        document.path,
+        title,
+        section_bullets(header),
+        header.title.span,
+        tuple(capabilities),
+        tuple(reason_codes),
+        tuple(audit_rules),
+        tuple(sources),
+        tuple(notes),
+        _document_span(document),
+    )
+
+
+def _capability_id(title: Line) -> Text | None:
+    """A capability heading: `` `ID` ``, `capability_id: ID`, or a bare `ID`."""
+    codes = title.codes
+    plain = title.plain.strip()
+    if len(codes) == 1 and plain == f"`{codes[0].text}`":
+        return Text(codes[0].text.strip(), codes[0].span)
+    key, _, rest = plain.partition(":")
+    if rest and key.strip().lower() in ("capability_id", "capability", "id"):
+        value = rest.strip().strip("`").strip()
+        offset = title.source.find(value, len(key) + 1)
+        return Text(value, title.span.narrow(max(offset, 0), len(value)))
+    if CAPABILITY_ID.fullmatch(plain):
+        return Text(plain, title.span)
+    return None
+
+
+def _collect_capabilities(
+    section: Section, group: str | None, out: list[CapabilitySyntax], diagnostics: Diagnostics
+) -> None:
+    for bullet in section_bullets(section):
+        diagnostics.report(
+            "ECM018",
+            bullet.span,
+            f"text directly under '{section.title.plain.strip()}' is not part of a capability",
+            "capabilities are headings ('### `ID`') followed by '`key`: value' bullets",
+        )
+    for child in section.children:
+        capability_id = _capability_id(child.title)
+        if capability_id is None:
+            _collect_capabilities(child, child.title.plain.strip(), out, diagnostics)
+            continue
+        keys = section_bullets(child)
+        for bullet in keys:
+            if bullet.key is None:
+                diagnostics.report(
+                    "ECM018",
+                    bullet.span,
+                    f"capability {capability_id.text}: expected '`key`: value', "
+                    f"found {bullet.text.text[:60]!r}",
+                )
+        out.append(CapabilitySyntax(capability_id, group, keys, child.span))
+        for nested in child.children:
+            _collect_capabilities(nested, nested.title.plain.strip(), out, diagnostics)
+
+
+def _reason_codes(
+    bullets: tuple[Bullet, ...], context: str, diagnostics: Diagnostics
+) -> list[ReasonCodeSyntax]:
+    """Reason codes in a failure-modes list, in any of the shapes ECM files use."""
+    found: list[ReasonCodeSyntax] = []
+    for bullet in bullets:
+        plain = bullet.text.text.strip()
+        description = bullet.key.text if bullet.key is not None else context
+        declared: list[Text] = []
+        if REASON_CODE.fullmatch(plain):
+            declared.append(bullet.text)
+        elif bullet.key is not None and bullet.value is not None and len(bullet.codes) == 1:
+            declared.append(bullet.value)
+        elif bullet.key is not None and bullet.value is not None and not bullet.codes:
+            # `failure description: CODE` written without backticks
+            if REASON_CODE.fullmatch(bullet.value.text):
+                declared.append(bullet.value)
+        elif len(bullet.codes) == 1 and plain == f"`{bullet.codes[0].text}`":
+            declared.append(bullet.codes[0])
+        else:
+            declared.extend(c for c in bullet.codes if REASON_CODE.fullmatch(c.text))
+        if bullet.key is None and not REASON_CODE.fullmatch(plain):
+            description = plain.rstrip(":").strip() if bullet.children else context
+        for code in declared:
+            if not REASON_CODE.fullmatch(code.text):
+                diagnostics.report(
+                    "ECM040",
+                    code.span,
+                    f"reason code {code.text!r} is not UPPER_SNAKE_CASE",
+                    "reason codes look like 'ENGINE_FAIL_SOMETHING'",
+                )
+                continue
+            found.append(ReasonCodeSyntax(code, description))
+        found.extend(_reason_codes(bullet.children, description, diagnostics))
+    return found
+
+
+def _audit_rule(bullet: Bullet) -> AuditRuleSyntax:
+    ids = tuple(c for c in bullet.codes if CAPABILITY_ID.fullmatch(c.text))
+    lowered = bullet.text.text.lower()
+    if "not emit" in lowered or "no audit" in lowered:
+        mode = "none"
+    elif "only in" in lowered or "replay" in lowered or "diagnostic" in lowered:
+        mode = "replay_only"
+    else:
+        mode = "required"
+    return AuditRuleSyntax(bullet.text, ids, bullet.children, mode, bullet.span)
+
+
+# --- companion specs ------------------------------------------------------------------------
+
+
+def _extract_companion(
+    document: Document, header: Section, diagnostics: Diagnostics
+) -> CompanionSyntax:
+    sections: list[CompanionSection] = []
+    notes: list[Note] = []
+    for section in _top_sections(document, header):
+        kind = COMPANION_SECTIONS.get(normalise_title(section.title.plain))
+        if kind is None:
+            notes.append(_note(section))
+            continue
+        entries = tuple(_entry(child) for child in section.children)
+        sections.append(
+            CompanionSection(
+                kind, line_text(section.title), section_bullets(section), entries, section.span
+            )
+        )
+    title = document.title.plain.strip() if document.title else ""
+    return CompanionSyntax(
+        document.path,
+        title,
+        section_bullets(header),
+        header.title.span,
+        tuple(sections),
+        tuple(notes),
+        _document_span(document),
+    )
+
+
+def _top_sections(document: Document, header: Section) -> list[Section]:
+    """Sections at the level of the header, wherever the header sits in the tree."""
+    if header in document.sections:
+        return [s for s in document.sections if s is not header]
+    for root in document.sections:
+        if header in root.children:
+            return [s for s in root.children if s is not header]
+    return []
+
+
+def _entry(section: Section) -> Entry:
+    codes = section.title.codes
+    name = Text(codes[0].text, codes[0].span) if codes else line_text(section.title)
+    return Entry(
+        name,
+        bullets_of(section.blocks),
+        tuple(_entry(child) for child in section.children),
+        section.span,
+    )

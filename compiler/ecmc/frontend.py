@@ -1,0 +1,91 @@
+"""The front end in one call: read -> parse -> extract -> resolve and check.
+
+Context specs (the project's own, when the user names other files) take part in resolution, so
+a file is checked against the project's field dictionary, records and callers, but only the
+named files' engines and diagnostics are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ecmc.diagnostics import Diagnostic, Diagnostics
+from ecmc.extract import extract
+from ecmc.ir import Program, to_jsonable
+from ecmc.markdown_tree import parse_document
+from ecmc.reader import SpecFile, decode_spec, find_spec_files, read_spec
+from ecmc.resolve import resolve_program
+from ecmc.syntax import SpecSyntax
+
+
+@dataclass(frozen=True, slots=True)
+class FrontendResult:
+    program: Program
+    diagnostics: list[Diagnostic]
+    sources: dict[str, list[str]]
+    reported: frozenset[str]
+    """Paths whose engines, definitions and diagnostics are the subject of the run."""
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    def as_json(self) -> dict[str, Any]:
+        """The IR of the reported files, then their diagnostics (`ecmc inspect --format json`)."""
+        out: dict[str, Any] = {}
+        for item in fields(Program):
+            value = getattr(self.program, item.name)
+            if item.name == "inputs":
+                value = tuple(i for i in value if i[0] in self.reported)
+            elif item.name != "caller_classes":
+                value = tuple(v for v in value if _path_of(v) in self.reported)
+            out[item.name] = to_jsonable(value)
+        out["diagnostics"] = [d.as_json() for d in self.diagnostics]
+        return out
+
+
+def _path_of(value: object) -> str:
+    source = getattr(value, "source", None)
+    if isinstance(source, str):
+        return source
+    span = getattr(value, "span", None)
+    return str(getattr(span, "path", ""))
+
+
+def compile_paths(paths: list[Path], context: Iterable[Path] = ()) -> FrontendResult:
+    """Compile spec files and directories; `SpecPathError` for a path that does not exist."""
+    requested = find_spec_files(paths)
+    wanted = set(requested)
+    extra = [p for p in find_spec_files(list(context)) if p not in wanted]
+    diagnostics = Diagnostics()
+    specs = [read_spec(path, diagnostics) for path in requested + extra]
+    return compile_specs(specs, frozenset(s.path for s in specs[: len(requested)]), diagnostics)
+
+
+def compile_texts(texts: dict[str, str | bytes]) -> FrontendResult:
+    """Compile in-memory specs, by display path: the entry point for tests and tools."""
+    diagnostics = Diagnostics()
+    specs = [
+        decode_spec(path, data.encode("utf-8") if isinstance(data, str) else data, diagnostics)
+        for path, data in sorted(texts.items())
+    ]
+    return compile_specs(specs, frozenset(texts), diagnostics)
+
+
+def compile_specs(
+    specs: list[SpecFile], reported: frozenset[str], diagnostics: Diagnostics
+) -> FrontendResult:
+    parsed: list[tuple[SpecFile, SpecSyntax]] = []
+    for spec in specs:
+        if spec.text is None:
+            continue
+        syntax = extract(parse_document(spec.path, spec.text), diagnostics)
+        if syntax is not None:
+            parsed.append((spec, syntax))
+    program = resolve_program(parsed, diagnostics)
+    shown = [d for d in diagnostics.sorted() if d.span.path in reported]
+    sources = {spec.path: spec.lines for spec in specs if spec.path in reported}
+    return FrontendResult(program, shown, sources, reported)

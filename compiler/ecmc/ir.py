@@ -1,0 +1,307 @@
+"""The capability IR: the one truth every emitter reads. Frozen, typed, serialisable to JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ecmc.span import Span
+
+# --- types ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A field-dictionary type: a primitive with bounds (length for strings, value for ints)."""
+
+    base: str  # string | int | bool | json | enum
+    labels: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    is_list: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    name: str
+    type: Scalar
+    typed_by: str
+    """Which rule typed the field: `field` for an explicit entry, else the convention pattern."""
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    name: str
+    """Empty for a positional tuple member that is a type rather than a field."""
+    type: TypeRef
+    optional: bool
+    pinned: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """A resolved type expression.
+
+    kind is one of: unit, scalar (a field's type; `name` is the field), record (`name`,
+    optional `variant`), tuple and inline_record (`members`), list and option (one arg),
+    result and map (two args), error (could not be resolved; a diagnostic was reported).
+    """
+
+    kind: str
+    span: Span
+    name: str | None = None
+    variant: str | None = None
+    scalar: Scalar | None = None
+    typed_by: str | None = None
+    members: tuple[Member, ...] = ()
+    args: tuple[TypeRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    text: str
+    """The type expression as written in the spec."""
+    type: TypeRef
+
+
+# --- companion knowledge --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Convention:
+    pattern: str
+    type: Scalar
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CallerPolicy:
+    name: str
+    callers: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    name: str
+    members: tuple[Member, ...]
+    attributes: tuple[tuple[str, str], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    name: str
+    engine_id: str | None
+    members: tuple[Member, ...]
+    variants: tuple[Variant, ...]
+    row_of: str | None
+    alias_of: TypeRef | None
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: Scalar
+    nullable: bool
+    typed_by: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    name: str
+    columns: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    column: str
+    table: str
+    target_column: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    engine_id: str
+    truth_type: str  # LEDGER | CURRENT | CACHE
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    identity: str | None
+    unique_keys: tuple[Key, ...]
+    idempotency_keys: tuple[Key, ...]
+    """Partial unique keys: enforced only where every nullable column of the key is set."""
+    indexes: tuple[Key, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+    projection_of: str | None
+    ttl_column: str | None
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    action: str
+    capability_id: str | None
+    from_states: tuple[str, ...]
+    """Empty when the action creates the subject (`from`: `none`)."""
+    to_state: str
+    reason_code: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    name: str
+    engine_id: str
+    states: tuple[str, ...]
+    final_states: tuple[str, ...]
+    ledger: str | None
+    current: str | None
+    transitions: tuple[Transition, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventType:
+    capability_id: str
+    event_type: str
+    payload: tuple[tuple[str, str], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCodeRole:
+    engine_id: str
+    role: str
+    code: str
+    span: Span
+
+
+# --- engines --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SideEffects:
+    kind: str  # NONE | DECLARED
+    effects: tuple[str, ...]
+
+    @property
+    def writes(self) -> bool:
+        return self.kind == "DECLARED"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditKey:
+    name: str
+    qualifier: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRequirement:
+    mode: str  # required | replay_only | none
+    keys: tuple[AuditKey, ...]
+    rule: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    id: str
+    name: str | None
+    group: str | None
+    allowed_callers: str | None
+    callers: tuple[str, ...]
+    side_effects: SideEffects | None
+    input: Schema | None
+    output: Schema | None
+    reason_codes: tuple[str, ...]
+    failure_modes: tuple[str, ...]
+    audit: tuple[AuditRequirement, ...]
+    extras: tuple[tuple[str, str], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCode:
+    code: str
+    description: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DataOwned:
+    table: str
+    note: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    title: str
+    lines: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    engine_id: str
+    source: str
+    digest: str
+    title: str
+    purpose: str
+    version: str | None
+    status: str | None
+    data_owned: tuple[DataOwned, ...]
+    capabilities: tuple[Capability, ...]
+    reason_codes: tuple[ReasonCode, ...]
+    sources: tuple[str, ...]
+    notes: tuple[Note, ...]
+    header_extras: tuple[tuple[str, str], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Everything the specs say, resolved."""
+
+    engines: tuple[Engine, ...]
+    fields: tuple[FieldDef, ...]
+    conventions: tuple[Convention, ...]
+    caller_classes: tuple[str, ...]
+    caller_policies: tuple[CallerPolicy, ...]
+    records: tuple[Record, ...]
+    tables: tuple[Table, ...]
+    lifecycles: tuple[Lifecycle, ...]
+    audit_event_types: tuple[AuditEventType, ...]
+    reason_code_roles: tuple[ReasonCodeRole, ...]
+    inputs: tuple[tuple[str, str], ...]
+    """(path, BLAKE3 digest) of every spec read."""
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses -> dicts in field order, tuples -> lists; `None` and empty values kept."""
+    if isinstance(value, Span):
+        return {
+            "path": value.path,
+            "line": value.line,
+            "col": value.col,
+            "end_line": value.end_line,
+            "end_col": value.end_col,
+        }
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,68 @@
+"""Reading `key: value` blocks: duplicate and unknown keys, values as names or lists of names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.syntax import Bullet, Text
+
+_NAME_LIST_ITEM = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def keyed(
+    bullets: Iterable[Bullet],
+    vocabulary: frozenset[str],
+    context: str,
+    diagnostics: Diagnostics,
+) -> dict[str, Bullet]:
+    """The `key: value` bullets of a block by key; reports repeats and keys outside the vocabulary.
+
+    Bullets that are not `key: value` are the caller's to report: it knows what prose is allowed.
+    """
+    found: dict[str, Bullet] = {}
+    for bullet in bullets:
+        if bullet.key is None:
+            continue
+        name = bullet.key.text
+        if name in found:
+            diagnostics.report(
+                "ECM012",
+                bullet.key.span,
+                f"{context}: key {name!r} is given twice",
+                f"first at {found[name].key.span if found[name].key else found[name].span}",
+            )
+            continue
+        if name not in vocabulary:
+            diagnostics.report(
+                "ECM017",
+                bullet.key.span,
+                f"{context}: key {name!r} is not part of the vocabulary; kept as an extra",
+                f"known keys: {', '.join(sorted(vocabulary))}",
+            )
+        found[name] = bullet
+    return found
+
+
+def names_in(bullet: Bullet) -> tuple[Text, ...]:
+    """A value listing names: code spans if there are any, else comma-separated plain names."""
+    if bullet.codes:
+        return bullet.codes
+    if bullet.value is None:
+        return ()
+    names = []
+    offset = 0
+    for piece in bullet.value.text.split(","):
+        word = piece.strip()
+        start = bullet.value.text.find(word, offset) if word else offset
+        offset = start + len(word)
+        if _NAME_LIST_ITEM.fullmatch(word):
+            names.append(Text(word, bullet.value.span.narrow(start, len(word))))
+        else:
+            return ()
+    return tuple(names)
+
+
+def value_text(bullet: Bullet | None) -> str:
+    return bullet.value.text if bullet is not None and bullet.value is not None else ""

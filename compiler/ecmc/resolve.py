@@ -1,0 +1,654 @@
+"""Stage 4, resolve: lower every spec's syntax into one `Program`, reporting what does not resolve.
+
+Order matters and is fixed: the field dictionary, then caller policies, then record names (so
+any schema may name any record), tables, records, engines, and last the wiring that refers to
+engines (lifecycles, audit event types, reason-code roles). Cross-spec rules run in `checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ecmc.checks import run_checks
+from ecmc.diagnostics import Diagnostics
+from ecmc.dictionary import build_dictionary
+from ecmc.extract import REASON_CODE
+from ecmc.ir import (
+    AuditEventType,
+    CallerPolicy,
+    Column,
+    Engine,
+    ForeignKey,
+    Key,
+    Lifecycle,
+    Member,
+    Program,
+    ReasonCodeRole,
+    Record,
+    Table,
+    Transition,
+    TypeRef,
+    Variant,
+)
+from ecmc.keys import keyed, names_in, value_text
+from ecmc.reader import SpecFile
+from ecmc.resolve_engine import ENGINE_ID, resolve_engine
+from ecmc.span import Span
+from ecmc.syntax import Bullet, CompanionSection, CompanionSyntax, EngineSyntax, Entry, SpecSyntax, Text
+from ecmc.type_grammar import FieldRef, GrammarError, TupleType, parse_type
+from ecmc.types import TypeResolver
+
+SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
+    "FIELD_DICTIONARY": frozenset({"conventions", "aliases", "fields"}),
+    "CALLER_POLICIES": frozenset({"caller_classes", "caller_policies"}),
+    "ENGINE_WIRING": frozenset(
+        {"records", "tables", "lifecycles", "audit_event_types", "reason_code_roles"}
+    ),
+}
+COMPANION_HEADER_KEYS = frozenset({"kind", "engine_id", "purpose", "version", "status"})
+TRUTH_TYPES = frozenset({"LEDGER", "CURRENT", "CACHE"})
+TABLE_KEYS = frozenset(
+    {"truth_type", "columns", "primary_key", "identity", "unique_keys", "idempotency_keys",
+     "indexes", "foreign_keys", "projection_of", "ttl_column", "description"}
+)
+RECORD_KEYS = frozenset({"fields", "row_of", "alias_of", "description"})
+VARIANT_KEYS = frozenset({"fields", "description", "action"})
+LIFECYCLE_KEYS = frozenset({"states", "final_states", "ledger", "current", "description"})
+ACTION_KEYS = frozenset({"capability", "from", "to", "reason_code", "description"})
+AUDIT_EVENT_KEYS = frozenset({"event_type", "payload", "description"})
+REASON_CODE_ROLES = frozenset(
+    {"contract_validation", "scope_violation", "idempotency_replay", "append_only_violation",
+     "caller_refused", "transition_invalid", "not_found"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Companion:
+    syntax: CompanionSyntax
+    engine_id: str | None
+    sections: tuple[CompanionSection, ...]
+
+
+def resolve_program(
+    parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diagnostics
+) -> Program:
+    companions = [
+        _companion(syntax, diagnostics)
+        for _, syntax in parsed
+        if isinstance(syntax, CompanionSyntax)
+    ]
+
+    def sections(kind: str) -> list[tuple[_Companion, CompanionSection]]:
+        return [(c, s) for c in companions for s in c.sections if s.kind == kind]
+
+    dictionary = build_dictionary(
+        [s for c in companions for s in c.sections if s.kind in SECTIONS_BY_KIND["FIELD_DICTIONARY"]],
+        diagnostics,
+    )
+    caller_classes, policies = _callers(sections, diagnostics)
+
+    record_entries: dict[str, tuple[_Companion, Entry]] = {}
+    for companion, section in sections("records"):
+        for entry in section.entries:
+            if entry.name.text in record_entries:
+                first = record_entries[entry.name.text][1].name.span
+                diagnostics.report(
+                    "ECM052", entry.name.span, f"record {entry.name.text!r} is defined twice",
+                    f"first at {first}",
+                )
+                continue
+            record_entries[entry.name.text] = (companion, entry)
+    resolver = TypeResolver(
+        dictionary,
+        {name: frozenset(v.name.text for v in entry.children)
+         for name, (_, entry) in record_entries.items()},
+        diagnostics,
+    )
+
+    tables = _tables(sections("tables"), resolver, diagnostics)
+    table_map = {t.name: t for t in tables}
+    records = [
+        _record(companion.engine_id, entry, resolver, table_map, diagnostics)
+        for companion, entry in record_entries.values()
+    ]
+    engines = [
+        resolve_engine(syntax, spec.digest, resolver, policies, diagnostics)
+        for spec, syntax in parsed
+        if isinstance(syntax, EngineSyntax)
+    ]
+
+    engine_map = {e.engine_id: e for e in engines if e.engine_id}
+    declared_codes = {rc.code for e in engines for rc in e.reason_codes}
+    for companion in companions:
+        if companion.engine_id is not None and companion.engine_id not in engine_map:
+            diagnostics.report(
+                "ECM055",
+                companion.syntax.header_span,
+                f"wiring for engine {companion.engine_id!r}, which no ECM spec declares",
+            )
+    lifecycles = [
+        _lifecycle(companion.engine_id or "", entry, engine_map, table_map, declared_codes,
+                   diagnostics)
+        for companion, section in sections("lifecycles")
+        for entry in section.entries
+    ]
+    audit_event_types = [
+        _audit_event_type(companion.engine_id, entry, engine_map, resolver, diagnostics)
+        for companion, section in sections("audit_event_types")
+        for entry in section.entries
+    ]
+    roles = _reason_code_roles(sections("reason_code_roles"), declared_codes, diagnostics)
+
+    program = Program(
+        engines=tuple(engines),
+        fields=tuple(dictionary.fields[name] for name in sorted(dictionary.fields)),
+        conventions=tuple(dictionary.conventions),
+        caller_classes=tuple(caller_classes),
+        caller_policies=tuple(policies.values()),
+        records=tuple(records),
+        tables=tuple(tables),
+        lifecycles=tuple(lifecycles),
+        audit_event_types=tuple(a for a in audit_event_types if a is not None),
+        reason_code_roles=tuple(roles),
+        inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
+    )
+    run_checks(program, diagnostics)
+    return program
+
+
+# --- companion headers ----------------------------------------------------------------------
+
+
+def _companion(syntax: CompanionSyntax, diagnostics: Diagnostics) -> _Companion:
+    header = keyed(syntax.header, COMPANION_HEADER_KEYS, "spec header", diagnostics)
+    kind_bullet = header.get("kind")
+    kind = value_text(kind_bullet)
+    if kind_bullet is None:
+        diagnostics.report(
+            "ECM010", syntax.header_span, "spec header has no 'kind'",
+            f"kinds: {', '.join(sorted(SECTIONS_BY_KIND))}",
+        )
+    elif kind not in SECTIONS_BY_KIND:
+        diagnostics.report(
+            "ECM061",
+            kind_bullet.value.span if kind_bullet.value else kind_bullet.span,
+            f"unknown companion kind {kind!r}",
+            f"kinds: {', '.join(sorted(SECTIONS_BY_KIND))}",
+        )
+    engine_id: str | None = None
+    if kind == "ENGINE_WIRING":
+        engine_bullet = header.get("engine_id")
+        if engine_bullet is None or engine_bullet.value is None:
+            diagnostics.report("ECM010", syntax.header_span, "wiring spec header has no 'engine_id'")
+        elif not ENGINE_ID.fullmatch(engine_bullet.value.text):
+            diagnostics.report(
+                "ECM011", engine_bullet.value.span,
+                f"engine_id {engine_bullet.value.text!r} is malformed",
+            )
+        else:
+            engine_id = engine_bullet.value.text
+    allowed = SECTIONS_BY_KIND.get(kind, frozenset())
+    kept = []
+    for section in syntax.sections:
+        if section.kind in allowed:
+            kept.append(section)
+        elif kind in SECTIONS_BY_KIND:
+            diagnostics.report(
+                "ECM062", section.title.span,
+                f"a {kind} spec has no {section.title.text!r} section; it is kept as a note",
+            )
+    return _Companion(syntax, engine_id, tuple(kept))
+
+
+def _callers(
+    sections: object, diagnostics: Diagnostics
+) -> tuple[list[str], dict[str, CallerPolicy]]:
+    assert callable(sections)
+    classes: dict[str, Span] = {}
+    for _, section in sections("caller_classes"):
+        for bullet in section.bullets:
+            name = bullet.key or (bullet.codes[0] if bullet.codes else None)
+            if name is None:
+                diagnostics.report("ECM018", bullet.span, "expected '`CALLER_CLASS`: description'")
+                continue
+            if name.text in classes:
+                diagnostics.report(
+                    "ECM058", name.span, f"caller class {name.text!r} is defined twice"
+                )
+                continue
+            classes[name.text] = name.span
+    policies: dict[str, CallerPolicy] = {}
+    for _, section in sections("caller_policies"):
+        for bullet in section.bullets:
+            if bullet.key is None:
+                diagnostics.report("ECM018", bullet.span, "expected '`POLICY`: `CALLER_CLASS`, ...'")
+                continue
+            if bullet.key.text in policies:
+                diagnostics.report(
+                    "ECM058", bullet.key.span, f"caller policy {bullet.key.text!r} is defined twice"
+                )
+                continue
+            members = names_in(bullet)
+            for member in members:
+                if member.text not in classes:
+                    diagnostics.report(
+                        "ECM058", member.span,
+                        f"policy {bullet.key.text} admits unknown caller class {member.text!r}",
+                    )
+            if not members:
+                diagnostics.report(
+                    "ECM058", bullet.span, f"policy {bullet.key.text} admits no caller class"
+                )
+            policies[bullet.key.text] = CallerPolicy(
+                bullet.key.text, tuple(m.text for m in members if m.text in classes), bullet.span
+            )
+    return sorted(classes), policies
+
+
+# --- names inside values --------------------------------------------------------------------
+
+
+def _name_list(text: Text | None, diagnostics: Diagnostics) -> list[Text]:
+    """`(a, b, c)` or `a`: a list of bare names, with spans."""
+    if text is None:
+        return []
+    parsed = parse_type(text.text, text.span)
+    if isinstance(parsed, GrammarError):
+        diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+        return []
+    items = parsed.members if isinstance(parsed, TupleType) else (parsed,)
+    names = []
+    for item in items:
+        if isinstance(item, FieldRef):
+            names.append(Text(item.name, item.span))
+        else:
+            diagnostics.report("ECM027", item.span, "expected a plain name here")
+    return names
+
+
+def _bullet_names(bullet: Bullet | None, diagnostics: Diagnostics) -> list[Text]:
+    return _name_list(bullet.value if bullet is not None else None, diagnostics)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def _tables(
+    sections: list[tuple[_Companion, CompanionSection]],
+    resolver: TypeResolver,
+    diagnostics: Diagnostics,
+) -> list[Table]:
+    tables: dict[str, Table] = {}
+    for companion, section in sections:
+        for entry in section.entries:
+            table = _table(companion.engine_id or "", entry, resolver, diagnostics)
+            if table is None:
+                continue
+            if table.name in tables:
+                diagnostics.report(
+                    "ECM056", entry.name.span, f"table {table.name!r} is defined twice",
+                    f"first at {tables[table.name].span}",
+                )
+                continue
+            tables[table.name] = table
+    for table in tables.values():
+        _check_table_links(table, tables, diagnostics)
+    return list(tables.values())
+
+
+def _table(
+    engine_id: str, entry: Entry, resolver: TypeResolver, diagnostics: Diagnostics
+) -> Table | None:
+    name = entry.name.text
+    keys = keyed(entry.keys, TABLE_KEYS, f"table {name}", diagnostics)
+    truth = value_text(keys.get("truth_type"))
+    if truth not in TRUTH_TYPES:
+        diagnostics.report(
+            "ECM059", entry.name.span,
+            f"table {name}: truth_type {truth or '(missing)'!r} is not one of LEDGER, CURRENT, CACHE",
+        )
+    columns_bullet = keys.get("columns")
+    members = resolver.members(columns_bullet.value) if columns_bullet and columns_bullet.value else None
+    if members is None:
+        if columns_bullet is None:
+            diagnostics.report("ECM059", entry.name.span, f"table {name} has no 'columns'")
+        return None
+    columns: list[Column] = []
+    for member in members:
+        if member.type.kind != "scalar" or member.type.scalar is None:
+            if member.type.kind != "error":
+                diagnostics.report(
+                    "ECM059", member.span, f"column {member.name!r} must be a plain field"
+                )
+            continue
+        columns.append(
+            Column(member.name, member.type.scalar, member.optional, member.type.typed_by or "",
+                   member.span)
+        )
+    column_names = {c.name for c in columns}
+
+    def checked(names: list[Text], what: str) -> tuple[str, ...]:
+        for col in names:
+            if col.text not in column_names:
+                diagnostics.report(
+                    "ECM054", col.span, f"table {name}: {what} names unknown column {col.text!r}"
+                )
+        return tuple(col.text for col in names)
+
+    primary_key = checked(_bullet_names(keys.get("primary_key"), diagnostics), "primary_key")
+    if not primary_key:
+        diagnostics.report("ECM059", entry.name.span, f"table {name} has no 'primary_key'")
+    identity = None
+    identity_names = checked(_bullet_names(keys.get("identity"), diagnostics), "identity")
+    if identity_names:
+        identity = identity_names[0]
+        column = next((c for c in columns if c.name == identity), None)
+        if column is not None and (column.type.base != "int" or identity not in primary_key):
+            diagnostics.report(
+                "ECM059", keys["identity"].span,
+                f"table {name}: identity column {identity!r} must be an int primary key",
+            )
+
+    def named_keys(key: str) -> tuple[Key, ...]:
+        bullet = keys.get(key)
+        if bullet is None:
+            return ()
+        found = []
+        for child in bullet.children:
+            if child.key is None or child.value is None:
+                diagnostics.report("ECM018", child.span, f"table {name}: expected '`name`: `(columns)`'")
+                continue
+            cols = checked(_name_list(child.value, diagnostics), key)
+            found.append(Key(child.key.text, cols, child.span))
+        return tuple(found)
+
+    foreign_keys = []
+    fk_bullet = keys.get("foreign_keys")
+    for child in fk_bullet.children if fk_bullet else ():
+        target = value_text(child)
+        table_name, dot, target_column = target.partition(".")
+        if child.key is None or not dot:
+            diagnostics.report(
+                "ECM018", child.span, f"table {name}: expected '`column`: `table.column`'"
+            )
+            continue
+        checked([child.key], "foreign_keys")
+        foreign_keys.append(ForeignKey(child.key.text, table_name, target_column, child.span))
+
+    ttl = checked(_bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
+    projection = value_text(keys.get("projection_of")) or None
+    if truth == "CURRENT" and projection is None:
+        diagnostics.report(
+            "ECM059", entry.name.span, f"CURRENT table {name} needs 'projection_of' its ledger"
+        )
+    if truth == "CACHE" and not ttl:
+        diagnostics.report("ECM059", entry.name.span, f"CACHE table {name} needs a 'ttl_column'")
+    return Table(
+        name=name,
+        engine_id=engine_id,
+        truth_type=truth,
+        columns=tuple(columns),
+        primary_key=primary_key,
+        identity=identity,
+        unique_keys=named_keys("unique_keys"),
+        idempotency_keys=named_keys("idempotency_keys"),
+        indexes=named_keys("indexes"),
+        foreign_keys=tuple(foreign_keys),
+        projection_of=projection,
+        ttl_column=ttl[0] if ttl else None,
+        description=value_text(keys.get("description")),
+        span=entry.name.span,
+    )
+
+
+def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: Diagnostics) -> None:
+    for fk in table.foreign_keys:
+        target = tables.get(fk.table)
+        if target is None or fk.target_column not in {c.name for c in target.columns}:
+            diagnostics.report(
+                "ECM054", fk.span,
+                f"table {table.name}: foreign key target {fk.table}.{fk.target_column} does not exist",
+            )
+    if table.projection_of is not None:
+        ledger = tables.get(table.projection_of)
+        if ledger is None or ledger.truth_type != "LEDGER":
+            diagnostics.report(
+                "ECM059", table.span,
+                f"table {table.name}: projection_of {table.projection_of!r} is not a LEDGER table",
+            )
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+def _record(
+    engine_id: str | None,
+    entry: Entry,
+    resolver: TypeResolver,
+    tables: Mapping[str, Table],
+    diagnostics: Diagnostics,
+) -> Record:
+    name = entry.name.text
+    keys = keyed(entry.keys, RECORD_KEYS, f"record {name}", diagnostics)
+    given = [k for k in ("fields", "row_of", "alias_of") if k in keys]
+    if len(given) != 1:
+        diagnostics.report(
+            "ECM060", entry.name.span,
+            f"record {name} needs exactly one of 'fields', 'row_of', 'alias_of'"
+            + (f"; has {', '.join(given)}" if given else ""),
+        )
+    members: tuple[Member, ...] = ()
+    row_of = value_text(keys.get("row_of")) or None
+    alias_of: TypeRef | None = None
+    if "fields" in keys and keys["fields"].value is not None:
+        members = resolver.members(keys["fields"].value) or ()
+    elif row_of is not None:
+        table = tables.get(row_of)
+        if table is None:
+            bullet = keys["row_of"]
+            diagnostics.report(
+                "ECM060", bullet.value.span if bullet.value else bullet.span,
+                f"record {name}: row_of names unknown table {row_of!r}",
+            )
+        else:
+            members = tuple(
+                Member(c.name, TypeRef("scalar", c.span, name=c.name, scalar=c.type,
+                                       typed_by=c.typed_by), c.nullable, (), c.span)
+                for c in table.columns
+            )
+    elif "alias_of" in keys and keys["alias_of"].value is not None:
+        alias_of = resolver.schema(keys["alias_of"].value).type
+
+    variants = []
+    for child in entry.children:
+        vkeys = keyed(child.keys, VARIANT_KEYS, f"variant {name}::{child.name.text}", diagnostics)
+        extra: tuple[Member, ...] = ()
+        if "fields" in vkeys and vkeys["fields"].value is not None:
+            extra = resolver.members(vkeys["fields"].value) or ()
+        base_names = {m.name: m for m in members}
+        for member in extra:
+            if member.name in base_names:
+                diagnostics.report(
+                    "ECM026", member.span,
+                    f"variant field {member.name!r} is already a field of {name}",
+                )
+        combined = members + tuple(m for m in extra if m.name not in base_names)
+        attributes = tuple(
+            (k, value_text(b)) for k, b in vkeys.items() if k not in ("fields", "description")
+        )
+        variants.append(Variant(child.name.text, combined, attributes, child.name.span))
+    return Record(
+        name=name,
+        engine_id=engine_id,
+        members=members,
+        variants=tuple(variants),
+        row_of=row_of,
+        alias_of=alias_of,
+        description=value_text(keys.get("description")),
+        span=entry.name.span,
+    )
+
+
+# --- wiring that refers to engines ----------------------------------------------------------
+
+
+def _lifecycle(
+    engine_id: str,
+    entry: Entry,
+    engines: Mapping[str, Engine],
+    tables: Mapping[str, Table],
+    declared_codes: set[str],
+    diagnostics: Diagnostics,
+) -> Lifecycle:
+    name = entry.name.text
+    keys = keyed(entry.keys, LIFECYCLE_KEYS, f"lifecycle {name}", diagnostics)
+    states = _bullet_names(keys.get("states"), diagnostics)
+    state_names = {s.text for s in states}
+    if not states:
+        diagnostics.report("ECM057", entry.name.span, f"lifecycle {name} declares no 'states'")
+    final = _bullet_names(keys.get("final_states"), diagnostics)
+    _known_states(final, state_names, name, diagnostics)
+    final_names = {s.text for s in final}
+    for key in ("ledger", "current"):
+        table = value_text(keys.get(key))
+        if table and table not in tables:
+            bullet = keys[key]
+            diagnostics.report(
+                "ECM054", bullet.value.span if bullet.value else bullet.span,
+                f"lifecycle {name}: {key} table {table!r} is not defined",
+            )
+    engine = engines.get(engine_id)
+    capability_ids = {c.id for c in engine.capabilities} if engine else set()
+    transitions = []
+    seen: set[str] = set()
+    for action in entry.children:
+        akeys = keyed(action.keys, ACTION_KEYS, f"action {action.name.text}", diagnostics)
+        if action.name.text in seen:
+            diagnostics.report("ECM057", action.name.span, f"action {action.name.text} is declared twice")
+            continue
+        seen.add(action.name.text)
+        sources = [s for s in _bullet_names(akeys.get("from"), diagnostics) if s.text != "none"]
+        _known_states(sources, state_names, name, diagnostics)
+        for source in sources:
+            if source.text in final_names:
+                diagnostics.report(
+                    "ECM057", source.span,
+                    f"action {action.name.text} leaves final state {source.text}",
+                )
+        targets = _bullet_names(akeys.get("to"), diagnostics)
+        _known_states(targets, state_names, name, diagnostics)
+        if len(targets) != 1:
+            diagnostics.report(
+                "ECM057", action.name.span, f"action {action.name.text} needs exactly one 'to' state"
+            )
+        capability = value_text(akeys.get("capability")) or None
+        if capability is not None and capability not in capability_ids:
+            bullet = akeys["capability"]
+            diagnostics.report(
+                "ECM063", bullet.value.span if bullet.value else bullet.span,
+                f"action {action.name.text}: capability {capability} is not declared by {engine_id}",
+            )
+        reason = value_text(akeys.get("reason_code")) or None
+        if reason is not None:
+            _referenced_code(akeys["reason_code"], declared_codes, diagnostics)
+        transitions.append(
+            Transition(
+                action.name.text, capability, tuple(s.text for s in sources),
+                targets[0].text if targets else "", reason, action.name.span,
+            )
+        )
+    return Lifecycle(
+        name, engine_id, tuple(s.text for s in states), tuple(sorted(final_names)),
+        value_text(keys.get("ledger")) or None, value_text(keys.get("current")) or None,
+        tuple(transitions), entry.name.span,
+    )
+
+
+def _known_states(
+    names: Iterable[Text], states: set[str], lifecycle: str, diagnostics: Diagnostics
+) -> None:
+    for state in names:
+        if state.text not in states:
+            diagnostics.report(
+                "ECM057", state.span, f"lifecycle {lifecycle} has no state {state.text!r}"
+            )
+
+
+def _referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostics) -> None:
+    assert bullet.value is not None
+    code = bullet.value.text
+    if not REASON_CODE.fullmatch(code):
+        diagnostics.report("ECM040", bullet.value.span, f"reason code {code!r} is not UPPER_SNAKE_CASE")
+    elif code not in declared:
+        diagnostics.report(
+            "ECM036", bullet.value.span,
+            f"reason code {code} is referenced but no ECM spec declares it",
+        )
+
+
+def _audit_event_type(
+    engine_id: str | None,
+    entry: Entry,
+    engines: Mapping[str, Engine],
+    resolver: TypeResolver,
+    diagnostics: Diagnostics,
+) -> AuditEventType | None:
+    cap_id = entry.name.text
+    keys = keyed(entry.keys, AUDIT_EVENT_KEYS, f"audit event of {cap_id}", diagnostics)
+    engine = engines.get(engine_id or "")
+    capability = next((c for c in engine.capabilities if c.id == cap_id), None) if engine else None
+    if capability is None:
+        diagnostics.report(
+            "ECM063", entry.name.span,
+            f"audit event type for {cap_id}, which engine {engine_id} does not declare",
+        )
+        return None
+    event_type = value_text(keys.get("event_type"))
+    if not event_type:
+        diagnostics.report("ECM010", entry.name.span, f"audit event of {cap_id} has no 'event_type'")
+    listed = {key.name for req in capability.audit for key in req.keys}
+    payload: list[tuple[str, str]] = []
+    bullet = keys.get("payload")
+    members = resolver.members(bullet.value) if bullet and bullet.value else ()
+    for member in members or ():
+        if len(member.pinned) != 1:
+            diagnostics.report(
+                "ECM027", member.span, f"payload member {member.name!r} needs one value: name=VALUE"
+            )
+            continue
+        if listed and member.name not in listed:
+            diagnostics.report(
+                "ECM034", member.span,
+                f"payload key {member.name!r} is not among the audit keys {cap_id}'s spec lists",
+            )
+            continue
+        payload.append((member.name, member.pinned[0]))
+    return AuditEventType(cap_id, event_type, tuple(payload), entry.name.span)
+
+
+def _reason_code_roles(
+    sections: list[tuple[_Companion, CompanionSection]],
+    declared: set[str],
+    diagnostics: Diagnostics,
+) -> list[ReasonCodeRole]:
+    roles = []
+    for companion, section in sections:
+        for bullet in section.bullets:
+            if bullet.key is None or bullet.value is None:
+                diagnostics.report("ECM018", bullet.span, "expected '`role`: `REASON_CODE`'")
+                continue
+            if bullet.key.text not in REASON_CODE_ROLES:
+                diagnostics.report(
+                    "ECM017", bullet.key.span,
+                    f"unknown reason-code role {bullet.key.text!r}",
+                    f"roles: {', '.join(sorted(REASON_CODE_ROLES))}",
+                )
+                continue
+            _referenced_code(bullet, declared, diagnostics)
+            roles.append(
+                ReasonCodeRole(companion.engine_id or "", bullet.key.text, bullet.value.text,
+                               bullet.span)
+            )
+    return roles
+

@@ -1,0 +1,376 @@
+"""The grammar of type expressions, and a recursive-descent parser with exact positions.
+
+ECM type expressions (`input_schema`, `output_schema`, record `fields`, table `columns`)::
+
+    type      := primary suffix*
+    suffix    := "?"                                  optional:  session_id?
+               | "[" "]"                              list:      citations[]  AuditEvent[]
+    primary   := "none" | "unit"                      no input / no output
+               | "(" [member ("," member)*] ")"       tuple of fields
+               | NAME "<" type ("," type)* ">"        generic:   Result<T, E>  Option<T>  Vec<T>
+               | NAME "::" NAME                       variant:   Ph1CapreqRequest::create_draft_v1
+               | NAME "{" [member ("," member)*] "}"  inline record, may nest
+               | NAME                                 PascalCase: named type; otherwise: a field
+    member    := type ["=" value ("|" value)*]        a field, optionally pinned: state=CANCELED
+    value     := NAME | INT
+
+Field types in the field dictionary (`fields`, `conventions`, `aliases`)::
+
+    field_type := base [bounds] ["[" "]"]
+    base       := NAME                                string int bool json, or a declared alias
+                | "enum" "(" NAME ("|" NAME)* ")"
+    bounds     := "[" [INT] ".." [INT] "]"            inclusive; length for strings, value for ints
+                | "[" INT "]"                         exact length
+
+Tokens: NAME is `[A-Za-z_][A-Za-z0-9_]*`, INT is `-?[0-9]+`; spaces separate tokens and are
+otherwise ignored. Anything else is a located error. Parsing never raises: the entry points
+return a node or a `GrammarError` carrying the offset and width of the offending text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ecmc.span import Span
+
+MAX_NESTING = 24
+
+_TOKEN = re.compile(
+    r"(?P<ws>\s+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<int>-?[0-9]+)"
+    r"|(?P<punct>::|\.\.|[()<>{}\[\],?=|])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "name", "int", "punct", "end"
+    text: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarError:
+    message: str
+    offset: int
+    width: int
+
+    def span(self, base: Span) -> Span:
+        return base.narrow(self.offset, self.width)
+
+
+# --- ECM type expression nodes --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitType:
+    keyword: str  # "none" or "unit"
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class NamedType:
+    name: str
+    variant: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class GenericType:
+    name: str
+    args: tuple[TypeExpr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TupleType:
+    members: tuple[TypeExpr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class InlineRecord:
+    name: str
+    members: tuple[TypeExpr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    inner: TypeExpr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OptionalOf:
+    inner: TypeExpr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """A member fixed to one of a set of values: `state=CANCELED`, `status=OK|REFUSED`."""
+
+    inner: TypeExpr
+    values: tuple[str, ...]
+    span: Span
+
+
+TypeExpr = (
+    UnitType | FieldRef | NamedType | GenericType | TupleType | InlineRecord | ListOf | OptionalOf
+    | Pinned
+)
+
+
+# --- field dictionary types -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTypeExpr:
+    base: str
+    labels: tuple[str, ...]
+    minimum: int | None
+    maximum: int | None
+    is_list: bool
+    span: Span
+
+
+def is_type_name(name: str) -> bool:
+    """PascalCase names denote named types; every other name in a schema denotes a field."""
+    return name[:1].isupper() and any(c.islower() for c in name)
+
+
+def tokenize(text: str) -> list[Token] | GrammarError:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            return GrammarError(f"unexpected character {text[pos]!r}", pos, 1)
+        kind = match.lastgroup or "ws"
+        if kind != "ws":
+            tokens.append(Token(kind, match.group(), pos))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+def parse_type(text: str, base: Span) -> TypeExpr | GrammarError:
+    """Parse an ECM type expression whose first character is at `base`."""
+    tokens = tokenize(text)
+    if isinstance(tokens, GrammarError):
+        return tokens
+    if tokens[0].kind == "end":
+        return GrammarError("empty type expression", 0, 1)
+    parser = _Parser(tokens, base)
+    try:
+        node = parser.type_expr(0)
+        parser.expect_end()
+    except _Failure as failure:
+        return failure.error
+    return node
+
+
+def parse_field_type(text: str, base: Span) -> FieldTypeExpr | GrammarError:
+    """Parse a field-dictionary type whose first character is at `base`."""
+    tokens = tokenize(text)
+    if isinstance(tokens, GrammarError):
+        return tokens
+    parser = _Parser(tokens, base)
+    try:
+        node = parser.field_type()
+        parser.expect_end()
+    except _Failure as failure:
+        return failure.error
+    return node
+
+
+class _Failure(Exception):
+    def __init__(self, error: GrammarError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token], base: Span) -> None:
+        self.tokens = tokens
+        self.base = base
+        self.pos = 0
+
+    # helpers
+
+    @property
+    def current(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.pos]
+        if token.kind != "end":
+            self.pos += 1
+        return token
+
+    def at(self, text: str) -> bool:
+        return self.current.kind == "punct" and self.current.text == text
+
+    def fail(self, message: str, token: Token | None = None) -> _Failure:
+        token = token or self.current
+        shown = "end of expression" if token.kind == "end" else repr(token.text)
+        return _Failure(GrammarError(f"{message}, found {shown}", token.offset, len(token.text)))
+
+    def expect(self, text: str, context: str) -> Token:
+        if not self.at(text):
+            raise self.fail(f"expected {text!r} {context}")
+        return self.advance()
+
+    def expect_end(self) -> None:
+        if self.current.kind != "end":
+            raise self.fail("expected end of type expression")
+
+    def span_from(self, start: Token) -> Span:
+        previous = self.tokens[self.pos - 1] if self.pos > 0 else start
+        end = previous.offset + len(previous.text)
+        return self.base.narrow(start.offset, max(end - start.offset, 1))
+
+    # ECM type expressions
+
+    def type_expr(self, depth: int) -> TypeExpr:
+        if depth > MAX_NESTING:
+            raise self.fail(f"type nested deeper than {MAX_NESTING} levels")
+        start = self.current
+        node = self.primary(depth)
+        while True:
+            if self.at("?"):
+                self.advance()
+                node = OptionalOf(node, self.span_from(start))
+            elif self.at("["):
+                self.advance()
+                self.expect("]", "to close a list suffix '[]'")
+                node = ListOf(node, self.span_from(start))
+            else:
+                return node
+
+    def primary(self, depth: int) -> TypeExpr:
+        start = self.current
+        if self.at("("):
+            self.advance()
+            members = self.members(")", depth)
+            return TupleType(members, self.span_from(start))
+        if start.kind != "name":
+            raise self.fail("expected a type, a field name or '('")
+        self.advance()
+        if start.text in ("none", "unit"):
+            return UnitType(start.text, self.span_from(start))
+        if self.at("<"):
+            self.advance()
+            args = [self.type_expr(depth + 1)]
+            while self.at(","):
+                self.advance()
+                args.append(self.type_expr(depth + 1))
+            self.expect(">", f"to close the arguments of {start.text!r}")
+            return GenericType(start.text, tuple(args), self.span_from(start))
+        if self.at("::"):
+            self.advance()
+            variant = self.current
+            if variant.kind != "name":
+                raise self.fail(f"expected a variant name after '{start.text}::'")
+            self.advance()
+            return NamedType(start.text, variant.text, self.span_from(start))
+        if self.at("{"):
+            self.advance()
+            members = self.members("}", depth)
+            return InlineRecord(start.text, members, self.span_from(start))
+        if is_type_name(start.text):
+            return NamedType(start.text, None, self.span_from(start))
+        return FieldRef(start.text, self.span_from(start))
+
+    def members(self, closing: str, depth: int) -> tuple[TypeExpr, ...]:
+        members: list[TypeExpr] = []
+        if self.at(closing):
+            self.advance()
+            return ()
+        while True:
+            members.append(self.member(depth + 1))
+            if self.at(","):
+                self.advance()
+                continue
+            self.expect(closing, "or ',' between members")
+            return tuple(members)
+
+    def member(self, depth: int) -> TypeExpr:
+        start = self.current
+        node = self.type_expr(depth)
+        if not self.at("="):
+            return node
+        self.advance()
+        values = [self.value()]
+        while self.at("|"):
+            self.advance()
+            values.append(self.value())
+        return Pinned(node, tuple(values), self.span_from(start))
+
+    def value(self) -> str:
+        token = self.current
+        if token.kind not in ("name", "int"):
+            raise self.fail("expected a value after '=' or '|'")
+        self.advance()
+        return token.text
+
+    # field dictionary types
+
+    def field_type(self) -> FieldTypeExpr:
+        start = self.current
+        if start.kind != "name":
+            raise self.fail("expected a field type name")
+        self.advance()
+        labels: list[str] = []
+        if start.text == "enum":
+            self.expect("(", "after 'enum'")
+            labels.append(self.label())
+            while self.at("|"):
+                self.advance()
+                labels.append(self.label())
+            self.expect(")", "or '|' between enum labels")
+        minimum: int | None = None
+        maximum: int | None = None
+        is_list = False
+        if self.at("["):
+            self.advance()
+            if self.at("]"):
+                self.advance()
+                is_list = True
+            else:
+                minimum, maximum = self.bounds()
+                if self.at("["):
+                    self.advance()
+                    self.expect("]", "to close a list suffix '[]'")
+                    is_list = True
+        return FieldTypeExpr(
+            start.text, tuple(labels), minimum, maximum, is_list, self.span_from(start)
+        )
+
+    def label(self) -> str:
+        token = self.current
+        if token.kind != "name":
+            raise self.fail("expected an enum label")
+        self.advance()
+        return token.text
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        low: int | None = None
+        high: int | None = None
+        if self.current.kind == "int":
+            low = int(self.advance().text)
+            if self.at("]"):
+                self.advance()
+                return low, low
+        self.expect("..", "in bounds '[min..max]'")
+        if self.current.kind == "int":
+            high = int(self.advance().text)
+        self.expect("]", "to close bounds '[min..max]'")
+        return low, high

@@ -1,0 +1,199 @@
+"""Resolve parsed type expressions against the field dictionary and the declared records."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.dictionary import FieldDictionary
+from ecmc.ir import Member, Schema, TypeRef
+from ecmc.syntax import Text
+from ecmc.type_grammar import (
+    FieldRef,
+    GenericType,
+    GrammarError,
+    InlineRecord,
+    ListOf,
+    NamedType,
+    OptionalOf,
+    Pinned,
+    TupleType,
+    TypeExpr,
+    UnitType,
+    parse_type,
+)
+
+# The generics of the ECM type language: name -> (IR kind, number of arguments).
+GENERICS: Mapping[str, tuple[str, int]] = {
+    "Result": ("result", 2),
+    "Option": ("option", 1),
+    "Vec": ("list", 1),
+    "Map": ("map", 2),
+}
+
+
+def _suggest(name: str, known: list[str]) -> tuple[str, ...]:
+    close = difflib.get_close_matches(name, known, n=1)
+    return (f"did you mean {close[0]!r}?",) if close else ()
+
+
+class TypeResolver:
+    def __init__(
+        self,
+        dictionary: FieldDictionary,
+        records: Mapping[str, frozenset[str]],
+        diagnostics: Diagnostics,
+    ) -> None:
+        self.dictionary = dictionary
+        self.records = records
+        """Record name -> its variant names."""
+        self.diagnostics = diagnostics
+
+    def schema(self, text: Text) -> Schema:
+        parsed = parse_type(text.text, text.span)
+        if isinstance(parsed, GrammarError):
+            self.diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+            return Schema(text.text, TypeRef("error", text.span))
+        return Schema(text.text, self.resolve(parsed))
+
+    def members(self, text: Text) -> tuple[Member, ...] | None:
+        """A `fields` / `columns` list: a tuple of fields, or one field."""
+        parsed = parse_type(text.text, text.span)
+        if isinstance(parsed, GrammarError):
+            self.diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+            return None
+        items = parsed.members if isinstance(parsed, TupleType) else (parsed,)
+        return self._member_list(items, named_only=True)
+
+    def field(self, name: str, text: Text) -> TypeRef:
+        definition = self.dictionary.lookup(name)
+        if definition is None:
+            self.diagnostics.report(
+                "ECM021",
+                text.span,
+                f"unknown field {name!r}: not in the field dictionary and no naming convention "
+                "matches",
+                *_suggest(name, self.dictionary.known_names()),
+            )
+            return TypeRef("error", text.span, name=name)
+        return TypeRef(
+            "scalar", text.span, name=name, scalar=definition.type, typed_by=definition.typed_by
+        )
+
+    def resolve(self, node: TypeExpr) -> TypeRef:
+        match node:
+            case UnitType(span=span):
+                return TypeRef("unit", span)
+            case FieldRef(name=name, span=span):
+                return self.field(name, Text(name, span))
+            case NamedType(name=name, variant=variant, span=span):
+                return self._named(name, variant, node)
+            case GenericType(name=name, args=args, span=span):
+                return self._generic(name, args, node)
+            case TupleType(members=members, span=span):
+                return TypeRef("tuple", span, members=self._member_list(members, named_only=False))
+            case InlineRecord(name=name, members=members, span=span):
+                resolved = self._member_list(members, named_only=True)
+                return TypeRef("inline_record", span, name=name, members=resolved)
+            case ListOf(inner=inner, span=span):
+                return TypeRef("list", span, args=(self.resolve(inner),))
+            case OptionalOf(inner=inner, span=span):
+                return TypeRef("option", span, args=(self.resolve(inner),))
+            case Pinned(span=span):
+                self.diagnostics.report(
+                    "ECM027", span, "'field=value' is only allowed as a member of a tuple or record"
+                )
+                return TypeRef("error", span)
+        raise AssertionError(f"unhandled type node {node!r}")  # pragma: no cover
+
+    def _named(self, name: str, variant: str | None, node: NamedType) -> TypeRef:
+        if name in GENERICS:
+            self.diagnostics.report(
+                "ECM024", node.span, f"{name!r} is generic and needs type arguments: {name}<...>"
+            )
+            return TypeRef("error", node.span, name=name)
+        if name not in self.records:
+            self.diagnostics.report(
+                "ECM022",
+                node.span,
+                f"unknown named type {name!r}: no companion spec defines it",
+                *_suggest(name, sorted(self.records)),
+            )
+            return TypeRef("error", node.span, name=name)
+        if variant is not None and variant not in self.records[name]:
+            known = ", ".join(sorted(self.records[name])) or "none"
+            self.diagnostics.report(
+                "ECM023",
+                node.span,
+                f"{name!r} has no variant {variant!r}",
+                f"its variants: {known}",
+            )
+            return TypeRef("error", node.span, name=name, variant=variant)
+        return TypeRef("record", node.span, name=name, variant=variant)
+
+    def _generic(self, name: str, args: tuple[TypeExpr, ...], node: GenericType) -> TypeRef:
+        known = GENERICS.get(name)
+        if known is None:
+            self.diagnostics.report(
+                "ECM024",
+                node.span,
+                f"unknown generic type {name!r}",
+                f"known generics: {', '.join(GENERICS)}",
+            )
+            return TypeRef("error", node.span, name=name)
+        kind, arity = known
+        if len(args) != arity:
+            self.diagnostics.report(
+                "ECM024",
+                node.span,
+                f"{name} takes {arity} type argument(s), got {len(args)}",
+            )
+            return TypeRef("error", node.span, name=name)
+        resolved = tuple(self.resolve(arg) for arg in args)
+        if kind == "result" and resolved[1].kind not in ("record", "error"):
+            self.diagnostics.report(
+                "ECM027", args[1].span, "the error type of Result<T, E> must be a named record"
+            )
+        return TypeRef(kind, node.span, args=resolved)
+
+    def _member_list(self, items: tuple[TypeExpr, ...], *, named_only: bool) -> tuple[Member, ...]:
+        members: list[Member] = []
+        seen: dict[str, Member] = {}
+        for item in items:
+            member = self.member(item, named_only=named_only)
+            if member is None:
+                continue
+            if member.name and member.name in seen:
+                self.diagnostics.report(
+                    "ECM026",
+                    member.span,
+                    f"field {member.name!r} appears twice",
+                    f"first at {seen[member.name].span}",
+                )
+                continue
+            if member.name:
+                seen[member.name] = member
+            members.append(member)
+        return tuple(members)
+
+    def member(self, node: TypeExpr, *, named_only: bool) -> Member | None:
+        span = node.span
+        pinned: tuple[str, ...] = ()
+        if isinstance(node, Pinned):
+            pinned, node = node.values, node.inner
+        optional = isinstance(node, OptionalOf)
+        if isinstance(node, OptionalOf):
+            node = node.inner
+        core = node.inner if isinstance(node, ListOf) else node
+        if isinstance(core, FieldRef | InlineRecord):
+            return Member(core.name, self.resolve(node), optional, pinned, span)
+        if named_only or pinned:
+            self.diagnostics.report(
+                "ECM027", span, "expected a field name here, not a type"
+            )
+            return None
+        resolved = self.resolve(node)
+        if optional:
+            resolved = TypeRef("option", span, args=(resolved,))
+        return Member("", resolved, False, (), span)
