@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from ecmc.markdown_tree import Block, Item, Line, Section
-from ecmc.span import Span
 from ecmc.syntax import Bullet, Text
 
 _PLAIN_KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*:(?!:)")
@@ -80,18 +79,10 @@ def line_bullet(line: Line, children: tuple[Bullet, ...]) -> Bullet:
     raw_span = line.span.narrow(colon_at + lead, len(stripped))
     if not stripped:
         return Bullet(text, key, None, codes, "", children, line.span)
-    if len(codes) == 1 and stripped.startswith("`"):
+    if codes and stripped.startswith("`"):
+        # The value is its first code span; what follows (more names, a description) trails.
         code = codes[0]
         close = line.source.find("`", code.span.end_col - line.span.col)
         trailing = line.source[close + 1 :].lstrip("`").strip() if close >= 0 else ""
         return Bullet(text, key, code, codes, trailing, children, line.span)
     return Bullet(text, key, Text(stripped, raw_span), codes, "", children, line.span)
-
-
-def first_code_or_text(bullet: Bullet) -> Text:
-    """The item's subject: its first code span, else its whole text."""
-    return bullet.codes[0] if bullet.codes else bullet.text
-
-
-def end_of(span: Span) -> Span:
-    return Span.point(span.path, span.end_line, max(span.end_col - 1, 1))

@@ -22,7 +22,9 @@ def _unique_engines(program: Program, diagnostics: Diagnostics) -> None:
             continue
         if engine.engine_id in seen:
             diagnostics.report(
-                "ECM038", engine.span, f"engine {engine.engine_id} is declared twice",
+                "ECM038",
+                engine.span,
+                f"engine {engine.engine_id} is declared twice",
                 f"first at {seen[engine.engine_id]}",
             )
         else:
@@ -36,7 +38,9 @@ def _unique_capabilities(program: Program, diagnostics: Diagnostics) -> None:
             if cap.id in seen:
                 owner, span = seen[cap.id]
                 diagnostics.report(
-                    "ECM030", cap.span, f"capability {cap.id} is already declared by {owner}",
+                    "ECM030",
+                    cap.span,
+                    f"capability {cap.id} is already declared by {owner}",
                     f"first at {span}",
                 )
             else:
@@ -50,7 +54,9 @@ def _unique_reason_codes(program: Program, diagnostics: Diagnostics) -> None:
             if code.code in seen and seen[code.code][0] != engine.engine_id:
                 owner, span = seen[code.code]
                 diagnostics.report(
-                    "ECM031", code.span, f"reason code {code.code} is already declared by {owner}",
+                    "ECM031",
+                    code.span,
+                    f"reason code {code.code} is already declared by {owner}",
                     f"first at {span}",
                 )
             else:
@@ -64,7 +70,8 @@ def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:
                 continue
             if not any(req.mode != "none" for req in cap.audit):
                 diagnostics.report(
-                    "ECM033", cap.span,
+                    "ECM033",
+                    cap.span,
                     f"write capability {cap.id} has no audit emission requirement",
                     "say in 'Audit Emission Requirements' which PH1.J events it emits",
                 )
@@ -76,6 +83,7 @@ def _owned_tables_exist(program: Program, diagnostics: Diagnostics) -> None:
         for owned in engine.data_owned:
             if owned.table not in tables:
                 diagnostics.report(
-                    "ECM035", owned.span,
+                    "ECM035",
+                    owned.span,
                     f"data_owned table {owned.table!r} has no table definition in any wiring spec",
                 )

@@ -46,7 +46,10 @@ def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human")
 @click.option(
-    "--max-diagnostics", type=click.IntRange(min=1), default=50, show_default=True,
+    "--max-diagnostics",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
     help="Diagnostics shown before '... and N more' (human format).",
 )
 @click.option("--fail-on-warning", is_flag=True, help="Exit 1 on warnings as well as errors.")

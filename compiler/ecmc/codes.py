@@ -40,7 +40,7 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     DiagnosticCode("ECM014", _E, "a required section is missing"),
     DiagnosticCode("ECM015", _E, "a capability lacks a required key"),
     DiagnosticCode("ECM016", _E, "a capability id is malformed"),
-    DiagnosticCode("ECM017", _W, "a key is not part of the vocabulary of its block (kept as an extra)"),
+    DiagnosticCode("ECM017", _W, "a key is outside its block's vocabulary (kept as an extra)"),
     DiagnosticCode("ECM018", _W, "a line in a structured section could not be interpreted"),
     DiagnosticCode("ECM019", _W, "a capability has no name"),
     # type expressions
@@ -79,7 +79,7 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     DiagnosticCode("ECM059", _E, "a table definition is incomplete or inconsistent"),
     DiagnosticCode("ECM060", _E, "a record definition is incomplete or inconsistent"),
     DiagnosticCode("ECM061", _E, "a companion header kind is unknown"),
-    DiagnosticCode("ECM062", _W, "a section is not expected in this kind of spec and is kept as a note"),
+    DiagnosticCode("ECM062", _W, "a section does not belong in this kind of spec (kept as a note)"),
     DiagnosticCode("ECM063", _E, "a wiring entry refers to a capability that does not exist"),
 )
 

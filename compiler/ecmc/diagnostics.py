@@ -71,7 +71,9 @@ def render_human(
             text = lines[span.line - 1].expandtabs(1)
             if len(text) > 200:
                 text = text[:200] + "..."
-            width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
+            width = (
+                span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
+            )
             out.append(f"  {span.line:>4} | {text}")
             out.append("       | " + " " * (span.col - 1) + "^" * max(1, min(width, 200)))
         out.extend(f"       = note: {note}" for note in diag.notes)

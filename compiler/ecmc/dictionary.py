@@ -23,7 +23,7 @@ _PATTERN = re.compile(r"\*_[a-z0-9_]+|[a-z][a-z0-9_]*_\*")
 
 def description_of(bullet: Bullet) -> str:
     """Prose after a bullet's value, without the dash that introduces it."""
-    return bullet.trailing.lstrip("-—–: ").strip()
+    return bullet.trailing.lstrip("-\u2014\u2013: ").strip()
 
 
 @dataclass
@@ -56,9 +56,7 @@ def _matches(pattern: str, name: str) -> bool:
     return name.startswith(pattern[:-1]) and len(name) > len(pattern) - 1
 
 
-def build_dictionary(
-    sections: list[CompanionSection], diagnostics: Diagnostics
-) -> FieldDictionary:
+def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics) -> FieldDictionary:
     dictionary = FieldDictionary()
     # Aliases first, in declaration order, so fields and conventions may use any of them.
     for section in (s for s in sections if s.kind == "aliases"):
@@ -144,9 +142,7 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
         maximum = parsed.maximum if parsed.maximum is not None else alias.maximum
         scalar = Scalar(alias.base, alias.labels, minimum, maximum, parsed.is_list or alias.is_list)
     elif parsed.base in PRIMITIVES:
-        scalar = Scalar(
-            parsed.base, parsed.labels, parsed.minimum, parsed.maximum, parsed.is_list
-        )
+        scalar = Scalar(parsed.base, parsed.labels, parsed.minimum, parsed.maximum, parsed.is_list)
     else:
         known = ", ".join(sorted(PRIMITIVES | dictionary.aliases.keys()))
         diagnostics.report(
@@ -165,7 +161,11 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
             "ECM050", parsed.span, f"bounds apply to string and int, not to {scalar.base}"
         )
         return None
-    if scalar.minimum is not None and scalar.maximum is not None and scalar.minimum > scalar.maximum:
+    if (
+        scalar.minimum is not None
+        and scalar.maximum is not None
+        and scalar.minimum > scalar.maximum
+    ):
         diagnostics.report(
             "ECM050", parsed.span, f"empty bounds: {scalar.minimum} > {scalar.maximum}"
         )

@@ -243,7 +243,7 @@ def _reason_codes(
 def _audit_rule(bullet: Bullet) -> AuditRuleSyntax:
     ids = tuple(c for c in bullet.codes if CAPABILITY_ID.fullmatch(c.text))
     lowered = bullet.text.text.lower()
-    if "not emit" in lowered or "no audit" in lowered:
+    if "not emit" in lowered or "no audit" in lowered or "emit nothing" in lowered:
         mode = "none"
     elif "only in" in lowered or "replay" in lowered or "diagnostic" in lowered:
         mode = "replay_only"

@@ -61,8 +61,10 @@ def compile_paths(paths: list[Path], context: Iterable[Path] = ()) -> FrontendRe
     wanted = set(requested)
     extra = [p for p in find_spec_files(list(context)) if p not in wanted]
     diagnostics = Diagnostics()
-    specs = [read_spec(path, diagnostics) for path in requested + extra]
-    return compile_specs(specs, frozenset(s.path for s in specs[: len(requested)]), diagnostics)
+    # Context first: a clash between a named file and the project's specs is then reported
+    # on the named file, which is the one being looked at.
+    specs = [read_spec(path, diagnostics) for path in extra + requested]
+    return compile_specs(specs, frozenset(s.path for s in specs[len(extra) :]), diagnostics)
 
 
 def compile_texts(texts: dict[str, str | bytes]) -> FrontendResult:

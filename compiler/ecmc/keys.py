@@ -31,7 +31,7 @@ def keyed(
                 "ECM012",
                 bullet.key.span,
                 f"{context}: key {name!r} is given twice",
-                f"first at {found[name].key.span if found[name].key else found[name].span}",
+                f"first at {found[name].span}",
             )
             continue
         if name not in vocabulary:

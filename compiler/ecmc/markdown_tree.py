@@ -233,7 +233,9 @@ class _Builder:
                     found = cursor + len(child.markup)
                 width = len(child.content)
                 segments.append(
-                    Segment("code", child.content, Span.point(self.path, number + 1, found + 1, width))
+                    Segment(
+                        "code", child.content, Span.point(self.path, number + 1, found + 1, width)
+                    )
                 )
                 cursor = found + width + len(child.markup)
                 continue

@@ -35,8 +35,16 @@ from ecmc.keys import keyed, names_in, value_text
 from ecmc.reader import SpecFile
 from ecmc.resolve_engine import ENGINE_ID, resolve_engine
 from ecmc.span import Span
-from ecmc.syntax import Bullet, CompanionSection, CompanionSyntax, EngineSyntax, Entry, SpecSyntax, Text
-from ecmc.type_grammar import FieldRef, GrammarError, TupleType, parse_type
+from ecmc.syntax import (
+    Bullet,
+    CompanionSection,
+    CompanionSyntax,
+    EngineSyntax,
+    Entry,
+    SpecSyntax,
+    Text,
+)
+from ecmc.type_grammar import FieldRef, GrammarError, TupleType, UnitType, parse_type
 from ecmc.types import TypeResolver
 
 SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
@@ -49,8 +57,19 @@ SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
 COMPANION_HEADER_KEYS = frozenset({"kind", "engine_id", "purpose", "version", "status"})
 TRUTH_TYPES = frozenset({"LEDGER", "CURRENT", "CACHE"})
 TABLE_KEYS = frozenset(
-    {"truth_type", "columns", "primary_key", "identity", "unique_keys", "idempotency_keys",
-     "indexes", "foreign_keys", "projection_of", "ttl_column", "description"}
+    {
+        "truth_type",
+        "columns",
+        "primary_key",
+        "identity",
+        "unique_keys",
+        "idempotency_keys",
+        "indexes",
+        "foreign_keys",
+        "projection_of",
+        "ttl_column",
+        "description",
+    }
 )
 RECORD_KEYS = frozenset({"fields", "row_of", "alias_of", "description"})
 VARIANT_KEYS = frozenset({"fields", "description", "action"})
@@ -58,8 +77,15 @@ LIFECYCLE_KEYS = frozenset({"states", "final_states", "ledger", "current", "desc
 ACTION_KEYS = frozenset({"capability", "from", "to", "reason_code", "description"})
 AUDIT_EVENT_KEYS = frozenset({"event_type", "payload", "description"})
 REASON_CODE_ROLES = frozenset(
-    {"contract_validation", "scope_violation", "idempotency_replay", "append_only_violation",
-     "caller_refused", "transition_invalid", "not_found"}
+    {
+        "contract_validation",
+        "scope_violation",
+        "idempotency_replay",
+        "append_only_violation",
+        "caller_refused",
+        "transition_invalid",
+        "not_found",
+    }
 )
 
 
@@ -70,9 +96,7 @@ class _Companion:
     sections: tuple[CompanionSection, ...]
 
 
-def resolve_program(
-    parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diagnostics
-) -> Program:
+def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diagnostics) -> Program:
     companions = [
         _companion(syntax, diagnostics)
         for _, syntax in parsed
@@ -83,7 +107,12 @@ def resolve_program(
         return [(c, s) for c in companions for s in c.sections if s.kind == kind]
 
     dictionary = build_dictionary(
-        [s for c in companions for s in c.sections if s.kind in SECTIONS_BY_KIND["FIELD_DICTIONARY"]],
+        [
+            s
+            for c in companions
+            for s in c.sections
+            if s.kind in SECTIONS_BY_KIND["FIELD_DICTIONARY"]
+        ],
         diagnostics,
     )
     caller_classes, policies = _callers(sections, diagnostics)
@@ -94,15 +123,19 @@ def resolve_program(
             if entry.name.text in record_entries:
                 first = record_entries[entry.name.text][1].name.span
                 diagnostics.report(
-                    "ECM052", entry.name.span, f"record {entry.name.text!r} is defined twice",
+                    "ECM052",
+                    entry.name.span,
+                    f"record {entry.name.text!r} is defined twice",
                     f"first at {first}",
                 )
                 continue
             record_entries[entry.name.text] = (companion, entry)
     resolver = TypeResolver(
         dictionary,
-        {name: frozenset(v.name.text for v in entry.children)
-         for name, (_, entry) in record_entries.items()},
+        {
+            name: frozenset(v.name.text for v in entry.children)
+            for name, (_, entry) in record_entries.items()
+        },
         diagnostics,
     )
 
@@ -128,8 +161,9 @@ def resolve_program(
                 f"wiring for engine {companion.engine_id!r}, which no ECM spec declares",
             )
     lifecycles = [
-        _lifecycle(companion.engine_id or "", entry, engine_map, table_map, declared_codes,
-                   diagnostics)
+        _lifecycle(
+            companion.engine_id or "", entry, engine_map, table_map, declared_codes, diagnostics
+        )
         for companion, section in sections("lifecycles")
         for entry in section.entries
     ]
@@ -166,7 +200,9 @@ def _companion(syntax: CompanionSyntax, diagnostics: Diagnostics) -> _Companion:
     kind = value_text(kind_bullet)
     if kind_bullet is None:
         diagnostics.report(
-            "ECM010", syntax.header_span, "spec header has no 'kind'",
+            "ECM010",
+            syntax.header_span,
+            "spec header has no 'kind'",
             f"kinds: {', '.join(sorted(SECTIONS_BY_KIND))}",
         )
     elif kind not in SECTIONS_BY_KIND:
@@ -180,10 +216,13 @@ def _companion(syntax: CompanionSyntax, diagnostics: Diagnostics) -> _Companion:
     if kind == "ENGINE_WIRING":
         engine_bullet = header.get("engine_id")
         if engine_bullet is None or engine_bullet.value is None:
-            diagnostics.report("ECM010", syntax.header_span, "wiring spec header has no 'engine_id'")
+            diagnostics.report(
+                "ECM010", syntax.header_span, "wiring spec header has no 'engine_id'"
+            )
         elif not ENGINE_ID.fullmatch(engine_bullet.value.text):
             diagnostics.report(
-                "ECM011", engine_bullet.value.span,
+                "ECM011",
+                engine_bullet.value.span,
                 f"engine_id {engine_bullet.value.text!r} is malformed",
             )
         else:
@@ -195,7 +234,8 @@ def _companion(syntax: CompanionSyntax, diagnostics: Diagnostics) -> _Companion:
             kept.append(section)
         elif kind in SECTIONS_BY_KIND:
             diagnostics.report(
-                "ECM062", section.title.span,
+                "ECM062",
+                section.title.span,
                 f"a {kind} spec has no {section.title.text!r} section; it is kept as a note",
             )
     return _Companion(syntax, engine_id, tuple(kept))
@@ -222,7 +262,9 @@ def _callers(
     for _, section in sections("caller_policies"):
         for bullet in section.bullets:
             if bullet.key is None:
-                diagnostics.report("ECM018", bullet.span, "expected '`POLICY`: `CALLER_CLASS`, ...'")
+                diagnostics.report(
+                    "ECM018", bullet.span, "expected '`POLICY`: `CALLER_CLASS`, ...'"
+                )
                 continue
             if bullet.key.text in policies:
                 diagnostics.report(
@@ -233,7 +275,8 @@ def _callers(
             for member in members:
                 if member.text not in classes:
                     diagnostics.report(
-                        "ECM058", member.span,
+                        "ECM058",
+                        member.span,
                         f"policy {bullet.key.text} admits unknown caller class {member.text!r}",
                     )
             if not members:
@@ -250,7 +293,7 @@ def _callers(
 
 
 def _name_list(text: Text | None, diagnostics: Diagnostics) -> list[Text]:
-    """`(a, b, c)` or `a`: a list of bare names, with spans."""
+    """`(a, b, c)` or `a`: a list of bare names, with spans; `none` is the empty list."""
     if text is None:
         return []
     parsed = parse_type(text.text, text.span)
@@ -262,7 +305,7 @@ def _name_list(text: Text | None, diagnostics: Diagnostics) -> list[Text]:
     for item in items:
         if isinstance(item, FieldRef):
             names.append(Text(item.name, item.span))
-        else:
+        elif not (isinstance(item, UnitType) and item.keyword == "none"):
             diagnostics.report("ECM027", item.span, "expected a plain name here")
     return names
 
@@ -287,7 +330,9 @@ def _tables(
                 continue
             if table.name in tables:
                 diagnostics.report(
-                    "ECM056", entry.name.span, f"table {table.name!r} is defined twice",
+                    "ECM056",
+                    entry.name.span,
+                    f"table {table.name!r} is defined twice",
                     f"first at {tables[table.name].span}",
                 )
                 continue
@@ -305,11 +350,15 @@ def _table(
     truth = value_text(keys.get("truth_type"))
     if truth not in TRUTH_TYPES:
         diagnostics.report(
-            "ECM059", entry.name.span,
-            f"table {name}: truth_type {truth or '(missing)'!r} is not one of LEDGER, CURRENT, CACHE",
+            "ECM059",
+            entry.name.span,
+            f"table {name}: truth_type {truth or '(missing)'!r} is not one of "
+            "LEDGER, CURRENT, CACHE",
         )
     columns_bullet = keys.get("columns")
-    members = resolver.members(columns_bullet.value) if columns_bullet and columns_bullet.value else None
+    members = (
+        resolver.members(columns_bullet.value) if columns_bullet and columns_bullet.value else None
+    )
     if members is None:
         if columns_bullet is None:
             diagnostics.report("ECM059", entry.name.span, f"table {name} has no 'columns'")
@@ -323,8 +372,13 @@ def _table(
                 )
             continue
         columns.append(
-            Column(member.name, member.type.scalar, member.optional, member.type.typed_by or "",
-                   member.span)
+            Column(
+                member.name,
+                member.type.scalar,
+                member.optional,
+                member.type.typed_by or "",
+                member.span,
+            )
         )
     column_names = {c.name for c in columns}
 
@@ -346,7 +400,8 @@ def _table(
         column = next((c for c in columns if c.name == identity), None)
         if column is not None and (column.type.base != "int" or identity not in primary_key):
             diagnostics.report(
-                "ECM059", keys["identity"].span,
+                "ECM059",
+                keys["identity"].span,
                 f"table {name}: identity column {identity!r} must be an int primary key",
             )
 
@@ -357,7 +412,9 @@ def _table(
         found = []
         for child in bullet.children:
             if child.key is None or child.value is None:
-                diagnostics.report("ECM018", child.span, f"table {name}: expected '`name`: `(columns)`'")
+                diagnostics.report(
+                    "ECM018", child.span, f"table {name}: expected '`name`: `(columns)`'"
+                )
                 continue
             cols = checked(_name_list(child.value, diagnostics), key)
             found.append(Key(child.key.text, cols, child.span))
@@ -407,14 +464,17 @@ def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: D
         target = tables.get(fk.table)
         if target is None or fk.target_column not in {c.name for c in target.columns}:
             diagnostics.report(
-                "ECM054", fk.span,
-                f"table {table.name}: foreign key target {fk.table}.{fk.target_column} does not exist",
+                "ECM054",
+                fk.span,
+                f"table {table.name}: foreign key target {fk.table}.{fk.target_column} "
+                "does not exist",
             )
     if table.projection_of is not None:
         ledger = tables.get(table.projection_of)
         if ledger is None or ledger.truth_type != "LEDGER":
             diagnostics.report(
-                "ECM059", table.span,
+                "ECM059",
+                table.span,
                 f"table {table.name}: projection_of {table.projection_of!r} is not a LEDGER table",
             )
 
@@ -434,7 +494,8 @@ def _record(
     given = [k for k in ("fields", "row_of", "alias_of") if k in keys]
     if len(given) != 1:
         diagnostics.report(
-            "ECM060", entry.name.span,
+            "ECM060",
+            entry.name.span,
             f"record {name} needs exactly one of 'fields', 'row_of', 'alias_of'"
             + (f"; has {', '.join(given)}" if given else ""),
         )
@@ -448,13 +509,19 @@ def _record(
         if table is None:
             bullet = keys["row_of"]
             diagnostics.report(
-                "ECM060", bullet.value.span if bullet.value else bullet.span,
+                "ECM060",
+                bullet.value.span if bullet.value else bullet.span,
                 f"record {name}: row_of names unknown table {row_of!r}",
             )
         else:
             members = tuple(
-                Member(c.name, TypeRef("scalar", c.span, name=c.name, scalar=c.type,
-                                       typed_by=c.typed_by), c.nullable, (), c.span)
+                Member(
+                    c.name,
+                    TypeRef("scalar", c.span, name=c.name, scalar=c.type, typed_by=c.typed_by),
+                    c.nullable,
+                    (),
+                    c.span,
+                )
                 for c in table.columns
             )
     elif "alias_of" in keys and keys["alias_of"].value is not None:
@@ -470,7 +537,8 @@ def _record(
         for member in extra:
             if member.name in base_names:
                 diagnostics.report(
-                    "ECM026", member.span,
+                    "ECM026",
+                    member.span,
                     f"variant field {member.name!r} is already a field of {name}",
                 )
         combined = members + tuple(m for m in extra if m.name not in base_names)
@@ -515,7 +583,8 @@ def _lifecycle(
         if table and table not in tables:
             bullet = keys[key]
             diagnostics.report(
-                "ECM054", bullet.value.span if bullet.value else bullet.span,
+                "ECM054",
+                bullet.value.span if bullet.value else bullet.span,
                 f"lifecycle {name}: {key} table {table!r} is not defined",
             )
     engine = engines.get(engine_id)
@@ -525,43 +594,59 @@ def _lifecycle(
     for action in entry.children:
         akeys = keyed(action.keys, ACTION_KEYS, f"action {action.name.text}", diagnostics)
         if action.name.text in seen:
-            diagnostics.report("ECM057", action.name.span, f"action {action.name.text} is declared twice")
+            diagnostics.report(
+                "ECM057", action.name.span, f"action {action.name.text} is declared twice"
+            )
             continue
         seen.add(action.name.text)
-        sources = [s for s in _bullet_names(akeys.get("from"), diagnostics) if s.text != "none"]
+        sources = _bullet_names(akeys.get("from"), diagnostics)
         _known_states(sources, state_names, name, diagnostics)
         for source in sources:
             if source.text in final_names:
                 diagnostics.report(
-                    "ECM057", source.span,
+                    "ECM057",
+                    source.span,
                     f"action {action.name.text} leaves final state {source.text}",
                 )
         targets = _bullet_names(akeys.get("to"), diagnostics)
         _known_states(targets, state_names, name, diagnostics)
         if len(targets) != 1:
             diagnostics.report(
-                "ECM057", action.name.span, f"action {action.name.text} needs exactly one 'to' state"
+                "ECM057",
+                action.name.span,
+                f"action {action.name.text} needs exactly one 'to' state",
             )
         capability = value_text(akeys.get("capability")) or None
         if capability is not None and capability not in capability_ids:
             bullet = akeys["capability"]
             diagnostics.report(
-                "ECM063", bullet.value.span if bullet.value else bullet.span,
-                f"action {action.name.text}: capability {capability} is not declared by {engine_id}",
+                "ECM063",
+                bullet.value.span if bullet.value else bullet.span,
+                f"action {action.name.text}: capability {capability} is not declared by "
+                f"{engine_id}",
             )
         reason = value_text(akeys.get("reason_code")) or None
         if reason is not None:
             _referenced_code(akeys["reason_code"], declared_codes, diagnostics)
         transitions.append(
             Transition(
-                action.name.text, capability, tuple(s.text for s in sources),
-                targets[0].text if targets else "", reason, action.name.span,
+                action.name.text,
+                capability,
+                tuple(s.text for s in sources),
+                targets[0].text if targets else "",
+                reason,
+                action.name.span,
             )
         )
     return Lifecycle(
-        name, engine_id, tuple(s.text for s in states), tuple(sorted(final_names)),
-        value_text(keys.get("ledger")) or None, value_text(keys.get("current")) or None,
-        tuple(transitions), entry.name.span,
+        name,
+        engine_id,
+        tuple(s.text for s in states),
+        tuple(sorted(final_names)),
+        value_text(keys.get("ledger")) or None,
+        value_text(keys.get("current")) or None,
+        tuple(transitions),
+        entry.name.span,
     )
 
 
@@ -579,10 +664,13 @@ def _referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostic
     assert bullet.value is not None
     code = bullet.value.text
     if not REASON_CODE.fullmatch(code):
-        diagnostics.report("ECM040", bullet.value.span, f"reason code {code!r} is not UPPER_SNAKE_CASE")
+        diagnostics.report(
+            "ECM040", bullet.value.span, f"reason code {code!r} is not UPPER_SNAKE_CASE"
+        )
     elif code not in declared:
         diagnostics.report(
-            "ECM036", bullet.value.span,
+            "ECM036",
+            bullet.value.span,
             f"reason code {code} is referenced but no ECM spec declares it",
         )
 
@@ -600,13 +688,16 @@ def _audit_event_type(
     capability = next((c for c in engine.capabilities if c.id == cap_id), None) if engine else None
     if capability is None:
         diagnostics.report(
-            "ECM063", entry.name.span,
+            "ECM063",
+            entry.name.span,
             f"audit event type for {cap_id}, which engine {engine_id} does not declare",
         )
         return None
     event_type = value_text(keys.get("event_type"))
     if not event_type:
-        diagnostics.report("ECM010", entry.name.span, f"audit event of {cap_id} has no 'event_type'")
+        diagnostics.report(
+            "ECM010", entry.name.span, f"audit event of {cap_id} has no 'event_type'"
+        )
     listed = {key.name for req in capability.audit for key in req.keys}
     payload: list[tuple[str, str]] = []
     bullet = keys.get("payload")
@@ -619,7 +710,8 @@ def _audit_event_type(
             continue
         if listed and member.name not in listed:
             diagnostics.report(
-                "ECM034", member.span,
+                "ECM034",
+                member.span,
                 f"payload key {member.name!r} is not among the audit keys {cap_id}'s spec lists",
             )
             continue
@@ -640,15 +732,16 @@ def _reason_code_roles(
                 continue
             if bullet.key.text not in REASON_CODE_ROLES:
                 diagnostics.report(
-                    "ECM017", bullet.key.span,
+                    "ECM017",
+                    bullet.key.span,
                     f"unknown reason-code role {bullet.key.text!r}",
                     f"roles: {', '.join(sorted(REASON_CODE_ROLES))}",
                 )
                 continue
             _referenced_code(bullet, declared, diagnostics)
             roles.append(
-                ReasonCodeRole(companion.engine_id or "", bullet.key.text, bullet.value.text,
-                               bullet.span)
+                ReasonCodeRole(
+                    companion.engine_id or "", bullet.key.text, bullet.value.text, bullet.span
+                )
             )
     return roles
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 
@@ -10,8 +11,8 @@ from ecmc.extract import CAPABILITY_ID, REASON_CODE
 from ecmc.ir import (
     AuditKey,
     AuditRequirement,
-    Capability,
     CallerPolicy,
+    Capability,
     DataOwned,
     Engine,
     Member,
@@ -24,20 +25,40 @@ from ecmc.ir import (
 from ecmc.keys import keyed, names_in, value_text
 from ecmc.span import Span
 from ecmc.syntax import AuditRuleSyntax, Bullet, CapabilitySyntax, EngineSyntax, Text
-from ecmc.type_grammar import GrammarError, parse_type
+from ecmc.type_grammar import GrammarError, parse_member
 from ecmc.types import TypeResolver
 
 ENGINE_ID = re.compile(r"[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*")
 VERSION = re.compile(r"v[0-9]+(?:\.[0-9]+)*")
 STATUSES = frozenset({"ACTIVE", "DRAFT", "DEPRECATED", "RETIRED"})
 HEADER_KEYS = frozenset(
-    {"engine_id", "purpose", "data_owned", "version", "status", "allowed_callers", "role",
-     "placement", "implementation_id", "owner"}
+    {
+        "engine_id",
+        "purpose",
+        "data_owned",
+        "version",
+        "status",
+        "allowed_callers",
+        "role",
+        "placement",
+        "implementation_id",
+        "owner",
+    }
 )
 RECOMMENDED_HEADER_KEYS = ("purpose", "data_owned", "version", "status")
 CAPABILITY_KEYS = frozenset(
-    {"name", "input_schema", "output_schema", "allowed_callers", "side_effects", "failure_modes",
-     "reason_codes", "simulation_gated", "simulation_id", "description"}
+    {
+        "name",
+        "input_schema",
+        "output_schema",
+        "allowed_callers",
+        "side_effects",
+        "failure_modes",
+        "reason_codes",
+        "simulation_gated",
+        "simulation_id",
+        "description",
+    }
 )
 REQUIRED_CAPABILITY_KEYS = ("input_schema", "output_schema", "side_effects")
 EFFECTS = frozenset({"DB_WRITE", "DB_WRITE_CURRENT_PROJECTION", "EXTERNAL_SEND_REQUEST"})
@@ -56,15 +77,14 @@ def resolve_engine(
     for bullet in syntax.header:
         if bullet.key is None:
             diagnostics.report(
-                "ECM018", bullet.span, f"engine header: expected '`key`: value', found "
-                f"{bullet.text.text[:60]!r}"
+                "ECM018",
+                bullet.span,
+                f"engine header: expected '`key`: value', found {bullet.text.text[:60]!r}",
             )
     engine_id = _checked_header(header, "engine_id", ENGINE_ID, syntax.header_span, diagnostics)
     for key in RECOMMENDED_HEADER_KEYS:
         if key not in header:
-            diagnostics.report(
-                "ECM013", syntax.header_span, f"engine header has no {key!r}"
-            )
+            diagnostics.report("ECM013", syntax.header_span, f"engine header has no {key!r}")
     version = _checked_header(header, "version", VERSION, None, diagnostics)
     status = value_text(header.get("status")) or None
     if status is not None and status not in STATUSES:
@@ -98,7 +118,8 @@ def resolve_engine(
                     reason_codes[code.text] = ReasonCode(code.text, cap_syntax.id.text, code.span)
 
     extras = tuple(
-        (key, value_text(bullet)) for key, bullet in header.items()
+        (key, value_text(bullet))
+        for key, bullet in header.items()
         if key not in ("engine_id", "purpose", "data_owned", "version", "status")
     )
     return Engine(
@@ -207,7 +228,8 @@ def _capability(
         diagnostics.report(
             "ECM016",
             syntax.id.span,
-            f"capability id {cap_id!r} is malformed: expected UPPER_SNAKE_CASE like ENGINE_VERB_NOUN",
+            f"capability id {cap_id!r} is malformed: expected UPPER_SNAKE_CASE like "
+            "ENGINE_VERB_NOUN",
         )
     keys = keyed(syntax.keys, CAPABILITY_KEYS, f"capability {cap_id}", diagnostics)
     for key in REQUIRED_CAPABILITY_KEYS:
@@ -258,7 +280,9 @@ def _capability(
         else (),
         audit=(),
         extras=tuple(
-            (key, value_text(bullet)) for key, bullet in keys.items() if key not in CAPABILITY_KEYS
+            (key, value_text(bullet))
+            for key, bullet in keys.items()
+            if key not in CAPABILITY_KEYS
             or key in ("simulation_gated", "simulation_id", "description")
         ),
         span=syntax.span,
@@ -306,7 +330,9 @@ def _schema(
         return resolver.schema(bullet.value)
     if bullet.children:
         return _prose_schema(bullet, resolver, diagnostics)
-    diagnostics.report("ECM020", bullet.span, f"{bullet.key.text if bullet.key else 'schema'} is empty")
+    diagnostics.report(
+        "ECM020", bullet.span, f"{bullet.key.text if bullet.key else 'schema'} is empty"
+    )
     return None
 
 
@@ -323,7 +349,7 @@ def _prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnosti
         lines.append(child.text.text)
         fields = [c for c in child.codes if not c.text.isupper()]
         for code in fields:
-            parsed = parse_type(code.text, code.span)
+            parsed = parse_member(code.text, code.span)
             if isinstance(parsed, GrammarError):
                 diagnostics.report("ECM020", parsed.span(code.span), parsed.message)
                 continue
@@ -392,8 +418,10 @@ def _untyped_pieces(text: str, has_fields: bool) -> list[tuple[str, int]]:
         elif word := token.strip():
             in_list = len(member_lists) == 1 and member_lists[0] and previous in (",", "(")
             after_plus = not member_lists and previous == "+"
-            if (in_list or after_plus) and word.lower() != "optional" and any(
-                c.isalpha() for c in word
+            if (
+                (in_list or after_plus)
+                and word.lower() != "optional"
+                and any(c.isalpha() for c in word)
             ):
                 found.append((word, match.start() + token.find(word)))
             previous = "prose"
@@ -415,13 +443,7 @@ def _attach_audit(
         for cap_id in subjects:
             if cap_id in by_id:
                 attached[cap_id].append(requirement)
-    return [
-        Capability(**{**_fields(cap), "audit": tuple(attached[cap.id])}) for cap in capabilities
-    ]
-
-
-def _fields(cap: Capability) -> dict[str, object]:
-    return {name: getattr(cap, name) for name in cap.__dataclass_fields__}
+    return [dataclasses.replace(cap, audit=tuple(attached[cap.id])) for cap in capabilities]
 
 
 def _audit_keys(
@@ -485,7 +507,8 @@ def _rule_subjects(
     group_words = [w for w in words if w not in ("write", "read", "all", "every", "the")]
     if group_words:
         selected = [
-            c for c in selected
+            c
+            for c in selected
             if c.group is not None and any(w in c.group.lower() for w in group_words)
         ]
     if not selected:

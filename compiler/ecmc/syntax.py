@@ -24,12 +24,12 @@ class Bullet:
     """The whole line as a reader sees it (code spans keep their backticks)."""
     key: Text | None
     value: Text | None
-    """The value after the colon: the code span's content when the value is one code span,
+    """The value after the colon: the content of the code span it starts with, if it does,
     otherwise the raw source text."""
     codes: tuple[Text, ...]
     """Code spans in the value (or in the whole line when it is not `key: value`)."""
     trailing: str
-    """Prose after a single-code-span value, e.g. `(through runtime)`."""
+    """Source text after a value's first code span, e.g. `(through runtime)`."""
     children: tuple[Bullet, ...]
     span: Span
 

@@ -123,7 +123,14 @@ class Pinned:
 
 
 TypeExpr = (
-    UnitType | FieldRef | NamedType | GenericType | TupleType | InlineRecord | ListOf | OptionalOf
+    UnitType
+    | FieldRef
+    | NamedType
+    | GenericType
+    | TupleType
+    | InlineRecord
+    | ListOf
+    | OptionalOf
     | Pinned
 )
 
@@ -171,6 +178,22 @@ def parse_type(text: str, base: Span) -> TypeExpr | GrammarError:
     parser = _Parser(tokens, base)
     try:
         node = parser.type_expr(0)
+        parser.expect_end()
+    except _Failure as failure:
+        return failure.error
+    return node
+
+
+def parse_member(text: str, base: Span) -> TypeExpr | GrammarError:
+    """Parse one tuple member on its own, e.g. a backticked `status=OK|FAIL` in prose."""
+    tokens = tokenize(text)
+    if isinstance(tokens, GrammarError):
+        return tokens
+    if tokens[0].kind == "end":
+        return GrammarError("empty member", 0, 1)
+    parser = _Parser(tokens, base)
+    try:
+        node = parser.member(0)
         parser.expect_end()
     except _Failure as failure:
         return failure.error

@@ -189,9 +189,7 @@ class TypeResolver:
         if isinstance(core, FieldRef | InlineRecord):
             return Member(core.name, self.resolve(node), optional, pinned, span)
         if named_only or pinned:
-            self.diagnostics.report(
-                "ECM027", span, "expected a field name here, not a type"
-            )
+            self.diagnostics.report("ECM027", span, "expected a field name here, not a type")
             return None
         resolved = self.resolve(node)
         if optional:
