@@ -1,0 +1,36 @@
+"""Developer sessions: `nox -s tests lint typecheck drift`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests", "drift"]
+nox.options.reuse_existing_virtualenvs = True
+
+SOURCES = ["compiler", "runtime", "tests", "noxfile.py"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", *SOURCES)
+    session.run("ruff", "format", "--check", *SOURCES)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "compiler/ecmc", "runtime/ecm_runtime")
+
+
+@nox.session
+def drift(session: nox.Session) -> None:
+    """The specs compile cleanly (until `ecmc build` exists, this is `ecmc lint`)."""
+    session.install("-e", ".")
+    session.run("ecmc", "lint")

@@ -1,0 +1,5 @@
+"""ecm_runtime: the hand-written runtime the generated ECM package imports."""
+
+from ecm_runtime.errors import StorageError
+
+__all__ = ["StorageError"]
