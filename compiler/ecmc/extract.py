@@ -220,7 +220,10 @@ def _reason_codes(
             # `failure description: CODE` written without backticks
             if REASON_CODE.fullmatch(bullet.value.text):
                 declared.append(bullet.value)
-        elif len(bullet.codes) == 1 and plain == f"`{bullet.codes[0].text}`":
+        elif len(bullet.codes) == 1 and (
+            plain == f"`{bullet.codes[0].text}`" or plain.endswith(f": `{bullet.codes[0].text}`")
+        ):
+            # `CODE` alone, or `some failure description: CODE`: a declaration, checked below
             declared.append(bullet.codes[0])
         else:
             declared.extend(c for c in bullet.codes if REASON_CODE.fullmatch(c.text))

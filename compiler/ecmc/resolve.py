@@ -236,7 +236,7 @@ def _companion(syntax: CompanionSyntax, diagnostics: Diagnostics) -> _Companion:
             diagnostics.report(
                 "ECM062",
                 section.title.span,
-                f"a {kind} spec has no {section.title.text!r} section; it is kept as a note",
+                f"{section.title.text!r} does not belong in a {kind} spec; kept as a note",
             )
     return _Companion(syntax, engine_id, tuple(kept))
 
