@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ecmc.frontend import FrontendResult, compile_texts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,8 +21,7 @@ SEED_ENGINES = {
 def project_specs() -> dict[str, str | bytes]:
     """Every spec of the project, keyed by its repository-relative path."""
     return {
-        path.relative_to(REPO).as_posix(): path.read_bytes()
-        for path in sorted(SPECS.rglob("*.md"))
+        path.relative_to(REPO).as_posix(): path.read_bytes() for path in sorted(SPECS.rglob("*.md"))
     }
 
 

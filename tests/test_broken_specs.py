@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 from conftest import compile_with_project
-from syrupy.assertion import SnapshotAssertion
-
 from ecmc.codes import REGISTRY
 from ecmc.diagnostics import render_human
 from ecmc.reader import MAX_SPEC_BYTES
+from syrupy.assertion import SnapshotAssertion
 
 BROKEN = Path(__file__).parent / "broken_specs"
 BROKEN_FILES = sorted(BROKEN.glob("*.md"))

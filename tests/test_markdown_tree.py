@@ -42,7 +42,9 @@ def test_code_segments_are_located_to_the_column() -> None:
 
 
 def test_plain_line_sections() -> None:
-    text = "PH1.X ECM Spec\nEngine Header\nengine_id: PH1.X\n\nCapability List\n### `X_A`\nname: A\n"
+    text = (
+        "PH1.X ECM Spec\nEngine Header\nengine_id: PH1.X\n\nCapability List\n### `X_A`\nname: A\n"
+    )
     doc = parse_document("p.md", text)
     assert doc.title is not None and doc.title.plain == "PH1.X ECM Spec"
     assert [s.title.plain for s in doc.sections] == ["Engine Header", "Capability List"]

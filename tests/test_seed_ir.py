@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import SEED_ENGINES
-from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
-
 from ecmc.frontend import FrontendResult
 from ecmc.ir import to_jsonable
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from conftest import SPECS, reference_files
-
 from ecmc.diagnostics import Diagnostics
 from ecmc.extract import extract
 from ecmc.markdown_tree import parse_document
