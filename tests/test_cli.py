@@ -217,3 +217,14 @@ def test_work_shape_types_prose_schemas_and_reports_the_rest() -> None:
     untyped = [d for d in ir["diagnostics"] if d["code"] == "ECM025"]
     assert {d["line"] for d in untyped} == {21, 39, 46}
     assert [n["title"] for n in engine["notes"]] == ["Constraints", "Related Engine Boundaries"]
+
+
+def test_paths_are_shown_as_given_even_through_symlinks(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "DEMO.md"
+    target.parent.mkdir()
+    target.write_text("# Not a spec\n", encoding="utf-8")
+    link = tmp_path / "link"
+    link.symlink_to(target.parent, target_is_directory=True)
+    run = ecmc("lint", "--format", "json", str(link / "DEMO.md"), str(target))
+    paths = {d["path"] for d in json.loads(run.stdout)}
+    assert paths == {str(link / "DEMO.md")}  # named twice, read once, shown as first named

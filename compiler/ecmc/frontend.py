@@ -58,8 +58,8 @@ def _path_of(value: object) -> str:
 def compile_paths(paths: list[Path], context: Iterable[Path] = ()) -> FrontendResult:
     """Compile spec files and directories; `SpecPathError` for a path that does not exist."""
     requested = find_spec_files(paths)
-    wanted = set(requested)
-    extra = [p for p in find_spec_files(list(context)) if p not in wanted]
+    wanted = {p.resolve() for p in requested}
+    extra = [p for p in find_spec_files(list(context)) if p.resolve() not in wanted]
     diagnostics = Diagnostics()
     # Context first: a clash between a named file and the project's specs is then reported
     # on the named file, which is the one being looked at.

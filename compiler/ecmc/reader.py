@@ -37,25 +37,32 @@ class SpecPathError(Exception):
 
 
 def display_path(path: Path) -> str:
+    """The path as the user gave it, made relative to the working directory when under it.
+
+    Symlinks are not followed: a diagnostic names the file the user named.
+    """
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return path.absolute().relative_to(Path.cwd().absolute()).as_posix()
     except ValueError:
         return path.as_posix()
 
 
 def find_spec_files(paths: list[Path]) -> list[Path]:
-    """Files given directly are taken as they are; directories are searched for `*.md`."""
-    found: dict[Path, None] = {}
+    """Files given directly are taken as they are; directories are searched for `*.md`.
+
+    A file reached twice (named twice, or through a symlink) is read once.
+    """
+    found: dict[Path, Path] = {}
     for path in paths:
         if path.is_dir():
             for candidate in sorted(path.rglob(f"*{SPEC_SUFFIX}")):
                 if candidate.is_file():
-                    found.setdefault(candidate.resolve(), None)
+                    found.setdefault(candidate.resolve(), candidate)
         elif path.is_file():
-            found.setdefault(path.resolve(), None)
+            found.setdefault(path.resolve(), path)
         else:
             raise SpecPathError(f"no such file or directory: {path}")
-    return list(found)
+    return list(found.values())
 
 
 def decode_spec(path: str, data: bytes, diagnostics: Diagnostics) -> SpecFile:
