@@ -7,7 +7,7 @@ engines (lifecycles, audit event types, reason-code roles). Cross-spec rules run
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ecmc.checks import run_checks
@@ -242,9 +242,9 @@ def _companion(syntax: CompanionSyntax, diagnostics: Diagnostics) -> _Companion:
 
 
 def _callers(
-    sections: object, diagnostics: Diagnostics
+    sections: Callable[[str], list[tuple[_Companion, CompanionSection]]],
+    diagnostics: Diagnostics,
 ) -> tuple[list[str], dict[str, CallerPolicy]]:
-    assert callable(sections)
     classes: dict[str, Span] = {}
     for _, section in sections("caller_classes"):
         for bullet in section.bullets:

@@ -46,7 +46,9 @@ HEADER_KEYS = frozenset(
     }
 )
 RECOMMENDED_HEADER_KEYS = ("purpose", "data_owned", "version", "status")
-CAPABILITY_KEYS = frozenset(
+# Keys the IR models; any other key of a capability is kept in `extras`, and only keys outside
+# both sets are reported as unknown.
+CAPABILITY_CORE_KEYS = frozenset(
     {
         "name",
         "input_schema",
@@ -55,11 +57,9 @@ CAPABILITY_KEYS = frozenset(
         "side_effects",
         "failure_modes",
         "reason_codes",
-        "simulation_gated",
-        "simulation_id",
-        "description",
     }
 )
+CAPABILITY_KEYS = CAPABILITY_CORE_KEYS | {"simulation_gated", "simulation_id", "description"}
 REQUIRED_CAPABILITY_KEYS = ("input_schema", "output_schema", "side_effects")
 EFFECTS = frozenset({"DB_WRITE", "DB_WRITE_CURRENT_PROJECTION", "EXTERNAL_SEND_REQUEST"})
 _SIDE_EFFECTS = re.compile(r"DECLARED\s*\((?P<effects>[^()]*)\)")
@@ -282,8 +282,7 @@ def _capability(
         extras=tuple(
             (key, value_text(bullet))
             for key, bullet in keys.items()
-            if key not in CAPABILITY_KEYS
-            or key in ("simulation_gated", "simulation_id", "description")
+            if key not in CAPABILITY_CORE_KEYS
         ),
         span=syntax.span,
     )
