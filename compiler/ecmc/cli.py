@@ -92,3 +92,68 @@ def inspect(paths: tuple[Path, ...], fmt: str) -> None:
     result = _run_frontend(paths)
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     sys.exit(EXIT_DIAGNOSTICS if result.has_errors else EXIT_CLEAN)
+
+
+@main.command()
+@click.option("--specs", "specs_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False))
+def build(specs_dir: Path | None, out_dir: Path | None) -> None:
+    """Compile the specs into the generated package; print a one-line summary."""
+    from ecmc.build import build as run_build
+    from ecmc.config import load_config
+    from ecmc.diagnostics import render_human
+
+    config = load_config()
+    specs = specs_dir or config.specs
+    if not specs.is_dir():
+        click.echo(f"ecmc: error: no specs directory at {specs}", err=True)
+        sys.exit(EXIT_USAGE)
+    project, report = run_build(config, specs, out_dir)
+    result = project.result
+    if result.diagnostics:
+        click.echo(render_human(result.diagnostics, result.sources))
+    if report is None:
+        click.echo("ecmc: build failed; nothing written", err=True)
+        sys.exit(EXIT_DIAGNOSTICS)
+    program = result.program
+    capabilities = sum(len(e.capabilities) for e in program.engines)
+    removed = f", {len(report.removed)} removed" if report.removed else ""
+    click.echo(
+        f"ecmc: {len(program.engines)} engines, {capabilities} capabilities; "
+        f"{len(report.written)} files written, {len(report.unchanged)} unchanged{removed}"
+    )
+
+
+@main.command()
+def check() -> None:
+    """Exit 1 when the generated package is not what `ecmc build` would write."""
+    from ecmc.config import load_config
+    from ecmc.diagnostics import render_human
+    from ecmc.drift import check as run_check
+    from ecmc.drift import describe
+    from ecmc.reader import display_path
+
+    config = load_config()
+    if not config.specs.is_dir():
+        click.echo(f"ecmc: error: no specs directory at {config.specs}", err=True)
+        sys.exit(EXIT_USAGE)
+    report = run_check(config)
+    if report.fast:
+        click.echo("ecmc: generated code is up to date (manifest matches)")
+        return
+    assert report.project is not None
+    result = report.project.result
+    if result.has_errors:
+        click.echo(render_human(result.diagnostics, result.sources))
+        click.echo("ecmc: the specs have errors; fix them, then run `ecmc build`")
+        sys.exit(EXIT_DIAGNOSTICS)
+    if not report.drifts:
+        click.echo("ecmc: generated code is up to date")
+        return
+    out_dir = Path(display_path(config.out))
+    for drift in report.drifts:
+        click.echo(describe(drift, out_dir))
+        if drift.diff:
+            click.echo(drift.diff, nl=False)
+    click.echo(f"ecmc: {len(report.drifts)} generated file(s) out of date; run `ecmc build` to fix")
+    sys.exit(EXIT_DIAGNOSTICS)

@@ -55,15 +55,20 @@ def _path_of(value: object) -> str:
     return str(getattr(span, "path", ""))
 
 
-def compile_paths(paths: list[Path], context: Iterable[Path] = ()) -> FrontendResult:
-    """Compile spec files and directories; `SpecPathError` for a path that does not exist."""
+def compile_paths(
+    paths: list[Path], context: Iterable[Path] = (), base: Path | None = None
+) -> FrontendResult:
+    """Compile spec files and directories; `SpecPathError` for a path that does not exist.
+
+    Paths are shown relative to `base` (default: the working directory).
+    """
     requested = find_spec_files(paths)
     wanted = {p.resolve() for p in requested}
     extra = [p for p in find_spec_files(list(context)) if p.resolve() not in wanted]
     diagnostics = Diagnostics()
     # Context first: a clash between a named file and the project's specs is then reported
     # on the named file, which is the one being looked at.
-    specs = [read_spec(path, diagnostics) for path in extra + requested]
+    specs = [read_spec(path, diagnostics, base) for path in extra + requested]
     return compile_specs(specs, frozenset(s.path for s in specs[len(extra) :]), diagnostics)
 
 

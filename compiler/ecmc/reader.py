@@ -36,13 +36,12 @@ class SpecPathError(Exception):
     """A path given on the command line does not exist: a usage error, not a diagnostic."""
 
 
-def display_path(path: Path) -> str:
-    """The path as the user gave it, made relative to the working directory when under it.
-
-    Symlinks are not followed: a diagnostic names the file the user named.
+def display_path(path: Path, base: Path | None = None) -> str:
+    """The path as the user gave it, relative to `base` (default: the working directory)
+    when under it. Symlinks are not followed: a diagnostic names the file the user named.
     """
     try:
-        return path.absolute().relative_to(Path.cwd().absolute()).as_posix()
+        return path.absolute().relative_to((base or Path.cwd()).absolute()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -99,8 +98,8 @@ def decode_spec(path: str, data: bytes, diagnostics: Diagnostics) -> SpecFile:
     return SpecFile(path, digest, text)
 
 
-def read_spec(path: Path, diagnostics: Diagnostics) -> SpecFile:
-    shown = display_path(path)
+def read_spec(path: Path, diagnostics: Diagnostics, base: Path | None = None) -> SpecFile:
+    shown = display_path(path, base)
     try:
         data = path.read_bytes()
     except OSError as error:

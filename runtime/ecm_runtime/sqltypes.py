@@ -1,0 +1,38 @@
+"""Column types the generated tables use beyond SQLAlchemy's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Dialect, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UnsignedDecimal(TypeDecorator[int]):
+    """An exact unsigned integer wider than 64 bits (u64 counters, 128-bit ids).
+
+    PostgreSQL stores it as NUMERIC(digits, 0). SQLite has no exact integer past 2**63, so
+    there it is text, zero-padded to `digits` so that text order is numeric order.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(precision=digits, scale=0)
+        self.digits = digits
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.digits))
+        return dialect.type_descriptor(Numeric(precision=self.digits, scale=0))
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return str(value).zfill(self.digits)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
