@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
 from ecmc.frontend import FrontendResult, compile_texts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,3 +54,46 @@ def reference_files() -> list[Path]:
 @pytest.fixture(scope="session")
 def project() -> FrontendResult:
     return compile_texts(project_specs())
+
+
+def make_project(
+    root: Path, package: str, specs: dict[str, str], keep_project: bool = True
+) -> Path:
+    """A throwaway ecmc project: a pyproject naming `package`, the project's specs if
+    `keep_project`, and `specs` (relative path -> text) on top. Returns its root."""
+    import shutil
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        f'[tool.ecmc]\nspecs = "specs"\nout = "generated"\npackage = "{package}"\n',
+        encoding="utf-8",
+    )
+    if keep_project:
+        shutil.copytree(SPECS, root / "specs")
+    for relative, text in specs.items():
+        path = root / "specs" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def import_generated() -> Iterator[Callable[[Path, str], ModuleType]]:
+    """Import a package built into `<root>/generated`; forget it afterwards."""
+    import importlib
+    import sys
+
+    added: list[tuple[str, str]] = []
+
+    def load(root: Path, package: str) -> ModuleType:
+        out = str(root / "generated")
+        sys.path.insert(0, out)
+        added.append((out, package))
+        importlib.invalidate_caches()
+        return importlib.import_module(package)
+
+    yield load
+    for out, package in added:
+        sys.path.remove(out)
+        for name in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+            del sys.modules[name]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+
 from conftest import compile_with_project
 from ecmc.codes import REGISTRY
 from ecmc.diagnostics import render_human
 from ecmc.reader import MAX_SPEC_BYTES
-from syrupy.assertion import SnapshotAssertion
 
 BROKEN = Path(__file__).parent / "broken_specs"
 BROKEN_FILES = sorted(BROKEN.glob("*.md"))

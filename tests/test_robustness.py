@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import SPECS, compile_with_project
-from ecmc.codes import REGISTRY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from conftest import SPECS, compile_with_project
+from ecmc.codes import REGISTRY
 
 SEED_TEXTS = sorted(
     path.read_bytes() for path in (SPECS / "ecm").glob("*.md") if path.name != "PH1_J.md"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
 from conftest import SEED_ENGINES
 from ecmc.frontend import FrontendResult
 from ecmc.ir import to_jsonable
-from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conftest import SPECS, reference_files
 from ecmc.diagnostics import Diagnostics
 from ecmc.extract import extract

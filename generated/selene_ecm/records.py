@@ -8,6 +8,7 @@ from __future__ import annotations
 import typing as t
 
 from ecm_runtime.models import SpecModel
+
 from selene_ecm import fields as _f
 
 # source: specs/wiring/PH1_J.md:32

@@ -31,6 +31,7 @@ import enum
 
 from ecm_runtime.catalog import AuditRule, CapabilitySpec
 from ecm_runtime.models import SpecModel
+
 from selene_ecm import fields as _f
 from selene_ecm import records as _r
 

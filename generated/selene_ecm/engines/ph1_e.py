@@ -20,6 +20,7 @@ import enum
 
 from ecm_runtime.catalog import AuditRule, CapabilitySpec
 from ecm_runtime.models import SpecModel
+
 from selene_ecm import fields as _f
 
 ENGINE_ID = "PH1.E"
