@@ -21,10 +21,10 @@ SPEC = """# Demo ECM Spec
 
 def test_sections_nest_by_level_and_carry_spans() -> None:
     doc = parse_document("d.md", SPEC)
-    assert doc.title is not None and doc.title.plain == "Demo ECM Spec"
+    assert doc.title is not None and doc.title.source == "Demo ECM Spec"
     header, caps = doc.sections
     assert header.title.span == Span("d.md", 3, 4, 3, 17)
-    assert caps.children[0].title.plain == "`DEMO_READ`"
+    assert caps.children[0].title.source == "`DEMO_READ`"
     assert caps.children[0].title.codes[0].span == Span.point("d.md", 10, 6, 9)
 
 
@@ -46,8 +46,8 @@ def test_plain_line_sections() -> None:
         "PH1.X ECM Spec\nEngine Header\nengine_id: PH1.X\n\nCapability List\n### `X_A`\nname: A\n"
     )
     doc = parse_document("p.md", text)
-    assert doc.title is not None and doc.title.plain == "PH1.X ECM Spec"
-    assert [s.title.plain for s in doc.sections] == ["Engine Header", "Capability List"]
+    assert doc.title is not None and doc.title.source == "PH1.X ECM Spec"
+    assert [s.title.source for s in doc.sections] == ["Engine Header", "Capability List"]
     (line,) = doc.sections[0].blocks
     assert isinstance(line, Line) and line.span.line == 3 and line.source == "engine_id: PH1.X"
     assert doc.sections[1].children[0].blocks[0].span.line == 7

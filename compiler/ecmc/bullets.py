@@ -29,7 +29,7 @@ def section_bullets(section: Section) -> tuple[Bullet, ...]:
 
 
 def line_text(line: Line) -> Text:
-    return Text(line.plain.strip(), line.span)
+    return Text(line.source.strip(), line.span)
 
 
 def _item_bullet(item: Item) -> Bullet:
@@ -40,7 +40,7 @@ def _item_bullet(item: Item) -> Bullet:
     if len(item.lines) == 1:
         return bullet
     # A wrapped item: its continuation lines extend the text and the value.
-    more = " ".join(line.plain.strip() for line in item.lines[1:])
+    more = " ".join(line.source.strip() for line in item.lines[1:])
     text = Text(f"{bullet.text.text} {more}", bullet.text.span)
     value = bullet.value
     if value is not None and not bullet.codes:

@@ -234,6 +234,10 @@ class _ModelView:
     class_vars: list[str] = field(default_factory=list)
 
 
+# Class-level names an engine or records module already uses; models never take them.
+_ENGINE_MODULE_NAMES = frozenset({"ReasonCode", "SpecModel", "AuditRule", "CapabilitySpec"})
+
+
 @dataclass
 class _Annotator:
     """Annotations for model fields; nested inline records become models of their own."""
@@ -245,6 +249,8 @@ class _Annotator:
     uses_typing: bool = False
     uses_records: bool = False
     uses_pydantic: bool = False
+    reserved: frozenset[str] = frozenset()
+    """Record and variant class names of the module: made-up names never take them."""
 
     def annotation(self, ref: TypeRef, owner: str, member: str, source: str) -> str:
         if ref.kind == "scalar" and ref.name is not None:
@@ -270,19 +276,32 @@ class _Annotator:
             return f"tuple[{inner}]" if inner else "tuple[()]"
         if ref.kind in ("tuple", "inline_record"):
             name = pascal(owner, member) if member else ClassName(owner)
-            self.model(name, "", ref.members, source)
-            return name
+            return self.model(name, "", ref.members, source).name
         if ref.kind == "unit":
             return "None"
         raise ValueError(f"cannot annotate a {ref.kind} type")  # pragma: no cover
 
     def model(
-        self, name: str, doc: str, members: tuple[Member, ...], source: str, base: str = "SpecModel"
+        self,
+        name: str,
+        doc: str,
+        members: tuple[Member, ...],
+        source: str,
+        base: str = "SpecModel",
+        exact: bool = False,
     ) -> _ModelView:
-        view = _ModelView(name, base, doc, source)
+        """Add a model. A record keeps its own (`exact`) name; a name made up here gives way
+        to every record name and every name already taken, by a numeric suffix."""
+        unique = name
+        if not exact:
+            taken = {m.name for m in self.models} | _ENGINE_MODULE_NAMES | self.reserved
+            n = 2
+            while unique in taken:
+                unique, n = f"{name}{n}", n + 1
+        view = _ModelView(unique, base, doc, source)
         self.models.append(view)
         for index, member in enumerate(members):
-            view.fields.append(self.model_field(name, member, index, source))
+            view.fields.append(self.model_field(unique, member, index, source))
         return view
 
     def model_field(self, owner: str, member: Member, index: int, source: str) -> str:
@@ -311,7 +330,11 @@ class _Annotator:
 
 
 def _records_view(program: Program, names: _Names, package: str) -> dict[str, object]:
-    annotator = _Annotator(names, record_prefix="")
+    reserved = frozenset(
+        {r.name for r in program.records}
+        | {pascal(r.name, v.name) for r in program.records for v in r.variants}
+    )
+    annotator = _Annotator(names, record_prefix="", reserved=reserved)
     aliases = []
     for record in _dependency_order(program.records):
         source = _source(record.span)
@@ -320,7 +343,7 @@ def _records_view(program: Program, names: _Names, package: str) -> dict[str, ob
             aliases.append({"code": f"{ClassName(record.name)} = {annotation}", "source": source})
             continue
         doc = record.description or f"The {record.name} record."
-        annotator.model(ClassName(record.name), doc, record.members, source)
+        annotator.model(ClassName(record.name), doc, record.members, source, exact=True)
         base_names = {m.name for m in record.members}
         for variant in record.variants:
             extra = tuple(m for m in variant.members if m.name not in base_names)
@@ -330,6 +353,7 @@ def _records_view(program: Program, names: _Names, package: str) -> dict[str, ob
                 extra,
                 _source(variant.span),
                 base=ClassName(record.name),
+                exact=True,
             )
             view.class_vars = [
                 f"{PythonIdentifier(key).upper()}: t.ClassVar[str] = {pyrepr(value)}"
@@ -375,8 +399,14 @@ def _dependency_order(records: tuple[Record, ...]) -> list[Record]:
 # --- tables ---------------------------------------------------------------------------------
 
 
+# Module-level names of tables.py; a table by one of these names gets a `_table` suffix.
+_TABLES_MODULE_NAMES = frozenset({"sa", "metadata", "JSONB", "UnsignedDecimal"})
+
+
 def _table_view(table: Table) -> dict[str, object]:
     variable = snake(table.name)
+    if variable in _TABLES_MODULE_NAMES:
+        variable = PythonIdentifier(f"{variable}_table")
     items: list[Expr | str] = [pyrepr(table.name), "metadata"]
     for column in table.columns:
         is_identity = column.name == table.identity
@@ -559,8 +589,8 @@ def _io_models(cap: Capability, stem: str, annotator: _Annotator, source: str) -
             members = (Member(inner.name or "value", inner, True, (), inner.span),)
         else:
             members = (Member(input_ref.name or "value", input_ref, False, (), input_ref.span),)
-        input_model = pascal(stem, "input")
-        annotator.model(input_model, f"Input of {cap.id}: {title}.", members, source)
+        doc = f"Input of {cap.id}: {title}."
+        input_model = annotator.model(pascal(stem, "input"), doc, members, source).name
 
     output_ref = cap.output.type if cap.output else TypeRef("unit", cap.span)
     while output_ref.kind in ("result", "option"):
@@ -571,9 +601,10 @@ def _io_models(cap: Capability, stem: str, annotator: _Annotator, source: str) -
             return input_model, "None"
         return input_model, annotator.annotation(output_ref, stem, "", source)
     if output_ref.kind in ("tuple", "inline_record") and any(m.name for m in output_ref.members):
-        output_model = pascal(stem, "output")
-        annotator.model(output_model, f"Output of {cap.id}: {title}.", output_ref.members, source)
-        return input_model, output_model
+        doc = f"Output of {cap.id}: {title}."
+        return input_model, annotator.model(
+            pascal(stem, "output"), doc, output_ref.members, source
+        ).name
     return input_model, "None"
 
 

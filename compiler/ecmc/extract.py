@@ -78,7 +78,7 @@ def extract(document: Document, diagnostics: Diagnostics) -> SpecSyntax | None:
 
 
 def _find(sections: list[Section], title: str) -> Section | None:
-    return next((s for s in sections if normalise_title(s.title.plain) == title), None)
+    return next((s for s in sections if normalise_title(s.title.source) == title), None)
 
 
 def _document_span(document: Document) -> Span:
@@ -96,9 +96,9 @@ def _note(section: Section) -> Note:
     for bullet in section_bullets(section):
         add(bullet, 0)
     for child in section.children:
-        lines.append(child.title.plain.strip())
+        lines.append(child.title.source.strip())
         lines.extend(_note(child).lines)
-    return Note(section.title.plain.strip(), tuple(lines), section.span)
+    return Note(section.title.source.strip(), tuple(lines), section.span)
 
 
 # --- ECM ------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def _extract_engine(
     for section in sections:
         if id(section) in consumed:
             continue
-        title = normalise_title(section.title.plain)
+        title = normalise_title(section.title.source)
         if "reason code" in title or "failure mode" in title:
             reason_codes.extend(_reason_codes(section_bullets(section), "", diagnostics))
             notes.append(_note(section))
@@ -143,7 +143,7 @@ def _extract_engine(
             continue
         consumed.add(id(section))
 
-    title = document.title.plain.strip() if document.title else ""
+    title = document.title.source.strip() if document.title else ""
     return EngineSyntax(
         document.path,
         title,
@@ -161,7 +161,7 @@ def _extract_engine(
 def _capability_id(title: Line) -> Text | None:
     """A capability heading: `` `ID` ``, `capability_id: ID`, or a bare `ID`."""
     codes = title.codes
-    plain = title.plain.strip()
+    plain = title.source.strip()
     if len(codes) == 1 and plain == f"`{codes[0].text}`":
         return Text(codes[0].text.strip(), codes[0].span)
     key, _, rest = plain.partition(":")
@@ -181,13 +181,13 @@ def _collect_capabilities(
         diagnostics.report(
             "ECM018",
             bullet.span,
-            f"text directly under '{section.title.plain.strip()}' is not part of a capability",
+            f"text directly under '{section.title.source.strip()}' is not part of a capability",
             "capabilities are headings ('### `ID`') followed by '`key`: value' bullets",
         )
     for child in section.children:
         capability_id = _capability_id(child.title)
         if capability_id is None:
-            _collect_capabilities(child, child.title.plain.strip(), out, diagnostics)
+            _collect_capabilities(child, child.title.source.strip(), out, diagnostics)
             continue
         keys = section_bullets(child)
         for bullet in keys:
@@ -200,7 +200,7 @@ def _collect_capabilities(
                 )
         out.append(CapabilitySyntax(capability_id, group, keys, child.span))
         for nested in child.children:
-            _collect_capabilities(nested, nested.title.plain.strip(), out, diagnostics)
+            _collect_capabilities(nested, nested.title.source.strip(), out, diagnostics)
 
 
 def _reason_codes(
@@ -264,7 +264,7 @@ def _extract_companion(
     sections: list[CompanionSection] = []
     notes: list[Note] = []
     for section in _top_sections(document, header):
-        kind = COMPANION_SECTIONS.get(normalise_title(section.title.plain))
+        kind = COMPANION_SECTIONS.get(normalise_title(section.title.source))
         if kind is None:
             notes.append(_note(section))
             continue
@@ -274,7 +274,7 @@ def _extract_companion(
                 kind, line_text(section.title), section_bullets(section), entries, section.span
             )
         )
-    title = document.title.plain.strip() if document.title else ""
+    title = document.title.source.strip() if document.title else ""
     return CompanionSyntax(
         document.path,
         title,

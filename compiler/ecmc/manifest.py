@@ -78,7 +78,8 @@ def generator_digest() -> str:
     hasher = blake3()
     for path in sorted([*root.glob("*.py"), *root.glob("templates/*.j2")]):
         hasher.update(path.relative_to(root).as_posix().encode() + b"\0")
-        hasher.update(path.read_bytes() + b"\0")
+        # Line endings are normalised: a Windows checkout is the same compiler.
+        hasher.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
     return hasher.hexdigest()
 
 

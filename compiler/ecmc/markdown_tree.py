@@ -39,17 +39,13 @@ class Line:
 
     segments: tuple[Segment, ...]
     source: str
-    """The raw source text of the line from its first segment to its end."""
+    """The line exactly as written, from the start of its content to its end: prose reaches
+    the IR as the author typed it, not as Markdown would render it."""
     span: Span
 
     @property
     def codes(self) -> tuple[Segment, ...]:
         return tuple(s for s in self.segments if s.kind == "code")
-
-    @property
-    def plain(self) -> str:
-        """The line as a reader sees it: code spans keep their backticks."""
-        return "".join(f"`{s.text}`" if s.kind == "code" else s.text for s in self.segments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,13 +251,12 @@ class _Builder:
             cursor = max(cursor, found + len(text))
         if not segments:
             return None
+        # The line's text starts where its content does: before any markup that precedes the
+        # first segment (backticks, `*`, `[`), after the list marker or heading hashes.
         first = segments[0].span.col
+        while first > 1 and not raw[first - 2].isspace():
+            first -= 1
         source = raw[first - 1 :].rstrip()
-        if segments[0].kind == "code":
-            # The source text of a line starts at its opening backticks, not inside them.
-            while first > 1 and raw[first - 2] == "`":
-                first -= 1
-            source = raw[first - 1 :].rstrip()
         span = Span(self.path, number + 1, first, number + 1, first + max(len(source), 1))
         return Line(tuple(segments), source, span)
 
@@ -308,7 +303,7 @@ def _sectionise(path: str, events: list[_Event]) -> Document:
         if isinstance(event, Line) and not stack and title is None and not has_h1:
             title = event
             continue
-        if isinstance(event, Line) and is_title_line(event.plain):
+        if isinstance(event, Line) and is_title_line(event.source):
             open_section(2, event)
             continue
         if stack:

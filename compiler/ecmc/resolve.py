@@ -7,6 +7,8 @@ engines (lifecycles, audit event types, reason-code roles). Cross-spec rules run
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -76,6 +78,12 @@ VARIANT_KEYS = frozenset({"fields", "description", "action"})
 LIFECYCLE_KEYS = frozenset({"states", "final_states", "ledger", "current", "description"})
 ACTION_KEYS = frozenset({"capability", "from", "to", "reason_code", "description"})
 AUDIT_EVENT_KEYS = frozenset({"event_type", "payload", "description"})
+# Names that reach generated code as identifiers or SQL names: checked here, so that emit
+# never meets a name it cannot use. 63 is PostgreSQL's identifier limit.
+RECORD_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+SQL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+RESERVED_RECORD_NAMES = frozenset({"SpecModel"})
 REASON_CODE_ROLES = frozenset(
     {
         "contract_validation",
@@ -120,6 +128,30 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
     record_entries: dict[str, tuple[_Companion, Entry]] = {}
     for companion, section in sections("records"):
         for entry in section.entries:
+            name = entry.name.text
+            if not RECORD_NAME.fullmatch(name) or name in RESERVED_RECORD_NAMES:
+                diagnostics.report(
+                    "ECM060",
+                    entry.name.span,
+                    f"record name {name!r} must be PascalCase letters and digits"
+                    + (
+                        " and not a name the generated code uses"
+                        if RECORD_NAME.fullmatch(name)
+                        else ""
+                    ),
+                )
+                continue
+            bad_variants = [v for v in entry.children if not VARIANT_NAME.fullmatch(v.name.text)]
+            for variant in bad_variants:
+                diagnostics.report(
+                    "ECM060",
+                    variant.name.span,
+                    f"variant name {variant.name.text!r} must be snake_case",
+                )
+            if bad_variants:
+                entry = dataclasses.replace(
+                    entry, children=tuple(v for v in entry.children if v not in bad_variants)
+                )
             if entry.name.text in record_entries:
                 first = record_entries[entry.name.text][1].name.span
                 diagnostics.report(
@@ -346,6 +378,13 @@ def _table(
     engine_id: str, entry: Entry, resolver: TypeResolver, diagnostics: Diagnostics
 ) -> Table | None:
     name = entry.name.text
+    if not SQL_NAME.fullmatch(name):
+        diagnostics.report(
+            "ECM059",
+            entry.name.span,
+            f"table name {name!r} must be snake_case, at most 63 characters",
+        )
+        return None
     keys = keyed(entry.keys, TABLE_KEYS, f"table {name}", diagnostics)
     truth = value_text(keys.get("truth_type"))
     if truth not in TRUTH_TYPES:
@@ -414,6 +453,14 @@ def _table(
             if child.key is None or child.value is None:
                 diagnostics.report(
                     "ECM018", child.span, f"table {name}: expected '`name`: `(columns)`'"
+                )
+                continue
+            if not SQL_NAME.fullmatch(child.key.text):
+                diagnostics.report(
+                    "ECM059",
+                    child.key.span,
+                    f"table {name}: key name {child.key.text!r} must be snake_case, "
+                    "at most 63 characters",
                 )
                 continue
             cols = checked(_name_list(child.value, diagnostics), key)

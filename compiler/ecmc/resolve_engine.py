@@ -163,11 +163,11 @@ def _checked_header(
 
 
 def _full_value(bullet: Bullet | None) -> str:
-    """A prose value as written; `` ` `` kept off so docstrings read naturally."""
+    """A prose value exactly as written after its key, code spans and all."""
     if bullet is None:
         return ""
     _, _, value = bullet.text.text.partition(":")
-    return value.strip().replace("`", "")
+    return value.strip()
 
 
 def _data_owned(bullet: Bullet | None, diagnostics: Diagnostics) -> tuple[DataOwned, ...]:

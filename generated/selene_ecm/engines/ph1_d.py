@@ -1,5 +1,5 @@
-"""PH1.D: Persist deterministic PH1.D model-boundary outputs (chat, intent, clarify, analysis,
-fail_closed) as bounded audit rows.
+"""PH1.D: Persist deterministic PH1.D model-boundary outputs (`chat`, `intent`, `clarify`,
+`analysis`, `fail_closed`) as bounded audit rows.
 
 Failure Modes + Reason Codes:
   PH1.D deterministic failure reason codes:

@@ -1,5 +1,5 @@
-"""PH1.E: Persist deterministic PH1.E read-only tool outcomes (tool_ok, tool_fail) as bounded
-audit rows.
+"""PH1.E: Persist deterministic PH1.E read-only tool outcomes (`tool_ok`, `tool_fail`) as
+bounded audit rows.
 
 Failure Modes + Reason Codes:
   PH1.E deterministic failure codes include:
