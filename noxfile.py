@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests", "drift"]
 nox.options.reuse_existing_virtualenvs = True
 
-SOURCES = ["compiler", "runtime", "generated", "tests", "noxfile.py"]
+SOURCES = ["compiler", "runtime", "generated", "tests", "bench", "noxfile.py"]
 
 
 @nox.session

@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ecmc.build import CompiledProject, compile_project
 from ecmc.config import Config
 from ecmc.manifest import (
     MANIFEST_NAME,
@@ -21,7 +21,9 @@ from ecmc.manifest import (
     package_files,
 )
 from ecmc.reader import display_path, find_spec_files
-from ecmc.writer import manifest_for, render_all
+
+if TYPE_CHECKING:
+    from ecmc.build import CompiledProject
 
 MAX_DIFF_LINES = 60
 
@@ -62,6 +64,10 @@ def up_to_date_without_parsing(config: Config) -> bool:
 def check(config: Config) -> DriftReport:
     if up_to_date_without_parsing(config):
         return DriftReport(fast=True)
+    # Only now the parser, the templates and their libraries are loaded.
+    from ecmc.build import compile_project
+    from ecmc.writer import manifest_for, render_all
+
     project = compile_project(config)
     report = DriftReport(project=project)
     if project.result.has_errors:
