@@ -11,6 +11,7 @@ import re
 
 from ecmc.bullets import bullets_of, line_text, section_bullets
 from ecmc.diagnostics import Diagnostics
+from ecmc.ir import Note
 from ecmc.markdown_tree import Document, Line, Section
 from ecmc.span import Span
 from ecmc.syntax import (
@@ -21,7 +22,6 @@ from ecmc.syntax import (
     CompanionSyntax,
     EngineSyntax,
     Entry,
-    Note,
     ReasonCodeSyntax,
     SpecSyntax,
     Text,

@@ -16,7 +16,6 @@ from ecmc.ir import (
     DataOwned,
     Engine,
     Member,
-    Note,
     ReasonCode,
     Schema,
     SideEffects,
@@ -134,7 +133,7 @@ def resolve_engine(
         capabilities=tuple(capabilities),
         reason_codes=tuple(reason_codes.values()),
         sources=syntax.sources,
-        notes=tuple(Note(n.title, n.lines, n.span) for n in syntax.notes),
+        notes=syntax.notes,
         header_extras=extras,
         span=syntax.header_span,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecmc.ir import Note
 from ecmc.span import Span
 
 
@@ -31,15 +32,6 @@ class Bullet:
     trailing: str
     """Source text after a value's first code span, e.g. `(through runtime)`."""
     children: tuple[Bullet, ...]
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A section the extractor has no structure for, kept for generated docstrings."""
-
-    title: str
-    lines: tuple[str, ...]
     span: Span
 
 

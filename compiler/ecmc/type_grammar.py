@@ -30,7 +30,9 @@ return a node or a `GrammarError` carrying the offset and width of the offending
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ecmc.span import Span
 
@@ -148,6 +150,9 @@ class FieldTypeExpr:
     span: Span
 
 
+_Node = TypeVar("_Node", TypeExpr, FieldTypeExpr)
+
+
 def is_type_name(name: str) -> bool:
     """PascalCase names denote named types; every other name in a schema denotes a field."""
     return name[:1].isupper() and any(c.islower() for c in name)
@@ -170,44 +175,31 @@ def tokenize(text: str) -> list[Token] | GrammarError:
 
 def parse_type(text: str, base: Span) -> TypeExpr | GrammarError:
     """Parse an ECM type expression whose first character is at `base`."""
-    tokens = tokenize(text)
-    if isinstance(tokens, GrammarError):
-        return tokens
-    if tokens[0].kind == "end":
-        return GrammarError("empty type expression", 0, 1)
-    parser = _Parser(tokens, base)
-    try:
-        node = parser.type_expr(0)
-        parser.expect_end()
-    except _Failure as failure:
-        return failure.error
-    return node
+    return _parse(text, base, lambda parser: parser.type_expr(0), "empty type expression")
 
 
 def parse_member(text: str, base: Span) -> TypeExpr | GrammarError:
     """Parse one tuple member on its own, e.g. a backticked `status=OK|FAIL` in prose."""
-    tokens = tokenize(text)
-    if isinstance(tokens, GrammarError):
-        return tokens
-    if tokens[0].kind == "end":
-        return GrammarError("empty member", 0, 1)
-    parser = _Parser(tokens, base)
-    try:
-        node = parser.member(0)
-        parser.expect_end()
-    except _Failure as failure:
-        return failure.error
-    return node
+    return _parse(text, base, lambda parser: parser.member(0), "empty member")
 
 
 def parse_field_type(text: str, base: Span) -> FieldTypeExpr | GrammarError:
     """Parse a field-dictionary type whose first character is at `base`."""
+    return _parse(text, base, lambda parser: parser.field_type(), "empty field type")
+
+
+def _parse(
+    text: str, base: Span, rule: Callable[[_Parser], _Node], empty: str
+) -> _Node | GrammarError:
+    """Run one rule of the grammar over the whole text; errors come back, never raise."""
     tokens = tokenize(text)
     if isinstance(tokens, GrammarError):
         return tokens
+    if tokens[0].kind == "end":
+        return GrammarError(empty, 0, 1)
     parser = _Parser(tokens, base)
     try:
-        node = parser.field_type()
+        node = rule(parser)
         parser.expect_end()
     except _Failure as failure:
         return failure.error
