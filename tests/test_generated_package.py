@@ -51,7 +51,7 @@ def test_every_item_names_its_source() -> None:
     assert "# source: specs/ecm/PH1_D.md:12\nclass ChatCommitRowInput(SpecModel):" in engine
     assert "Gold-Case Capture Wiring (Round-2 Step 8):" in engine  # notes reach the docstring
     tables = GOLDEN["selene_ecm/tables.py"].decode()
-    assert "# source: specs/wiring/PH1_CAPREQ.md:21\ncapreq_current = sa.Table(" in tables
+    assert "# source: specs/wiring/PH1_CAPREQ.md:22\ncapreq_current = sa.Table(" in tables
 
 
 def _ddl(dialect: object) -> str:

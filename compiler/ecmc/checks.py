@@ -48,19 +48,20 @@ def _unique_capabilities(program: Program, diagnostics: Diagnostics) -> None:
 
 
 def _unique_reason_codes(program: Program, diagnostics: Diagnostics) -> None:
+    """A code means one thing: declared once, by one engine (its ECM spec or its wiring)."""
     seen: dict[str, tuple[str, Span]] = {}
-    for engine in program.engines:
-        for code in engine.reason_codes:
-            if code.code in seen and seen[code.code][0] != engine.engine_id:
-                owner, span = seen[code.code]
-                diagnostics.report(
-                    "ECM031",
-                    code.span,
-                    f"reason code {code.code} is already declared by {owner}",
-                    f"first at {span}",
-                )
-            else:
-                seen.setdefault(code.code, (engine.engine_id, code.span))
+    declared = [(e.engine_id, code) for e in program.engines for code in e.reason_codes]
+    for engine_id, code in [*declared, *program.wiring_reason_codes]:
+        if code.code in seen:
+            owner, span = seen[code.code]
+            diagnostics.report(
+                "ECM031",
+                code.span,
+                f"reason code {code.code} is already declared by {owner}",
+                f"first at {span}",
+            )
+        else:
+            seen[code.code] = (engine_id, code.span)
 
 
 def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:

@@ -7,7 +7,7 @@ writer can skip rendering a file whose inputs did not change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -18,6 +18,7 @@ from ecmc.filters import FILTERS, comment, pyrepr
 from ecmc.ir import (
     Capability,
     Engine,
+    Lifecycle,
     Member,
     Program,
     Record,
@@ -448,9 +449,19 @@ def _table_view(table: Table) -> dict[str, object]:
         ("projection_of", table.projection_of),
         ("ttl_column", table.ttl_column),
         ("identity", table.identity),
+        ("tenant_column", table.tenant_column),
+        ("project", table.project),
+        ("idempotency_keys", tuple(k.columns for k in table.idempotency_keys)),
         ("source", _source(table.span)),
     ]
-    items.append(prefixed("info=", dict_of([(pyrepr(k), pyrepr(v)) for k, v in info])))
+    items.append(
+        prefixed(
+            "info=",
+            dict_of(
+                [(pyrepr(k), literal(v) if isinstance(v, tuple) else pyrepr(v)) for k, v in info]
+            ),
+        )
+    )
     statements = [
         {
             "source": _source(table.span),
@@ -484,14 +495,24 @@ def _engine_view(
     annotator = _Annotator(names, record_prefix="_r.")
     prefix = capability_prefix([c.id for c in engine.capabilities])
     roles = [r for r in program.reason_code_roles if r.engine_id == engine.engine_id]
-    event_types = {a.capability_id: a for a in program.audit_event_types}
-    declared = [rc.code for rc in engine.reason_codes]
+    bindings = {b.capability_id: b for b in program.bindings}
+    own_codes = [
+        *engine.reason_codes,
+        *(rc for engine_id, rc in program.wiring_reason_codes if engine_id == engine.engine_id),
+    ]
+    declared = [rc.code for rc in own_codes]
+    lifecycles = [lc for lc in program.lifecycles if lc.engine_id == engine.engine_id]
+    lifecycle_constants = {
+        lc.ledger or "": PythonIdentifier(f"{snake(lc.name).upper()}_LIFECYCLE")
+        for lc in lifecycles
+    }
     capabilities = []
+    wrappers = []
     for cap in engine.capabilities:
         stem = cap.id[len(prefix) :] if prefix else cap.id
         source = _source(cap.span)
         input_model, output_model = _io_models(cap, stem, annotator, source)
-        event = event_types.get(cap.id)
+        binding = bindings.get(cap.id)
         codes = list(dict.fromkeys([*(cap.reason_codes or declared), *(r.code for r in roles)]))
         audit = (
             tuple_of(
@@ -516,8 +537,24 @@ def _engine_view(
             ("output", pyrepr(cap.output.text if cap.output else "")),
             ("reason_codes", literal(tuple(codes))),
             ("audit", audit),
-            ("audit_event_type", pyrepr(event.event_type if event else None)),
-            ("audit_payload", literal(tuple(event.payload) if event else ())),
+            ("operation", pyrepr(binding.operation if binding else None)),
+            ("table", pyrepr(binding.table if binding else None)),
+            ("lookup", literal(binding.lookup if binding else ())),
+            ("order_by", literal(binding.order_by if binding else ())),
+            ("fill", literal(binding.fill if binding else ())),
+            ("event_type", pyrepr(binding.event_type if binding else None)),
+            ("audit_payload", literal(binding.payload if binding else ())),
+            ("success_reason_code", pyrepr(binding.reason_code if binding else None)),
+            ("engine_column", pyrepr(binding.engine_column if binding else None)),
+            ("cursor", literal(binding.cursor if binding else ())),
+            ("limit", pyrepr(binding.limit if binding else None)),
+            ("map_key", literal(_map_key(cap))),
+            (
+                "lifecycle",
+                lifecycle_constants.get(binding.table or "", "None")
+                if binding and binding.operation == "transition"
+                else "None",
+            ),
             ("source", pyrepr(source)),
             ("extras", literal(cap.extras)),
         ]
@@ -530,6 +567,10 @@ def _engine_view(
                 "code": render(prefixed(f"{constant} = ", spec)),
             }
         )
+        if binding is not None and binding.operation in _WRAPPED:
+            wrappers.append(
+                _wrapper(cap, stem, binding.operation, constant, input_model, output_model, source)
+            )
     notes = [
         f"{note.title}:\n" + "\n".join(f"  {line}" for line in note.lines) for note in engine.notes
     ]
@@ -550,7 +591,7 @@ def _engine_view(
                 "source": _source(rc.span),
                 "description": comment(rc.description),
             }
-            for rc in engine.reason_codes
+            for rc in own_codes
         ],
         "roles": render(
             prefixed(
@@ -559,7 +600,16 @@ def _engine_view(
             )
         ),
         "models": annotator.models,
+        "lifecycles": [
+            _lifecycle_view(lc, lifecycle_constants[lc.ledger or ""]) for lc in lifecycles
+        ],
         "capabilities": capabilities,
+        "wrappers": wrappers,
+        "catalog_import": _import_from(
+            "ecm_runtime.catalog",
+            ["AuditRule", "CapabilitySpec", *(["Lifecycle", "Transition"] if lifecycles else [])],
+        ),
+        "writes": any(w["returns"] == "Written" for w in wrappers),
         "catalog": render(
             prefixed(
                 "CAPABILITIES: tuple[CapabilitySpec, ...] = ",
@@ -593,8 +643,9 @@ def _io_models(cap: Capability, stem: str, annotator: _Annotator, source: str) -
         input_model = annotator.model(pascal(stem, "input"), doc, members, source).name
 
     output_ref = cap.output.type if cap.output else TypeRef("unit", cap.span)
-    while output_ref.kind in ("result", "option"):
-        output_ref = output_ref.args[0]
+    while output_ref.kind in ("result", "option", "list", "map"):
+        # the ok type of a Result, the element of a list, the value of a Map
+        output_ref = output_ref.args[1 if output_ref.kind == "map" else 0]
     if output_ref.kind == "record" and output_ref.name is not None:
         record = annotator.names.records[output_ref.name]
         if record.alias_of is not None:
@@ -606,6 +657,97 @@ def _io_models(cap: Capability, stem: str, annotator: _Annotator, source: str) -
             pascal(stem, "output"), doc, output_ref.members, source
         ).name
     return input_model, "None"
+
+
+def _map_key(cap: Capability) -> tuple[str, ...]:
+    """The key fields of a `Map<K, V>` output, for the runtime to key the map by."""
+    ref = cap.output.type if cap.output else None
+    while ref is not None and ref.kind == "result":
+        ref = ref.args[0]
+    if ref is None or ref.kind != "map":
+        return ()
+    key = ref.args[0]
+    return tuple(m.name for m in key.members) if key.members else ((key.name,) if key.name else ())
+
+
+def _lifecycle_view(lifecycle: Lifecycle, constant: str) -> dict[str, str]:
+    transitions = (
+        tuple_of(
+            *(
+                call(
+                    "Transition",
+                    *(
+                        prefixed(f"{k}=", v)
+                        for k, v in (
+                            ("action", pyrepr(t.action)),
+                            ("from_states", literal(t.from_states)),
+                            ("to_state", pyrepr(t.to_state)),
+                            ("reason_code", pyrepr(t.reason_code)),
+                            ("capability_id", pyrepr(t.capability_id)),
+                        )
+                    ),
+                )
+                for t in lifecycle.transitions
+            )
+        )
+        if lifecycle.transitions
+        else Atom("()")
+    )
+    arguments: list[tuple[str, Expr | str]] = [
+        ("name", pyrepr(lifecycle.name)),
+        ("ledger", pyrepr(lifecycle.ledger)),
+        ("current", pyrepr(lifecycle.current)),
+        ("state_column", pyrepr(lifecycle.state_column)),
+        ("action_column", pyrepr(lifecycle.action_column)),
+        ("states", literal(lifecycle.states)),
+        ("final_states", literal(lifecycle.final_states)),
+        ("transitions", transitions),
+    ]
+    value = call("Lifecycle", *(prefixed(f"{k}=", v) for k, v in arguments))
+    return {"source": _source(lifecycle.span), "code": render(prefixed(f"{constant} = ", value))}
+
+
+# operation -> (the context method that runs it, the return annotation, given the output model)
+_WRAPPED: Mapping[str, tuple[str, str]] = {
+    "audit_append": ("write", "Written"),
+    "append": ("write", "Written"),
+    "upsert": ("write", "Written"),
+    "transition": ("transition", "{model}"),
+    "rebuild": ("rebuild", "None"),
+    "read_one": ("read_one", "{model} | None"),
+    "read_many": ("read_many", "tuple[{model}, ...]"),
+    "read_map": ("read_map", "dict[tuple[object, ...], {model}]"),
+}
+# Module-level names of an engine module that a wrapper function must not take.
+_ENGINE_MODULE_FUNCTIONS = frozenset({"annotations", "enum", "t", "pd"})
+
+
+def _wrapper(
+    cap: Capability,
+    stem: str,
+    operation: str,
+    constant: str,
+    input_model: str,
+    output_model: str,
+    source: str,
+) -> dict[str, str]:
+    """A typed function that calls one capability through the caller's context."""
+    method, returns = _WRAPPED[operation]
+    function = snake(stem)
+    if function in _ENGINE_MODULE_FUNCTIONS:
+        function = PythonIdentifier(f"{function}_call")
+    arguments = [constant, "payload"]
+    if method not in ("write", "rebuild"):
+        arguments.append(output_model)
+    returns = returns.format(model=output_model)
+    parameters = (Atom("ctx: CallContext"), Atom(f"payload: {input_model}"))
+    return {
+        "source": source,
+        "signature": render(Group(f"def {function}", "(", parameters, ")"), 0, f" -> {returns}:"),
+        "returns": returns,
+        "doc": f"{cap.name or cap.id} ({cap.id}).",
+        "body": render(prefixed("return ", call(f"ctx.{method}", *arguments)), INDENT),
+    }
 
 
 def _import_from(module: str, names: list[str]) -> str:

@@ -41,7 +41,8 @@ COMPANION_SECTIONS = {
     "records": "records",
     "tables": "tables",
     "lifecycles": "lifecycles",
-    "audit event types": "audit_event_types",
+    "capability bindings": "capability_bindings",
+    "reason codes": "reason_codes",
     "reason code roles": "reason_code_roles",
 }
 

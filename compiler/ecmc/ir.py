@@ -145,6 +145,10 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...]
     projection_of: str | None
     ttl_column: str | None
+    tenant_column: str | None
+    """The column that holds the tenant: reads and writes never cross it."""
+    project: tuple[tuple[str, str], ...]
+    """CURRENT tables: (column, ledger column) for columns not named as in the ledger."""
     description: str
     span: Span
 
@@ -168,15 +172,34 @@ class Lifecycle:
     final_states: tuple[str, ...]
     ledger: str | None
     current: str | None
+    state_column: str
+    """The ledger (and projection) column that holds the state."""
+    action_column: str
     transitions: tuple[Transition, ...]
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEventType:
+class CapabilityBinding:
+    """How the runtime carries out one capability: an operation on a table, and its audit."""
+
     capability_id: str
-    event_type: str
+    operation: str
+    table: str | None
+    lookup: tuple[str, ...]
+    order_by: tuple[str, ...]
+    fill: tuple[tuple[str, str], ...]
+    """(column, input field) pairs for columns the input names differently."""
+    event_type: str | None
     payload: tuple[tuple[str, str], ...]
+    reason_code: str | None
+    """The reason code of a successful call's audit row, when the input carries none."""
+    engine_column: str | None
+    """A column that must hold the capability's engine id: the engine's own rows only."""
+    cursor: tuple[tuple[str, str], ...]
+    """(column, input field): read rows whose column is greater than the field."""
+    limit: str | None
+    """The input field that caps how many rows a read returns."""
     span: Span
 
 
@@ -284,7 +307,9 @@ class Program:
     records: tuple[Record, ...]
     tables: tuple[Table, ...]
     lifecycles: tuple[Lifecycle, ...]
-    audit_event_types: tuple[AuditEventType, ...]
+    bindings: tuple[CapabilityBinding, ...]
+    wiring_reason_codes: tuple[tuple[str, ReasonCode], ...]
+    """(engine id, code) declared by wiring specs: codes the ECM files leave out."""
     reason_code_roles: tuple[ReasonCodeRole, ...]
     inputs: tuple[tuple[str, str], ...]
     """(path, BLAKE3 digest) of every spec read."""

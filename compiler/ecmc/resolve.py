@@ -12,12 +12,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from ecmc.bindings import resolve_binding
 from ecmc.checks import run_checks
 from ecmc.diagnostics import Diagnostics
 from ecmc.dictionary import build_dictionary
 from ecmc.extract import REASON_CODE
 from ecmc.ir import (
-    AuditEventType,
     CallerPolicy,
     Column,
     Engine,
@@ -26,6 +26,7 @@ from ecmc.ir import (
     Lifecycle,
     Member,
     Program,
+    ReasonCode,
     ReasonCodeRole,
     Record,
     Table,
@@ -46,14 +47,21 @@ from ecmc.syntax import (
     SpecSyntax,
     Text,
 )
-from ecmc.type_grammar import FieldRef, GrammarError, TupleType, UnitType, parse_type
+from ecmc.type_grammar import FieldRef, GrammarError, Pinned, TupleType, UnitType, parse_type
 from ecmc.types import TypeResolver
 
 SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
     "FIELD_DICTIONARY": frozenset({"conventions", "aliases", "fields"}),
     "CALLER_POLICIES": frozenset({"caller_classes", "caller_policies"}),
     "ENGINE_WIRING": frozenset(
-        {"records", "tables", "lifecycles", "audit_event_types", "reason_code_roles"}
+        {
+            "records",
+            "tables",
+            "lifecycles",
+            "capability_bindings",
+            "reason_codes",
+            "reason_code_roles",
+        }
     ),
 }
 COMPANION_HEADER_KEYS = frozenset({"kind", "engine_id", "purpose", "version", "status"})
@@ -70,14 +78,17 @@ TABLE_KEYS = frozenset(
         "foreign_keys",
         "projection_of",
         "ttl_column",
+        "tenant_column",
+        "project",
         "description",
     }
 )
 RECORD_KEYS = frozenset({"fields", "row_of", "alias_of", "description"})
 VARIANT_KEYS = frozenset({"fields", "description", "action"})
-LIFECYCLE_KEYS = frozenset({"states", "final_states", "ledger", "current", "description"})
+LIFECYCLE_KEYS = frozenset(
+    {"states", "final_states", "ledger", "current", "state_column", "action_column", "description"}
+)
 ACTION_KEYS = frozenset({"capability", "from", "to", "reason_code", "description"})
-AUDIT_EVENT_KEYS = frozenset({"event_type", "payload", "description"})
 # Names that reach generated code as identifiers or SQL names: checked here, so that emit
 # never meets a name it cannot use. 63 is PostgreSQL's identifier limit.
 RECORD_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
@@ -184,7 +195,10 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
     ]
 
     engine_map = {e.engine_id: e for e in engines if e.engine_id}
-    declared_codes = {rc.code for e in engines for rc in e.reason_codes}
+    wiring_codes = _wiring_reason_codes(sections("reason_codes"), diagnostics)
+    declared_codes = {rc.code for e in engines for rc in e.reason_codes} | {
+        rc.code for _, rc in wiring_codes
+    }
     for companion in companions:
         if companion.engine_id is not None and companion.engine_id not in engine_map:
             diagnostics.report(
@@ -199,9 +213,19 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         for companion, section in sections("lifecycles")
         for entry in section.entries
     ]
-    audit_event_types = [
-        _audit_event_type(companion.engine_id, entry, engine_map, resolver, diagnostics)
-        for companion, section in sections("audit_event_types")
+    record_map = {r.name: r for r in records}
+    bindings = [
+        resolve_binding(
+            companion.engine_id or "",
+            entry,
+            engine_map,
+            table_map,
+            record_map,
+            resolver,
+            declared_codes,
+            diagnostics,
+        )
+        for companion, section in sections("capability_bindings")
         for entry in section.entries
     ]
     roles = _reason_code_roles(sections("reason_code_roles"), declared_codes, diagnostics)
@@ -215,7 +239,8 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         records=tuple(records),
         tables=tuple(tables),
         lifecycles=tuple(lifecycles),
-        audit_event_types=tuple(a for a in audit_event_types if a is not None),
+        bindings=tuple(b for b in bindings if b is not None),
+        wiring_reason_codes=tuple(wiring_codes),
         reason_code_roles=tuple(roles),
         inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
     )
@@ -481,6 +506,7 @@ def _table(
         foreign_keys.append(ForeignKey(child.key.text, table_name, target_column, child.span))
 
     ttl = checked(_bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
+    tenant = checked(_bullet_names(keys.get("tenant_column"), diagnostics), "tenant_column")
     projection = value_text(keys.get("projection_of")) or None
     if truth == "CURRENT" and projection is None:
         diagnostics.report(
@@ -501,9 +527,38 @@ def _table(
         foreign_keys=tuple(foreign_keys),
         projection_of=projection,
         ttl_column=ttl[0] if ttl else None,
+        tenant_column=tenant[0] if tenant else None,
+        project=_projection(keys.get("project"), name, column_names, diagnostics),
         description=value_text(keys.get("description")),
         span=entry.name.span,
     )
+
+
+def _projection(
+    bullet: Bullet | None, table: str, columns: set[str], diagnostics: Diagnostics
+) -> tuple[tuple[str, str], ...]:
+    """`(current_column=ledger_column, ...)`: how a ledger row lands in a CURRENT table."""
+    if bullet is None or bullet.value is None:
+        return ()
+    parsed = parse_type(bullet.value.text, bullet.value.span)
+    if isinstance(parsed, GrammarError):
+        diagnostics.report("ECM020", parsed.span(bullet.value.span), parsed.message)
+        return ()
+    pairs = []
+    for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):
+        if not (
+            isinstance(item, Pinned) and isinstance(item.inner, FieldRef) and len(item.values) == 1
+        ):
+            diagnostics.report("ECM027", item.span, "expected current_column=ledger_column")
+        elif item.inner.name not in columns:
+            diagnostics.report(
+                "ECM054",
+                item.span,
+                f"table {table}: project names unknown column {item.inner.name!r}",
+            )
+        else:
+            pairs.append((item.inner.name, item.values[0]))
+    return tuple(pairs)
 
 
 def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: Diagnostics) -> None:
@@ -518,6 +573,14 @@ def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: D
             )
     if table.projection_of is not None:
         ledger = tables.get(table.projection_of)
+        ledger_columns = {c.name for c in ledger.columns} if ledger else set()
+        for _, source in table.project:
+            if ledger is not None and source not in ledger_columns:
+                diagnostics.report(
+                    "ECM054",
+                    table.span,
+                    f"table {table.name}: project takes {source!r}, which {ledger.name} lacks",
+                )
         if ledger is None or ledger.truth_type != "LEDGER":
             diagnostics.report(
                 "ECM059",
@@ -634,6 +697,20 @@ def _lifecycle(
                 bullet.value.span if bullet.value else bullet.span,
                 f"lifecycle {name}: {key} table {table!r} is not defined",
             )
+    ledger = tables.get(value_text(keys.get("ledger")))
+    columns: dict[str, str] = {}
+    for key in ("state_column", "action_column"):
+        column_bullet = keys.get(key)
+        column = value_text(column_bullet)
+        if column_bullet is None or not column:
+            diagnostics.report("ECM057", entry.name.span, f"lifecycle {name} needs '{key}'")
+        elif ledger is not None and column not in {c.name for c in ledger.columns}:
+            diagnostics.report(
+                "ECM054",
+                column_bullet.value.span if column_bullet.value else column_bullet.span,
+                f"lifecycle {name}: {key} {column!r} is not a column of {ledger.name}",
+            )
+        columns[key] = column
     engine = engines.get(engine_id)
     capability_ids = {c.id for c in engine.capabilities} if engine else set()
     transitions = []
@@ -692,6 +769,8 @@ def _lifecycle(
         tuple(sorted(final_names)),
         value_text(keys.get("ledger")) or None,
         value_text(keys.get("current")) or None,
+        columns["state_column"],
+        columns["action_column"],
         tuple(transitions),
         entry.name.span,
     )
@@ -722,48 +801,31 @@ def _referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostic
         )
 
 
-def _audit_event_type(
-    engine_id: str | None,
-    entry: Entry,
-    engines: Mapping[str, Engine],
-    resolver: TypeResolver,
-    diagnostics: Diagnostics,
-) -> AuditEventType | None:
-    cap_id = entry.name.text
-    keys = keyed(entry.keys, AUDIT_EVENT_KEYS, f"audit event of {cap_id}", diagnostics)
-    engine = engines.get(engine_id or "")
-    capability = next((c for c in engine.capabilities if c.id == cap_id), None) if engine else None
-    if capability is None:
-        diagnostics.report(
-            "ECM063",
-            entry.name.span,
-            f"audit event type for {cap_id}, which engine {engine_id} does not declare",
-        )
-        return None
-    event_type = value_text(keys.get("event_type"))
-    if not event_type:
-        diagnostics.report(
-            "ECM010", entry.name.span, f"audit event of {cap_id} has no 'event_type'"
-        )
-    listed = {key.name for req in capability.audit for key in req.keys}
-    payload: list[tuple[str, str]] = []
-    bullet = keys.get("payload")
-    members = resolver.members(bullet.value) if bullet and bullet.value else ()
-    for member in members or ():
-        if len(member.pinned) != 1:
-            diagnostics.report(
-                "ECM027", member.span, f"payload member {member.name!r} needs one value: name=VALUE"
+def _wiring_reason_codes(
+    sections: list[tuple[_Companion, CompanionSection]], diagnostics: Diagnostics
+) -> list[tuple[str, ReasonCode]]:
+    """Reason codes a wiring spec adds for its engine: `` `CODE`: what it means ``."""
+    codes = []
+    for companion, section in sections:
+        for bullet in section.bullets:
+            if bullet.key is None:
+                diagnostics.report("ECM018", bullet.span, "expected '`REASON_CODE`: meaning'")
+                continue
+            if not REASON_CODE.fullmatch(bullet.key.text):
+                diagnostics.report(
+                    "ECM040",
+                    bullet.key.span,
+                    f"reason code {bullet.key.text!r} is not UPPER_SNAKE_CASE",
+                )
+                continue
+            description = bullet.text.text.partition(":")[2].strip()
+            codes.append(
+                (
+                    companion.engine_id or "",
+                    ReasonCode(bullet.key.text, description, bullet.key.span),
+                )
             )
-            continue
-        if listed and member.name not in listed:
-            diagnostics.report(
-                "ECM034",
-                member.span,
-                f"payload key {member.name!r} is not among the audit keys {cap_id}'s spec lists",
-            )
-            continue
-        payload.append((member.name, member.pinned[0]))
-    return AuditEventType(cap_id, event_type, tuple(payload), entry.name.span)
+    return codes
 
 
 def _reason_code_roles(

@@ -28,7 +28,7 @@ AnswerText = t.Annotated[pd.StrictStr, pd.Field(min_length=0, max_length=65536)]
 
 
 # approver_user_id:  [convention *_id]
-# source: specs/wiring/PH1_CAPREQ.md:45
+# source: specs/wiring/PH1_CAPREQ.md:48
 ApproverUserId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -43,7 +43,7 @@ ArtifactLedgerEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=922337203685
 
 
 # artifact_type:  [convention *_type]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
 ArtifactType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
@@ -68,12 +68,12 @@ CancelNote = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)]
 
 
 # capreq_event_id:  [convention *_event_id]
-# source: specs/wiring/PH1_CAPREQ.md:59
+# source: specs/wiring/PH1_CAPREQ.md:62
 CapreqEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
 # capreq_id:  [convention *_id]
-# source: specs/wiring/PH1_CAPREQ.md:33
+# source: specs/wiring/PH1_CAPREQ.md:36
 CapreqId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -111,7 +111,7 @@ DecisionNote = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)
 
 
 # device_id:  [convention *_id]
-# source: specs/wiring/PH1_J.md:26
+# source: specs/wiring/PH1_J.md:27
 DeviceId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -131,7 +131,7 @@ EventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
 # event_type:  [convention *_type]
-# source: specs/wiring/PH1_J.md:26
+# source: specs/wiring/PH1_J.md:27
 EventType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
@@ -146,7 +146,7 @@ EvidenceRefs = tuple[t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length
 
 
 # expires_at:  [convention *_at]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:45
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:46
 ExpiresAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
@@ -176,7 +176,7 @@ LastAction = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
 # last_reason_code:  [convention *_code]
-# source: specs/wiring/PH1_CAPREQ.md:24
+# source: specs/wiring/PH1_CAPREQ.md:25
 LastReasonCode = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=96)]
 
 
@@ -221,7 +221,7 @@ OutputSchemaHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1
 
 
 # package_hash:  [convention *_hash]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
 PackageHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -231,7 +231,7 @@ PayloadDigest = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)
 
 
 # payload_hash:  [convention *_hash]
-# source: specs/wiring/PH1_CAPREQ.md:62
+# source: specs/wiring/PH1_CAPREQ.md:65
 PayloadHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -241,7 +241,7 @@ PayloadMin = pd.JsonValue
 
 
 # payload_ref:  [convention *_ref]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
 PayloadRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
@@ -256,7 +256,7 @@ PromptTemplateVersion = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_len
 
 
 # provenance_ref:  [convention *_ref]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
 ProvenanceRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
@@ -266,12 +266,12 @@ Query = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=4096)]
 
 
 # query_hash:  [convention *_hash]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:45
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:46
 QueryHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
 # reason_code:  [convention *_code]
-# source: specs/wiring/PH1_CAPREQ.md:59
+# source: specs/wiring/PH1_CAPREQ.md:62
 ReasonCode = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=96)]
 
 
@@ -296,12 +296,12 @@ RequestId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
 # requested_capability_id:  [convention *_id]
-# source: specs/wiring/PH1_CAPREQ.md:38
+# source: specs/wiring/PH1_CAPREQ.md:41
 RequestedCapabilityId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
 # requester_user_id:  [convention *_id]
-# source: specs/wiring/PH1_CAPREQ.md:33
+# source: specs/wiring/PH1_CAPREQ.md:36
 RequesterUserId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -316,7 +316,7 @@ RetrievedAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
 # scope_id:  [convention *_id]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
 ScopeId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -326,7 +326,7 @@ ScopeType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
 # session_id:  [convention *_id]
-# source: specs/wiring/PH1_J.md:26
+# source: specs/wiring/PH1_J.md:27
 SessionId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -336,7 +336,7 @@ Severity = t.Literal["INFO", "WARN", "ERROR", "CRITICAL"]
 
 
 # simulation_id:  [convention *_id]
-# source: specs/wiring/PH1_CAPREQ.md:33
+# source: specs/wiring/PH1_CAPREQ.md:36
 SimulationId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -351,7 +351,7 @@ Source = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=2048)]
 
 
 # source_event_id:  [convention *_event_id]
-# source: specs/wiring/PH1_CAPREQ.md:24
+# source: specs/wiring/PH1_CAPREQ.md:25
 SourceEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
@@ -371,7 +371,7 @@ Summary = t.Annotated[pd.StrictStr, pd.Field(min_length=0, max_length=65536)]
 
 
 # target_scope_ref:  [convention *_ref]
-# source: specs/wiring/PH1_CAPREQ.md:38
+# source: specs/wiring/PH1_CAPREQ.md:41
 TargetScopeRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
@@ -411,7 +411,7 @@ TurnId = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=18446744073709551615)]
 
 
 # updated_at:  [convention *_at]
-# source: specs/wiring/PH1_CAPREQ.md:24
+# source: specs/wiring/PH1_CAPREQ.md:25
 UpdatedAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
@@ -421,7 +421,7 @@ Url = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=2048)]
 
 
 # user_id:  [convention *_id]
-# source: specs/wiring/PH1_J.md:26
+# source: specs/wiring/PH1_J.md:27
 UserId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -431,5 +431,5 @@ WhatIsMissing = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024
 
 
 # work_order_id:  [convention *_id]
-# source: specs/wiring/PH1_J.md:26
+# source: specs/wiring/PH1_J.md:27
 WorkOrderId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]

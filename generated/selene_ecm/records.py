@@ -11,11 +11,11 @@ from ecm_runtime.models import SpecModel
 
 from selene_ecm import fields as _f
 
-# source: specs/wiring/PH1_J.md:32
+# source: specs/wiring/PH1_J.md:33
 AuditEventId = _f.EventId
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:41
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:42
 class ArtifactLedgerRow(SpecModel):
     """The ArtifactLedgerRow record."""
 
@@ -33,7 +33,7 @@ class ArtifactLedgerRow(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:37
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
 class ArtifactLedgerRowInput(SpecModel):
     """One artifact version to append; `now` becomes `created_at`."""
 
@@ -50,7 +50,7 @@ class ArtifactLedgerRowInput(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/PH1_J.md:29
+# source: specs/wiring/PH1_J.md:30
 class AuditEvent(SpecModel):
     """The AuditEvent record."""
 
@@ -73,7 +73,7 @@ class AuditEvent(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/PH1_J.md:25
+# source: specs/wiring/PH1_J.md:26
 class AuditEventInput(SpecModel):
     """An audit event as a writer hands it over; the log assigns the id, the time and the
     digest."""
@@ -95,7 +95,7 @@ class AuditEventInput(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/PH1_CAPREQ.md:67
+# source: specs/wiring/PH1_CAPREQ.md:70
 class CapabilityRequestCurrentRecord(SpecModel):
     """The CapabilityRequestCurrentRecord record."""
 
@@ -110,7 +110,7 @@ class CapabilityRequestCurrentRecord(SpecModel):
     last_reason_code: _f.LastReasonCode
 
 
-# source: specs/wiring/PH1_CAPREQ.md:64
+# source: specs/wiring/PH1_CAPREQ.md:67
 class CapabilityRequestLedgerEvent(SpecModel):
     """The CapabilityRequestLedgerEvent record."""
 
@@ -126,7 +126,7 @@ class CapabilityRequestLedgerEvent(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/PH1_CAPREQ.md:61
+# source: specs/wiring/PH1_CAPREQ.md:64
 class CapabilityRequestLedgerEventInput(SpecModel):
     """The CapabilityRequestLedgerEventInput record."""
 
@@ -141,7 +141,7 @@ class CapabilityRequestLedgerEventInput(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/PH1_CAPREQ.md:32
+# source: specs/wiring/PH1_CAPREQ.md:35
 class Ph1CapreqRequest(SpecModel):
     """A lifecycle action request; each variant is one action and adds that action's fields."""
 
@@ -155,7 +155,7 @@ class Ph1CapreqRequest(SpecModel):
     idempotency_key: _f.IdempotencyKey
 
 
-# source: specs/wiring/PH1_CAPREQ.md:36
+# source: specs/wiring/PH1_CAPREQ.md:39
 class Ph1CapreqRequestCreateDraftV1(Ph1CapreqRequest):
     """Ph1CapreqRequest::create_draft_v1"""
 
@@ -166,7 +166,7 @@ class Ph1CapreqRequestCreateDraftV1(Ph1CapreqRequest):
     justification: _f.Justification
 
 
-# source: specs/wiring/PH1_CAPREQ.md:40
+# source: specs/wiring/PH1_CAPREQ.md:43
 class Ph1CapreqRequestSubmitForApprovalCommitV1(Ph1CapreqRequest):
     """Ph1CapreqRequest::submit_for_approval_commit_v1"""
 
@@ -174,7 +174,7 @@ class Ph1CapreqRequestSubmitForApprovalCommitV1(Ph1CapreqRequest):
     ACTION: t.ClassVar[str] = "SUBMIT_FOR_APPROVAL"
 
 
-# source: specs/wiring/PH1_CAPREQ.md:43
+# source: specs/wiring/PH1_CAPREQ.md:46
 class Ph1CapreqRequestApproveCommitV1(Ph1CapreqRequest):
     """Ph1CapreqRequest::approve_commit_v1"""
 
@@ -184,7 +184,7 @@ class Ph1CapreqRequestApproveCommitV1(Ph1CapreqRequest):
     decision_note: _f.DecisionNote | None = None
 
 
-# source: specs/wiring/PH1_CAPREQ.md:47
+# source: specs/wiring/PH1_CAPREQ.md:50
 class Ph1CapreqRequestRejectCommitV1(Ph1CapreqRequest):
     """Ph1CapreqRequest::reject_commit_v1"""
 
@@ -194,7 +194,7 @@ class Ph1CapreqRequestRejectCommitV1(Ph1CapreqRequest):
     decision_note: _f.DecisionNote | None = None
 
 
-# source: specs/wiring/PH1_CAPREQ.md:51
+# source: specs/wiring/PH1_CAPREQ.md:54
 class Ph1CapreqRequestFulfillCommitV1(Ph1CapreqRequest):
     """Ph1CapreqRequest::fulfill_commit_v1"""
 
@@ -202,7 +202,7 @@ class Ph1CapreqRequestFulfillCommitV1(Ph1CapreqRequest):
     ACTION: t.ClassVar[str] = "FULFILL"
 
 
-# source: specs/wiring/PH1_CAPREQ.md:54
+# source: specs/wiring/PH1_CAPREQ.md:57
 class Ph1CapreqRequestCancelRevokeV1(Ph1CapreqRequest):
     """Ph1CapreqRequest::cancel_revoke_v1"""
 
@@ -211,7 +211,7 @@ class Ph1CapreqRequestCancelRevokeV1(Ph1CapreqRequest):
     cancel_note: _f.CancelNote | None = None
 
 
-# source: specs/wiring/PH1_CAPREQ.md:58
+# source: specs/wiring/PH1_CAPREQ.md:61
 class Ph1CapreqResponse(SpecModel):
     """The Ph1CapreqResponse record."""
 
@@ -223,7 +223,7 @@ class Ph1CapreqResponse(SpecModel):
     replayed: _f.Replayed
 
 
-# source: specs/wiring/PH1_J.md:35
+# source: specs/wiring/PH1_J.md:36
 class StorageError(SpecModel):
     """Every refused or failed call; `reason_code` is always one an ECM spec declares."""
 
@@ -231,7 +231,7 @@ class StorageError(SpecModel):
     message: _f.Message
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:48
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:49
 class ToolCacheRow(SpecModel):
     """The ToolCacheRow record."""
 
@@ -244,7 +244,7 @@ class ToolCacheRow(SpecModel):
     expires_at: _f.ExpiresAt
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:44
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:45
 class ToolCacheRowInput(SpecModel):
     """One cache entry to insert or replace under its deterministic key."""
 

@@ -42,10 +42,15 @@ artifacts_ledger = sa.Table(
         "projection_of": None,
         "ttl_column": None,
         "identity": "artifact_id",
+        "tenant_column": "scope_id",
+        "project": (),
+        "idempotency_keys": (
+            ("scope_type", "scope_id", "artifact_type", "artifact_version", "idempotency_key"),
+        ),
         "source": "specs/wiring/ARTIFACTS_LEDGER_TABLES.md:10",
     },
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:17
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:18
 sa.Index(
     "ux_artifacts_ledger_scope_type_scope_id_type_version",
     artifacts_ledger.c["scope_type"],
@@ -54,7 +59,7 @@ sa.Index(
     artifacts_ledger.c["artifact_version"],
     unique=True,
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:19
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:20
 sa.Index(
     "ux_artifacts_ledger_idempotency",
     artifacts_ledger.c["scope_type"],
@@ -66,7 +71,7 @@ sa.Index(
     sqlite_where=artifacts_ledger.c["idempotency_key"].is_not(None),
     postgresql_where=artifacts_ledger.c["idempotency_key"].is_not(None),
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:21
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:22
 sa.Index(
     "ix_artifacts_ledger_scope_type_scope_id_type_artifact_id",
     artifacts_ledger.c["scope_type"],
@@ -76,7 +81,7 @@ sa.Index(
 )
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:23
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:24
 tool_cache = sa.Table(
     "tool_cache",
     metadata,
@@ -100,10 +105,13 @@ tool_cache = sa.Table(
         "projection_of": None,
         "ttl_column": "expires_at",
         "identity": "cache_id",
-        "source": "specs/wiring/ARTIFACTS_LEDGER_TABLES.md:23",
+        "tenant_column": None,
+        "project": (),
+        "idempotency_keys": (),
+        "source": "specs/wiring/ARTIFACTS_LEDGER_TABLES.md:24",
     },
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:30
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:31
 sa.Index(
     "ux_tool_cache_tool_query_locale",
     tool_cache.c["tool_name"],
@@ -111,7 +119,7 @@ sa.Index(
     tool_cache.c["locale"],
     unique=True,
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:32
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:33
 sa.Index("ix_tool_cache_expires_at", tool_cache.c["expires_at"])
 
 
@@ -142,10 +150,13 @@ capreq_ledger = sa.Table(
         "projection_of": None,
         "ttl_column": None,
         "identity": "capreq_event_id",
+        "tenant_column": "tenant_id",
+        "project": (),
+        "idempotency_keys": (("tenant_id", "capreq_id", "idempotency_key"),),
         "source": "specs/wiring/PH1_CAPREQ.md:10",
     },
 )
-# source: specs/wiring/PH1_CAPREQ.md:17
+# source: specs/wiring/PH1_CAPREQ.md:18
 sa.Index(
     "ux_capreq_ledger_idempotency",
     capreq_ledger.c["tenant_id"],
@@ -155,7 +166,7 @@ sa.Index(
     sqlite_where=capreq_ledger.c["idempotency_key"].is_not(None),
     postgresql_where=capreq_ledger.c["idempotency_key"].is_not(None),
 )
-# source: specs/wiring/PH1_CAPREQ.md:19
+# source: specs/wiring/PH1_CAPREQ.md:20
 sa.Index(
     "ix_capreq_ledger_tenant_capreq_event",
     capreq_ledger.c["tenant_id"],
@@ -164,7 +175,7 @@ sa.Index(
 )
 
 
-# source: specs/wiring/PH1_CAPREQ.md:21
+# source: specs/wiring/PH1_CAPREQ.md:22
 capreq_current = sa.Table(
     "capreq_current",
     metadata,
@@ -190,7 +201,15 @@ capreq_current = sa.Table(
         "projection_of": "capreq_ledger",
         "ttl_column": None,
         "identity": None,
-        "source": "specs/wiring/PH1_CAPREQ.md:21",
+        "tenant_column": "tenant_id",
+        "project": (
+            ("last_action", "action"),
+            ("source_event_id", "capreq_event_id"),
+            ("updated_at", "created_at"),
+            ("last_reason_code", "reason_code"),
+        ),
+        "idempotency_keys": (),
+        "source": "specs/wiring/PH1_CAPREQ.md:22",
     },
 )
 
@@ -233,10 +252,16 @@ audit_events = sa.Table(
         "projection_of": None,
         "ttl_column": None,
         "identity": "event_id",
+        "tenant_column": "tenant_id",
+        "project": (),
+        "idempotency_keys": (
+            ("correlation_id", "idempotency_key"),
+            ("tenant_id", "work_order_id", "idempotency_key"),
+        ),
         "source": "specs/wiring/PH1_J.md:10",
     },
 )
-# source: specs/wiring/PH1_J.md:17
+# source: specs/wiring/PH1_J.md:18
 sa.Index(
     "ux_audit_events_correlation_idempotency",
     audit_events.c["correlation_id"],
@@ -245,7 +270,7 @@ sa.Index(
     sqlite_where=audit_events.c["idempotency_key"].is_not(None),
     postgresql_where=audit_events.c["idempotency_key"].is_not(None),
 )
-# source: specs/wiring/PH1_J.md:18
+# source: specs/wiring/PH1_J.md:19
 sa.Index(
     "ux_audit_events_tenant_work_order_idempotency",
     audit_events.c["tenant_id"],
@@ -263,13 +288,13 @@ sa.Index(
         audit_events.c["idempotency_key"].is_not(None),
     ),
 )
-# source: specs/wiring/PH1_J.md:20
+# source: specs/wiring/PH1_J.md:21
 sa.Index(
     "ix_audit_events_correlation_turn",
     audit_events.c["correlation_id"],
     audit_events.c["turn_id"],
 )
-# source: specs/wiring/PH1_J.md:21
+# source: specs/wiring/PH1_J.md:22
 sa.Index(
     "ix_audit_events_tenant_created",
     audit_events.c["tenant_id"],

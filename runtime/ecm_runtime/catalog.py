@@ -19,6 +19,33 @@ class AuditRule:
     """The bounded payload keys the spec allows; any other key is refused."""
 
 
+@dataclass(frozen=True, slots=True)
+class Transition:
+    action: str
+    from_states: tuple[str, ...]
+    """Empty for the action that creates the subject."""
+    to_state: str
+    reason_code: str | None
+    capability_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """States and allowed transitions, kept in a ledger and projected into a current table."""
+
+    name: str
+    ledger: str | None
+    current: str | None
+    state_column: str
+    action_column: str
+    states: tuple[str, ...]
+    final_states: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+
+    def transition(self, action: str) -> Transition | None:
+        return next((t for t in self.transitions if t.action == action), None)
+
+
 @dataclass(frozen=True)
 class CapabilitySpec:
     """One capability of one engine, compiled from its ECM spec."""
@@ -40,10 +67,25 @@ class CapabilitySpec:
     """The output type as the spec writes it."""
     reason_codes: tuple[str, ...]
     audit: tuple[AuditRule, ...]
-    audit_event_type: str | None
-    """The PH1.J event type the engine's wiring gives this capability's audit rows."""
+    operation: str | None
+    """What the runtime does, from the engine's wiring: audit_append, append, upsert,
+    transition, rebuild, read_one, read_many, read_map or tool_query; None: not bound."""
+    table: str | None
+    lookup: tuple[str, ...]
+    """Columns a read filters on (equal to the input fields of the same name)."""
+    order_by: tuple[str, ...]
+    fill: tuple[tuple[str, str], ...]
+    """(column, input field or DIGEST) for columns the input names differently."""
+    event_type: str | None
+    """The PH1.J event type of this capability's audit rows."""
     audit_payload: tuple[tuple[str, str], ...]
     """Payload keys the wiring fixes for every audit row of this capability."""
+    success_reason_code: str | None
+    engine_column: str | None
+    cursor: tuple[tuple[str, str], ...]
+    limit: str | None
+    map_key: tuple[str, ...]
+    lifecycle: Lifecycle | None
     source: str
     """`path:line` of the capability in its spec."""
     extras: tuple[tuple[str, str], ...] = field(default=())

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 
 class StorageError(Exception):
-    """A refused or failed call. `reason_code` is always a code an ECM spec declares."""
+    """A refused or failed call. `reason_code` is always a code a spec declares."""
 
     def __init__(self, reason_code: str, message: str) -> None:
         super().__init__(f"{reason_code}: {message}")
         self.reason_code = reason_code
         self.message = message
+
+
+class CallerRefused(StorageError):
+    """The caller class is not one the capability's `allowed_callers` policy admits."""
+
+
+class ContractViolation(StorageError):
+    """The input or the stored data breaks the capability's contract."""
+
+
+class ScopeViolation(StorageError):
+    """A read or write would cross tenants."""
+
+
+class AppendOnlyViolation(StorageError):
+    """An update or delete reached an append-only ledger."""
+
+
+class ReadOnlyViolation(StorageError):
+    """A capability declared `side_effects: NONE` attempted a write."""
+
+
+class TransitionInvalid(StorageError):
+    """A lifecycle action is not allowed from the current state."""
+
+
+class UnknownCapability(LookupError):
+    """No compiled spec declares this capability id."""

@@ -16,7 +16,9 @@ from __future__ import annotations
 import enum
 
 from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
+from ecm_runtime.results import Written
 
 from selene_ecm import fields as _f
 from selene_ecm import records as _r
@@ -36,6 +38,10 @@ class ReasonCode(enum.StrEnum):
     ART_SCOPE_VIOLATION = "ART_SCOPE_VIOLATION"
     # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:44
     ART_CONTRACT_VALIDATION_FAILED = "ART_CONTRACT_VALIDATION_FAILED"
+    # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:53 (an artifact version was appended to the ledger)
+    ART_OK_APPEND = "ART_OK_APPEND"
+    # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:54 (a tool cache row was written)
+    ART_OK_UPSERT = "ART_OK_UPSERT"
 
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19
@@ -82,10 +88,23 @@ APPEND_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
         "ART_IDEMPOTENCY_REPLAY",
         "ART_SCOPE_VIOLATION",
         "ART_CONTRACT_VALIDATION_FAILED",
+        "ART_OK_APPEND",
+        "ART_OK_UPSERT",
     ),
     audit=(AuditRule("required", ("event_type", "reason_code", "tenant_id", "idempotency_key")),),
-    audit_event_type=None,
+    operation="append",
+    table="artifacts_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"),),
+    event_type="ARTIFACT_APPENDED",
     audit_payload=(),
+    success_reason_code="ART_OK_APPEND",
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12",
     extras=(),
 )
@@ -107,10 +126,23 @@ READ_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
         "ART_IDEMPOTENCY_REPLAY",
         "ART_SCOPE_VIOLATION",
         "ART_CONTRACT_VALIDATION_FAILED",
+        "ART_OK_APPEND",
+        "ART_OK_UPSERT",
     ),
     audit=(AuditRule("replay_only", ()),),
-    audit_event_type=None,
+    operation="read_one",
+    table="artifacts_ledger",
+    lookup=("scope_type", "scope_id", "artifact_type", "artifact_version"),
+    order_by=(),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19",
     extras=(),
 )
@@ -132,10 +164,23 @@ UPSERT_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
         "ART_IDEMPOTENCY_REPLAY",
         "ART_SCOPE_VIOLATION",
         "ART_CONTRACT_VALIDATION_FAILED",
+        "ART_OK_APPEND",
+        "ART_OK_UPSERT",
     ),
     audit=(AuditRule("required", ("event_type", "reason_code", "tenant_id", "idempotency_key")),),
-    audit_event_type=None,
+    operation="upsert",
+    table="tool_cache",
+    lookup=("tool_name", "query_hash", "locale"),
+    order_by=(),
+    fill=(("created_at", "now"),),
+    event_type="TOOL_CACHE_WRITTEN",
     audit_payload=(),
+    success_reason_code="ART_OK_UPSERT",
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26",
     extras=(),
 )
@@ -157,10 +202,23 @@ READ_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
         "ART_IDEMPOTENCY_REPLAY",
         "ART_SCOPE_VIOLATION",
         "ART_CONTRACT_VALIDATION_FAILED",
+        "ART_OK_APPEND",
+        "ART_OK_UPSERT",
     ),
     audit=(AuditRule("replay_only", ()),),
-    audit_event_type=None,
+    operation="read_one",
+    table="tool_cache",
+    lookup=("tool_name", "query_hash", "locale"),
+    order_by=(),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33",
     extras=(),
 )
@@ -171,3 +229,30 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
     UPSERT_TOOL_CACHE_ROW_SPEC,
     READ_TOOL_CACHE_ROW_SPEC,
 )
+
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12
+def append_artifact_ledger_row(ctx: CallContext, payload: _r.ArtifactLedgerRowInput) -> Written:
+    """Append artifact ledger row (ART_APPEND_ARTIFACT_LEDGER_ROW)."""
+    return ctx.write(APPEND_ARTIFACT_LEDGER_ROW_SPEC, payload)
+
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19
+def read_artifact_ledger_row(
+    ctx: CallContext,
+    payload: ReadArtifactLedgerRowInput,
+) -> _r.ArtifactLedgerRow | None:
+    """Read artifact ledger row by scope/type/version (ART_READ_ARTIFACT_LEDGER_ROW)."""
+    return ctx.read_one(READ_ARTIFACT_LEDGER_ROW_SPEC, payload, _r.ArtifactLedgerRow)
+
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
+def upsert_tool_cache_row(ctx: CallContext, payload: _r.ToolCacheRowInput) -> Written:
+    """Upsert deterministic tool cache row (ART_UPSERT_TOOL_CACHE_ROW)."""
+    return ctx.write(UPSERT_TOOL_CACHE_ROW_SPEC, payload)
+
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
+def read_tool_cache_row(ctx: CallContext, payload: ReadToolCacheRowInput) -> _r.ToolCacheRow | None:
+    """Read tool cache row by deterministic key (ART_READ_TOOL_CACHE_ROW)."""
+    return ctx.read_one(READ_TOOL_CACHE_ROW_SPEC, payload, _r.ToolCacheRow)

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.catalog import AuditRule, CapabilitySpec, Lifecycle, Transition
+from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
+from ecm_runtime.results import Written
 
 from selene_ecm import fields as _f
 from selene_ecm import records as _r
@@ -89,6 +91,61 @@ REASON_CODE_ROLES: dict[str, str] = {
     "caller_refused": "J_TENANT_SCOPE_VIOLATION",
 }
 
+# source: specs/wiring/PH1_CAPREQ.md:75
+CAPREQ_LIFECYCLE = Lifecycle(
+    name="capreq",
+    ledger="capreq_ledger",
+    current="capreq_current",
+    state_column="status",
+    action_column="action",
+    states=("DRAFT", "PENDING_APPROVAL", "APPROVED", "REJECTED", "FULFILLED", "CANCELED"),
+    final_states=("CANCELED", "FULFILLED", "REJECTED"),
+    transitions=(
+        Transition(
+            action="CREATE_DRAFT",
+            from_states=(),
+            to_state="DRAFT",
+            reason_code="CAPREQ_OK_CREATE_DRAFT",
+            capability_id="PH1CAPREQ_CREATE_DRAFT_EXECUTE",
+        ),
+        Transition(
+            action="SUBMIT_FOR_APPROVAL",
+            from_states=("DRAFT",),
+            to_state="PENDING_APPROVAL",
+            reason_code="CAPREQ_OK_SUBMIT_FOR_APPROVAL",
+            capability_id="PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE",
+        ),
+        Transition(
+            action="APPROVE",
+            from_states=("PENDING_APPROVAL",),
+            to_state="APPROVED",
+            reason_code="CAPREQ_OK_APPROVE",
+            capability_id="PH1CAPREQ_APPROVE_EXECUTE",
+        ),
+        Transition(
+            action="REJECT",
+            from_states=("PENDING_APPROVAL",),
+            to_state="REJECTED",
+            reason_code="CAPREQ_OK_REJECT",
+            capability_id="PH1CAPREQ_REJECT_EXECUTE",
+        ),
+        Transition(
+            action="FULFILL",
+            from_states=("APPROVED",),
+            to_state="FULFILLED",
+            reason_code="CAPREQ_OK_FULFILL",
+            capability_id="PH1CAPREQ_FULFILL_EXECUTE",
+        ),
+        Transition(
+            action="CANCEL",
+            from_states=("DRAFT", "PENDING_APPROVAL", "APPROVED"),
+            to_state="CANCELED",
+            reason_code="CAPREQ_OK_CANCEL",
+            capability_id="PH1CAPREQ_CANCEL_REVOKE_EXECUTE",
+        ),
+    ),
+)
+
 # source: specs/ecm/PH1_CAPREQ.md:14
 CREATE_DRAFT_EXECUTE_SPEC = CapabilitySpec(
     id="PH1CAPREQ_CREATE_DRAFT_EXECUTE",
@@ -114,8 +171,19 @@ CREATE_DRAFT_EXECUTE_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("required", ()),),
-    audit_event_type="STATE_TRANSITION",
+    operation="transition",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:14",
     extras=(),
 )
@@ -145,8 +213,19 @@ SUBMIT_FOR_APPROVAL_EXECUTE_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("required", ()),),
-    audit_event_type="STATE_TRANSITION",
+    operation="transition",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:21",
     extras=(),
 )
@@ -176,8 +255,19 @@ APPROVE_EXECUTE_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("required", ()),),
-    audit_event_type="STATE_TRANSITION",
+    operation="transition",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:28",
     extras=(),
 )
@@ -207,8 +297,19 @@ REJECT_EXECUTE_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("required", ()),),
-    audit_event_type="STATE_TRANSITION",
+    operation="transition",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:35",
     extras=(),
 )
@@ -238,8 +339,19 @@ FULFILL_EXECUTE_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("required", ()),),
-    audit_event_type="STATE_TRANSITION",
+    operation="transition",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:42",
     extras=(),
 )
@@ -269,8 +381,19 @@ CANCEL_REVOKE_EXECUTE_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("required", ()),),
-    audit_event_type="STATE_TRANSITION",
+    operation="transition",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:49",
     extras=(),
 )
@@ -300,8 +423,19 @@ APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("replay_only", ()),),
-    audit_event_type=None,
+    operation="append",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=(),
+    fill=(("created_at", "now"),),
+    event_type="STATE_TRANSITION",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:58",
     extras=(),
 )
@@ -316,7 +450,7 @@ READ_LEDGER_ROWS_SPEC = CapabilitySpec(
     side_effects="NONE",
     effects=(),
     input_model=ReadLedgerRowsInput,
-    output_model=None,
+    output_model=_r.CapabilityRequestLedgerEvent,
     output="CapabilityRequestLedgerEvent[]",
     reason_codes=(
         "CAPREQ_OK_CREATE_DRAFT",
@@ -331,8 +465,19 @@ READ_LEDGER_ROWS_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(),
-    audit_event_type=None,
+    operation="read_many",
+    table="capreq_ledger",
+    lookup=(),
+    order_by=("capreq_event_id",),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:65",
     extras=(),
 )
@@ -347,7 +492,7 @@ READ_CURRENT_ROWS_SPEC = CapabilitySpec(
     side_effects="NONE",
     effects=(),
     input_model=ReadCurrentRowsInput,
-    output_model=None,
+    output_model=_r.CapabilityRequestCurrentRecord,
     output="Map<(tenant_id, capreq_id), CapabilityRequestCurrentRecord>",
     reason_codes=(
         "CAPREQ_OK_CREATE_DRAFT",
@@ -362,8 +507,19 @@ READ_CURRENT_ROWS_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(),
-    audit_event_type=None,
+    operation="read_map",
+    table="capreq_current",
+    lookup=(),
+    order_by=("tenant_id", "capreq_id"),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=("tenant_id", "capreq_id"),
+    lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:72",
     extras=(),
 )
@@ -393,8 +549,19 @@ READ_CURRENT_ROW_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(),
-    audit_event_type=None,
+    operation="read_one",
+    table="capreq_current",
+    lookup=("tenant_id", "capreq_id"),
+    order_by=(),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:79",
     extras=(),
 )
@@ -424,8 +591,19 @@ REBUILD_CURRENT_ROWS_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("replay_only", ()),),
-    audit_event_type=None,
+    operation="rebuild",
+    table="capreq_current",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:86",
     extras=(),
 )
@@ -443,3 +621,97 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
     READ_CURRENT_ROW_SPEC,
     REBUILD_CURRENT_ROWS_SPEC,
 )
+
+
+# source: specs/ecm/PH1_CAPREQ.md:14
+def create_draft_execute(
+    ctx: CallContext,
+    payload: _r.Ph1CapreqRequestCreateDraftV1,
+) -> _r.Ph1CapreqResponse:
+    """Execute create-draft lifecycle action (PH1CAPREQ_CREATE_DRAFT_EXECUTE)."""
+    return ctx.transition(CREATE_DRAFT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:21
+def submit_for_approval_execute(
+    ctx: CallContext,
+    payload: _r.Ph1CapreqRequestSubmitForApprovalCommitV1,
+) -> _r.Ph1CapreqResponse:
+    """Execute submit-for-approval lifecycle action (PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE)."""
+    return ctx.transition(SUBMIT_FOR_APPROVAL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:28
+def approve_execute(
+    ctx: CallContext,
+    payload: _r.Ph1CapreqRequestApproveCommitV1,
+) -> _r.Ph1CapreqResponse:
+    """Execute approve lifecycle action (PH1CAPREQ_APPROVE_EXECUTE)."""
+    return ctx.transition(APPROVE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:35
+def reject_execute(
+    ctx: CallContext,
+    payload: _r.Ph1CapreqRequestRejectCommitV1,
+) -> _r.Ph1CapreqResponse:
+    """Execute reject lifecycle action (PH1CAPREQ_REJECT_EXECUTE)."""
+    return ctx.transition(REJECT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:42
+def fulfill_execute(
+    ctx: CallContext,
+    payload: _r.Ph1CapreqRequestFulfillCommitV1,
+) -> _r.Ph1CapreqResponse:
+    """Execute fulfill lifecycle action (PH1CAPREQ_FULFILL_EXECUTE)."""
+    return ctx.transition(FULFILL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:49
+def cancel_revoke_execute(
+    ctx: CallContext,
+    payload: _r.Ph1CapreqRequestCancelRevokeV1,
+) -> _r.Ph1CapreqResponse:
+    """Execute cancel/revoke lifecycle action (PH1CAPREQ_CANCEL_REVOKE_EXECUTE)."""
+    return ctx.transition(CANCEL_REVOKE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:58
+def append_ledger_row(ctx: CallContext, payload: _r.CapabilityRequestLedgerEventInput) -> Written:
+    """Append CAPREQ ledger event (PH1CAPREQ_APPEND_LEDGER_ROW)."""
+    return ctx.write(APPEND_LEDGER_ROW_SPEC, payload)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:65
+def read_ledger_rows(
+    ctx: CallContext,
+    payload: ReadLedgerRowsInput,
+) -> tuple[_r.CapabilityRequestLedgerEvent, ...]:
+    """Read CAPREQ ledger rows (PH1CAPREQ_READ_LEDGER_ROWS)."""
+    return ctx.read_many(READ_LEDGER_ROWS_SPEC, payload, _r.CapabilityRequestLedgerEvent)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:72
+def read_current_rows(
+    ctx: CallContext,
+    payload: ReadCurrentRowsInput,
+) -> dict[tuple[object, ...], _r.CapabilityRequestCurrentRecord]:
+    """Read CAPREQ current projection map (PH1CAPREQ_READ_CURRENT_ROWS)."""
+    return ctx.read_map(READ_CURRENT_ROWS_SPEC, payload, _r.CapabilityRequestCurrentRecord)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:79
+def read_current_row(
+    ctx: CallContext,
+    payload: ReadCurrentRowInput,
+) -> _r.CapabilityRequestCurrentRecord | None:
+    """Read one CAPREQ current projection row (PH1CAPREQ_READ_CURRENT_ROW)."""
+    return ctx.read_one(READ_CURRENT_ROW_SPEC, payload, _r.CapabilityRequestCurrentRecord)
+
+
+# source: specs/ecm/PH1_CAPREQ.md:86
+def rebuild_current_rows(ctx: CallContext, payload: RebuildCurrentRowsInput) -> None:
+    """Rebuild CAPREQ current projection from append-only ledger
+    (PH1CAPREQ_REBUILD_CURRENT_ROWS)."""
+    return ctx.rebuild(REBUILD_CURRENT_ROWS_SPEC, payload)

@@ -49,9 +49,12 @@ from __future__ import annotations
 import enum
 
 from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
+from ecm_runtime.results import Written
 
 from selene_ecm import fields as _f
+from selene_ecm import records as _r
 
 ENGINE_ID = "PH1.D"
 
@@ -261,8 +264,19 @@ CHAT_COMMIT_ROW_SPEC = CapabilitySpec(
             ),
         ),
     ),
-    audit_event_type="Other",
+    operation="audit_append",
+    table="audit_events",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type="Other",
     audit_payload=(("decision", "CHAT"), ("output_mode", "chat")),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_D.md:12",
     extras=(),
 )
@@ -312,8 +326,19 @@ INTENT_COMMIT_ROW_SPEC = CapabilitySpec(
             ),
         ),
     ),
-    audit_event_type="Other",
+    operation="audit_append",
+    table="audit_events",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type="Other",
     audit_payload=(("decision", "INTENT"), ("output_mode", "intent")),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_D.md:19",
     extras=(),
 )
@@ -363,8 +388,19 @@ CLARIFY_COMMIT_ROW_SPEC = CapabilitySpec(
             ),
         ),
     ),
-    audit_event_type="Other",
+    operation="audit_append",
+    table="audit_events",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type="Other",
     audit_payload=(("decision", "CLARIFY"), ("output_mode", "clarify")),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_D.md:26",
     extras=(),
 )
@@ -414,8 +450,19 @@ ANALYSIS_COMMIT_ROW_SPEC = CapabilitySpec(
             ),
         ),
     ),
-    audit_event_type="Other",
+    operation="audit_append",
+    table="audit_events",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type="Other",
     audit_payload=(("decision", "ANALYSIS"), ("output_mode", "analysis")),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_D.md:33",
     extras=(),
 )
@@ -465,8 +512,19 @@ FAIL_CLOSED_COMMIT_ROW_SPEC = CapabilitySpec(
             ),
         ),
     ),
-    audit_event_type="Other",
+    operation="audit_append",
+    table="audit_events",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type="Other",
     audit_payload=(("decision", "FAIL_CLOSED"), ("output_mode", "fail")),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_D.md:40",
     extras=(),
 )
@@ -481,7 +539,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
     side_effects="NONE",
     effects=(),
     input_model=ReadAuditRowsInput,
-    output_model=None,
+    output_model=_r.AuditEvent,
     output="AuditEvent[]",
     reason_codes=(
         "D_FAIL_INVALID_SCHEMA",
@@ -494,8 +552,19 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("replay_only", ()),),
-    audit_event_type=None,
+    operation="read_many",
+    table="audit_events",
+    lookup=("correlation_id",),
+    order_by=("event_id",),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column="engine",
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_D.md:47",
     extras=(),
 )
@@ -508,3 +577,39 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
     FAIL_CLOSED_COMMIT_ROW_SPEC,
     READ_AUDIT_ROWS_SPEC,
 )
+
+
+# source: specs/ecm/PH1_D.md:12
+def chat_commit_row(ctx: CallContext, payload: ChatCommitRowInput) -> Written:
+    """Commit PH1.D chat output decision (PH1D_CHAT_COMMIT_ROW)."""
+    return ctx.write(CHAT_COMMIT_ROW_SPEC, payload)
+
+
+# source: specs/ecm/PH1_D.md:19
+def intent_commit_row(ctx: CallContext, payload: IntentCommitRowInput) -> Written:
+    """Commit PH1.D intent refinement decision (PH1D_INTENT_COMMIT_ROW)."""
+    return ctx.write(INTENT_COMMIT_ROW_SPEC, payload)
+
+
+# source: specs/ecm/PH1_D.md:26
+def clarify_commit_row(ctx: CallContext, payload: ClarifyCommitRowInput) -> Written:
+    """Commit PH1.D clarify decision (PH1D_CLARIFY_COMMIT_ROW)."""
+    return ctx.write(CLARIFY_COMMIT_ROW_SPEC, payload)
+
+
+# source: specs/ecm/PH1_D.md:33
+def analysis_commit_row(ctx: CallContext, payload: AnalysisCommitRowInput) -> Written:
+    """Commit PH1.D analysis decision (PH1D_ANALYSIS_COMMIT_ROW)."""
+    return ctx.write(ANALYSIS_COMMIT_ROW_SPEC, payload)
+
+
+# source: specs/ecm/PH1_D.md:40
+def fail_closed_commit_row(ctx: CallContext, payload: FailClosedCommitRowInput) -> Written:
+    """Commit PH1.D fail-closed decision (PH1D_FAIL_CLOSED_COMMIT_ROW)."""
+    return ctx.write(FAIL_CLOSED_COMMIT_ROW_SPEC, payload)
+
+
+# source: specs/ecm/PH1_D.md:47
+def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.AuditEvent, ...]:
+    """Read PH1.D audit rows for one correlation thread (PH1D_READ_AUDIT_ROWS)."""
+    return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import enum
 
 from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
+from ecm_runtime.results import Written
 
 from selene_ecm import fields as _f
 from selene_ecm import records as _r
@@ -97,8 +99,19 @@ APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
             ),
         ),
     ),
-    audit_event_type=None,
+    operation="audit_append",
+    table="audit_events",
+    lookup=(),
+    order_by=(),
+    fill=(),
+    event_type="AUDIT_EVENT",
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_J.md:12",
     extras=(),
 )
@@ -113,7 +126,7 @@ READ_AUDIT_EVENTS_BY_CORRELATION_SPEC = CapabilitySpec(
     side_effects="NONE",
     effects=(),
     input_model=ReadAuditEventsByCorrelationInput,
-    output_model=None,
+    output_model=_r.AuditEvent,
     output="Vec<AuditEvent>",
     reason_codes=(
         "J_APPEND_ONLY_VIOLATION",
@@ -122,8 +135,19 @@ READ_AUDIT_EVENTS_BY_CORRELATION_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("none", ()),),
-    audit_event_type=None,
+    operation="read_many",
+    table="audit_events",
+    lookup=("correlation_id",),
+    order_by=("event_id",),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(),
+    limit=None,
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_J.md:19",
     extras=(),
 )
@@ -138,7 +162,7 @@ READ_AUDIT_EVENTS_BY_TENANT_SPEC = CapabilitySpec(
     side_effects="NONE",
     effects=(),
     input_model=ReadAuditEventsByTenantInput,
-    output_model=None,
+    output_model=_r.AuditEvent,
     output="Vec<AuditEvent>",
     reason_codes=(
         "J_APPEND_ONLY_VIOLATION",
@@ -147,8 +171,19 @@ READ_AUDIT_EVENTS_BY_TENANT_SPEC = CapabilitySpec(
         "J_TENANT_SCOPE_VIOLATION",
     ),
     audit=(AuditRule("none", ()),),
-    audit_event_type=None,
+    operation="read_many",
+    table="audit_events",
+    lookup=("tenant_id",),
+    order_by=("event_id",),
+    fill=(),
+    event_type=None,
     audit_payload=(),
+    success_reason_code=None,
+    engine_column=None,
+    cursor=(("event_id", "since_event_id"),),
+    limit="limit",
+    map_key=(),
+    lifecycle=None,
     source="specs/ecm/PH1_J.md:26",
     extras=(),
 )
@@ -158,3 +193,27 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
     READ_AUDIT_EVENTS_BY_CORRELATION_SPEC,
     READ_AUDIT_EVENTS_BY_TENANT_SPEC,
 )
+
+
+# source: specs/ecm/PH1_J.md:12
+def append_audit_event(ctx: CallContext, payload: _r.AuditEventInput) -> Written:
+    """Append one audit event (PH1J_APPEND_AUDIT_EVENT)."""
+    return ctx.write(APPEND_AUDIT_EVENT_SPEC, payload)
+
+
+# source: specs/ecm/PH1_J.md:19
+def read_audit_events_by_correlation(
+    ctx: CallContext,
+    payload: ReadAuditEventsByCorrelationInput,
+) -> tuple[_r.AuditEvent, ...]:
+    """Read the audit events of one correlation thread (PH1J_READ_AUDIT_EVENTS_BY_CORRELATION)."""
+    return ctx.read_many(READ_AUDIT_EVENTS_BY_CORRELATION_SPEC, payload, _r.AuditEvent)
+
+
+# source: specs/ecm/PH1_J.md:26
+def read_audit_events_by_tenant(
+    ctx: CallContext,
+    payload: ReadAuditEventsByTenantInput,
+) -> tuple[_r.AuditEvent, ...]:
+    """Read a tenant's audit events after a cursor (PH1J_READ_AUDIT_EVENTS_BY_TENANT)."""
+    return ctx.read_many(READ_AUDIT_EVENTS_BY_TENANT_SPEC, payload, _r.AuditEvent)

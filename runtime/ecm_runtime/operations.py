@@ -1,0 +1,410 @@
+"""The operations a capability binding can name, run inside the caller's transaction.
+
+Everything engine-specific comes from the spec: the table, lookup columns, fills, the audit
+event type and payload, idempotency keys and tenant column (table info), the lifecycle. The
+audit log is the table the catalog's `audit_append` capabilities write to; its columns are the
+audit envelope of DESIGN §6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ecm_runtime.audit import digest, unknown_keys
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.context import CallContext
+from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
+from ecm_runtime.results import Written
+
+if TYPE_CHECKING:
+    from ecm_runtime.runtime import Runtime
+
+DIGEST = "DIGEST"
+DEFAULT_SEVERITY = "INFO"
+REBUILD_BATCH = 500
+# Envelope columns the runtime fills itself; every other envelope column comes from the
+# input when it has a field of that name, else from the call context.
+_CONTEXT_FIELDS = (
+    "tenant_id",
+    "correlation_id",
+    "turn_id",
+    "session_id",
+    "user_id",
+    "device_id",
+    "work_order_id",
+)
+
+
+class Operations:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.tables = runtime.metadata.tables
+        audit_tables = {
+            c.table for c in runtime.capabilities.values() if c.operation == "audit_append"
+        }
+        if len(audit_tables) > 1:
+            raise ValueError(f"audit_append capabilities write to several tables: {audit_tables}")
+        audit_table = audit_tables.pop() if audit_tables else None
+        self.audit_table = self.tables[audit_table] if audit_table else None
+        self.allowed_keys: dict[str, frozenset[str]] = {}
+        for spec in runtime.capabilities.values():
+            keys = set(spec.audit_keys) | {key for key, _ in spec.audit_payload}
+            self.allowed_keys[spec.engine_id] = self.allowed_keys.get(
+                spec.engine_id, frozenset()
+            ) | frozenset(keys)
+        self.projections = {
+            t.info["projection_of"]: t for t in self.tables.values() if t.info.get("projection_of")
+        }
+
+    def run(
+        self, connection: Connection, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel
+    ) -> object:
+        values = payload.model_dump(by_alias=True)
+        table = self.tables[spec.table] if spec.table else None
+        self._check_tenant(ctx, spec, values, table)
+        given = values.get("now")
+        now = given if isinstance(given, int) else self.runtime.clock()
+        operation = spec.operation
+        if operation == "audit_append":
+            return self._audit_append(connection, ctx, spec, values, now)
+        assert table is not None
+        if operation == "append":
+            return self._append(connection, ctx, spec, values, now, table)
+        if operation == "upsert":
+            return self._upsert(connection, ctx, spec, values, now, table)
+        if operation == "transition":
+            return self._transition(connection, ctx, spec, payload, values, now, table)
+        if operation == "rebuild":
+            self._rebuild(connection, ctx, table)
+            return None
+        query = self._select(ctx, spec, values, table)
+        rows = [dict(row) for row in connection.execute(query).mappings()]
+        model = spec.output_model
+        assert model is not None, f"{spec.id}: a read needs a record output"
+        if operation == "read_one":
+            return _build(model, rows[0]) if rows else None
+        if operation == "read_many":
+            return tuple(_build(model, row) for row in rows)
+        if operation == "read_map":
+            return {tuple(row[k] for k in spec.map_key): _build(model, row) for row in rows}
+        raise ContractViolation(
+            self.runtime.role(spec, "contract_validation"), f"unknown operation {operation}"
+        )
+
+    # --- checks -------------------------------------------------------------------------
+
+    def _check_tenant(
+        self, ctx: CallContext, spec: CapabilitySpec, values: Mapping[str, Any], table: Any
+    ) -> None:
+        columns = {"tenant_id"}
+        if table is not None and table.info.get("tenant_column"):
+            columns.add(table.info["tenant_column"])
+        for column in columns:
+            value = values.get(column)
+            if value is not None and value != ctx.tenant_id:
+                raise ScopeViolation(
+                    self.runtime.role(spec, "scope_violation"),
+                    f"{spec.id}: {column} {value!r} is outside the caller's tenant",
+                )
+
+    # --- writes -------------------------------------------------------------------------
+
+    def _insert_new(self, connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> Any:
+        """Insert unless a unique key already holds the row; the new row's id, else None."""
+        insert = _dialect_insert(connection, table).values(dict(row)).on_conflict_do_nothing()
+        identity = table.info.get("identity")
+        if identity:
+            return connection.execute(insert.returning(table.c[identity])).scalar()
+        result = connection.execute(insert)
+        return result.rowcount or None
+
+    def _replay_of(
+        self, connection: Connection, table: sa.Table, row: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """The row an idempotent retry repeats: same values on a complete idempotency key."""
+        for key in table.info.get("idempotency_keys", ()):
+            if all(row.get(column) is not None for column in key):
+                condition = sa.and_(*(table.c[column] == row[column] for column in key))
+                found = connection.execute(sa.select(table).where(condition)).mappings().first()
+                if found is not None:
+                    return dict(found)
+        return None
+
+    def _row(
+        self, ctx: CallContext, spec: CapabilitySpec, values: Mapping[str, Any], table: sa.Table
+    ) -> dict[str, Any]:
+        row = {c.name: values[c.name] for c in table.columns if c.name in values}
+        for column, source in spec.fill:
+            row[column] = digest(values) if source == DIGEST else values.get(source)
+        row.pop(table.info.get("identity") or "", None)
+        tenant_column = table.info.get("tenant_column")
+        if tenant_column and row.get(tenant_column) is None:
+            row[tenant_column] = ctx.tenant_id
+        return row
+
+    def _audit_append(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+    ) -> Written:
+        assert self.audit_table is not None
+        row = self._envelope(ctx, spec, values, now, values.get("reason_code"), own_row=True)
+        new_id = self._insert_new(connection, self.audit_table, row)
+        if new_id is not None:
+            return Written(int(new_id), False, row["reason_code"])
+        return self._replayed(connection, spec, self.audit_table, row)
+
+    def _replayed(
+        self, connection: Connection, spec: CapabilitySpec, table: sa.Table, row: Mapping[str, Any]
+    ) -> Written:
+        original = self._replay_of(connection, table, row)
+        if original is None:
+            raise ContractViolation(
+                self.runtime.role(spec, "contract_validation"),
+                f"{spec.id}: a row with the same unique key already exists in {table.name}",
+            )
+        identity = table.info["identity"]
+        return Written(int(original[identity]), True, self.runtime.role(spec, "idempotency_replay"))
+
+    def _append(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        table: sa.Table,
+    ) -> Written:
+        row = self._row(ctx, spec, values, table)
+        new_id = self._insert_new(connection, table, row)
+        if new_id is None:
+            return self._replayed(connection, spec, table, row)
+        self._project(connection, table, {**row, table.info["identity"]: new_id})
+        reason = values.get("reason_code") or spec.success_reason_code
+        self._audit(connection, ctx, spec, values, now, reason)
+        return Written(int(new_id), False, reason)
+
+    def _upsert(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        table: sa.Table,
+    ) -> Written:
+        row = self._row(ctx, spec, values, table)
+        key = list(spec.lookup) or [c.name for c in table.primary_key.columns]
+        insert = _dialect_insert(connection, table).values(row)
+        changes = {column: insert.excluded[column] for column in row if column not in key}
+        statement = insert.on_conflict_do_update(index_elements=key, set_=changes)
+        identity = table.info.get("identity") or table.primary_key.columns[0].name
+        written = connection.execute(statement.returning(table.c[identity])).scalar_one()
+        reason = values.get("reason_code") or spec.success_reason_code
+        self._audit(connection, ctx, spec, values, now, reason)
+        return Written(int(written), False, reason)
+
+    def _transition(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        payload: BaseModel,
+        values: Mapping[str, Any],
+        now: int,
+        ledger: sa.Table,
+    ) -> BaseModel:
+        lifecycle = spec.lifecycle
+        model = spec.output_model
+        assert lifecycle is not None and lifecycle.current is not None and model is not None
+        action = getattr(type(payload), "ACTION", None)
+        step = lifecycle.transition(action) if isinstance(action, str) else None
+        if step is None:
+            raise ContractViolation(
+                self.runtime.role(spec, "contract_validation"),
+                f"{spec.id}: {type(payload).__name__} names no action of lifecycle "
+                f"{lifecycle.name}",
+            )
+        row = self._row(ctx, spec, values, ledger)
+        row[lifecycle.action_column] = step.action
+        row[lifecycle.state_column] = step.to_state
+        if "reason_code" in ledger.c and step.reason_code is not None:
+            row["reason_code"] = step.reason_code
+        original = self._replay_of(connection, ledger, row)
+        if original is not None:
+            return _build(model, {**original, "replayed": True})
+
+        current = self.tables[lifecycle.current]
+        key = [c.name for c in current.primary_key.columns]
+        present = sa.and_(*(current.c[k] == row.get(k) for k in key))
+        query = sa.select(current.c[lifecycle.state_column]).where(present)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        state = connection.execute(query).scalar()
+        allowed = state in step.from_states if state is not None else not step.from_states
+        if not allowed:
+            raise TransitionInvalid(
+                self.runtime.role(spec, "transition_invalid"),
+                f"{spec.id}: {step.action} is not allowed from "
+                f"{state or 'nothing'} (allowed from: {', '.join(step.from_states) or 'nothing'})",
+            )
+        new_id = self._insert_new(connection, ledger, row)
+        if new_id is None:
+            replay = self._replay_of(connection, ledger, row)
+            if replay is None:
+                raise ContractViolation(
+                    self.runtime.role(spec, "contract_validation"),
+                    f"{spec.id}: a row with the same unique key already exists in {ledger.name}",
+                )
+            return _build(model, {**replay, "replayed": True})
+        written = {**row, ledger.info["identity"]: new_id}
+        self._project(connection, ledger, written)
+        self._audit(connection, ctx, spec, values, now, step.reason_code)
+        return _build(model, {**written, "replayed": False})
+
+    def _project(self, connection: Connection, ledger: sa.Table, row: Mapping[str, Any]) -> None:
+        """Apply one ledger row to the ledger's CURRENT projection, if it has one."""
+        current = self.projections.get(ledger.name)
+        if current is None:
+            return
+        mapping = dict(current.info.get("project", ()))
+        values = {
+            c.name: row[mapping.get(c.name, c.name)]
+            for c in current.columns
+            if mapping.get(c.name, c.name) in row
+        }
+        key = [c.name for c in current.primary_key.columns]
+        insert = _dialect_insert(connection, current).values(values)
+        changes = {column: insert.excluded[column] for column in values if column not in key}
+        connection.execute(insert.on_conflict_do_update(index_elements=key, set_=changes))
+
+    def _rebuild(self, connection: Connection, ctx: CallContext, current: sa.Table) -> None:
+        """Rebuild the caller's tenant's rows of a CURRENT table from its ledger, in event
+        order, streaming the ledger in batches."""
+        ledger = self.tables[current.info["projection_of"]]
+        tenant = current.info.get("tenant_column")
+        delete = current.delete()
+        select = sa.select(ledger).order_by(ledger.c[ledger.info["identity"]])
+        if tenant:
+            delete = delete.where(current.c[tenant] == ctx.tenant_id)
+            ledger_tenant = ledger.info.get("tenant_column") or tenant
+            select = select.where(ledger.c[ledger_tenant] == ctx.tenant_id)
+        connection.execute(delete)
+        stream = connection.execution_options(yield_per=REBUILD_BATCH).execute(select)
+        for row in stream.mappings():
+            self._project(connection, ledger, dict(row))
+
+    # --- audit --------------------------------------------------------------------------
+
+    def _envelope(
+        self,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        reason_code: str | None,
+        *,
+        own_row: bool,
+    ) -> dict[str, Any]:
+        """An audit row. With `own_row` the call's input is the event (audit_append): its
+        fields fill the envelope and its idempotency key dedupes it."""
+        assert self.audit_table is not None
+        columns = {c.name for c in self.audit_table.columns}
+        source = values if own_row else {}
+        row: dict[str, Any] = {
+            name: source.get(name, getattr(ctx, name)) for name in _CONTEXT_FIELDS
+        }
+        engine = source.get("engine") or spec.engine_id
+        if "payload_min" in source:
+            payload = dict(source["payload_min"] or {})
+        else:
+            payload = {
+                key: values[key]
+                for key in spec.audit_keys
+                if values.get(key) is not None and key not in columns
+            }
+            payload.update(dict(spec.audit_payload))
+        refused = unknown_keys(payload, self.allowed_keys.get(engine, frozenset()))
+        if refused:
+            raise ContractViolation(
+                self.runtime.role(spec, "contract_validation"),
+                f"audit payload keys not allowed by {engine}'s spec: {', '.join(refused)}",
+            )
+        if reason_code is None:
+            raise ContractViolation(
+                self.runtime.role(spec, "contract_validation"),
+                f"{spec.id}: an audit event needs a reason code",
+            )
+        row.update(
+            created_at=now,
+            engine=engine,
+            event_type=source.get("event_type") or spec.event_type,
+            reason_code=reason_code,
+            severity=source.get("severity") or DEFAULT_SEVERITY,
+            payload_min=payload,
+            payload_digest=digest(payload),
+            evidence_ref=source.get("evidence_ref"),
+            idempotency_key=source.get("idempotency_key") if own_row else None,
+        )
+        return {key: value for key, value in row.items() if key in columns}
+
+    def _audit(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        reason_code: str | None,
+    ) -> None:
+        """The audit row of a data write, in the same transaction, when the spec requires one."""
+        if self.audit_table is None or not any(r.mode == "required" for r in spec.audit):
+            return
+        row = self._envelope(ctx, spec, values, now, reason_code, own_row=False)
+        connection.execute(sa.insert(self.audit_table).values(row))
+
+    # --- reads --------------------------------------------------------------------------
+
+    def _select(
+        self, ctx: CallContext, spec: CapabilitySpec, values: Mapping[str, Any], table: sa.Table
+    ) -> sa.Select[Any]:
+        query = sa.select(table)
+        for column in spec.lookup:
+            query = query.where(table.c[column] == values.get(column))
+        tenant = table.info.get("tenant_column")
+        if tenant:
+            query = query.where(table.c[tenant] == ctx.tenant_id)
+        if spec.engine_column:
+            query = query.where(table.c[spec.engine_column] == spec.engine_id)
+        ttl = table.info.get("ttl_column")
+        if ttl:
+            query = query.where(table.c[ttl] > self.runtime.clock())
+        for column, field in spec.cursor:
+            if values.get(field) is not None:
+                query = query.where(table.c[column] > values[field])
+        order = spec.order_by or tuple(c.name for c in table.primary_key.columns)
+        query = query.order_by(*(table.c[c] for c in order))
+        if spec.limit and values.get(spec.limit) is not None:
+            query = query.limit(values[spec.limit])
+        return query
+
+
+def _dialect_insert(connection: Connection, table: sa.Table) -> Any:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _build(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
+    """A record from a row: the fields the record declares, by their spec names."""
+    names = {info.alias or name for name, info in model.model_fields.items()}
+    return model.model_validate({key: value for key, value in data.items() if key in names})

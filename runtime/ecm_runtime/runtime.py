@@ -1,0 +1,225 @@
+"""The runtime: opens storage, checks every call against its spec, and runs it.
+
+Order of checks for every call, from the spec: the caller class (fail closed), then the input
+contract, then tenant scope; then the capability's operation runs in one transaction with its
+audit row. Capabilities declared `side_effects: NONE` run in a read-only transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import pydantic
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.context import CallContext
+from ecm_runtime.errors import (
+    AppendOnlyViolation,
+    CallerRefused,
+    ContractViolation,
+    ReadOnlyViolation,
+    StorageError,
+    UnknownCapability,
+)
+from ecm_runtime.operations import Operations
+from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only
+
+DEFAULT_URL = "sqlite:///ecm.sqlite3"
+URL_VARIABLE = "ECM_DATABASE_URL"
+DEFAULT_PACKAGE = "selene_ecm"
+
+
+def unix_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Runtime:
+    """Storage plus the compiled catalog of one generated package."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        package: ModuleType,
+        *,
+        clock: Callable[[], int] = unix_ms,
+    ) -> None:
+        self.engine = engine
+        self.package = package
+        name = package.__name__
+        catalog = importlib.import_module(f"{name}.catalog")
+        tables = importlib.import_module(f"{name}.tables")
+        engines = importlib.import_module(f"{name}.engines")
+        self.metadata: sa.MetaData = tables.metadata
+        self.capabilities: dict[str, CapabilitySpec] = {c.id: c for c in catalog.CATALOG}
+        self.roles: dict[str, Mapping[str, str]] = {
+            module.ENGINE_ID: module.REASON_CODE_ROLES
+            for module in (importlib.import_module(m) for m in engines.MODULES.values())
+        }
+        self.clock = clock
+        self.operations = Operations(self)
+        install_append_only(self.metadata)
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        package: str = DEFAULT_PACKAGE,
+        create: bool = True,
+        clock: Callable[[], int] = unix_ms,
+    ) -> Runtime:
+        """Open storage by URL (default: `ECM_DATABASE_URL`, else `./ecm.sqlite3` in WAL mode)
+        and create the schema unless `create` is False (e.g. when migrations own it)."""
+        engine = _make_engine(url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
+        runtime = cls(engine, importlib.import_module(package), clock=clock)
+        if create:
+            runtime.create_schema()
+        return runtime
+
+    def create_schema(self) -> None:
+        self.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def catalog(self) -> tuple[CapabilitySpec, ...]:
+        return tuple(self.capabilities.values())
+
+    def context(self, caller: str, tenant_id: str, **correlation: Any) -> CallContext:
+        return CallContext(self, caller, tenant_id, **correlation)
+
+    # --- calling ------------------------------------------------------------------------
+
+    def invoke(self, ctx: CallContext, capability_id: str, payload: Mapping[str, Any]) -> object:
+        """Call a capability by its spec id with a plain mapping (validated by its model)."""
+        spec = self.capabilities.get(capability_id)
+        if spec is None:
+            raise UnknownCapability(f"no compiled spec declares capability {capability_id!r}")
+        self._gate(ctx, spec)
+        try:
+            model = spec.input_model.model_validate(dict(payload))
+        except pydantic.ValidationError as error:
+            raise ContractViolation(
+                self.role(spec, "contract_validation"), _summary(error)
+            ) from None
+        return self.execute(ctx, spec, model)
+
+    def execute(
+        self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel
+    ) -> object:
+        """Run a capability with an already-built input model (the typed wrappers' path)."""
+        self._gate(ctx, spec)
+        if not isinstance(payload, spec.input_model):
+            raise ContractViolation(
+                self.role(spec, "contract_validation"),
+                f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
+            )
+        if spec.operation is None or spec.operation == "tool_query":
+            raise ContractViolation(
+                self.role(spec, "contract_validation"),
+                f"{spec.id} has no storage operation in its wiring",
+            )
+        with self.transaction(read_only=not spec.writes, spec=spec) as connection:
+            return self.operations.run(connection, ctx, spec, payload)
+
+    def _gate(self, ctx: CallContext, spec: CapabilitySpec) -> None:
+        if ctx.runtime is not self:
+            raise CallerRefused(self.role(spec, "caller_refused"), "context of another runtime")
+        if ctx.caller not in spec.callers:
+            raise CallerRefused(
+                self.role(spec, "caller_refused"),
+                f"{spec.id} admits {', '.join(spec.callers) or 'no caller'} "
+                f"({spec.allowed_callers}), not {ctx.caller}",
+            )
+
+    def role(self, spec: CapabilitySpec, role: str) -> str:
+        """The engine's reason code for a kind of refusal, as its wiring names it."""
+        roles = self.roles.get(spec.engine_id, {})
+        code = roles.get(role) or roles.get("contract_validation")
+        return code or (spec.reason_codes[0] if spec.reason_codes else "")
+
+    # --- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(
+        self, *, read_only: bool, spec: CapabilitySpec | None = None
+    ) -> Iterator[Connection]:
+        """One transaction; read-only ones refuse writes at the database. Driver errors
+        become StorageErrors with the spec's codes."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(ecm_read_only=read_only)
+            # query_only is state of the SQLite connection, not of a transaction: set it on the
+            # driver's connection, where it does not open one.
+            driver = connection.connection.driver_connection if sqlite else None
+            try:
+                if read_only and driver is not None:
+                    driver.execute("PRAGMA query_only = ON")
+                with connection.begin():
+                    if read_only and not sqlite:
+                        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    yield connection
+            except sa.exc.DBAPIError as error:
+                raise self._translate(error, spec) from error
+            finally:
+                if read_only and driver is not None:
+                    driver.execute("PRAGMA query_only = OFF")
+
+    def _translate(self, error: sa.exc.DBAPIError, spec: CapabilitySpec | None) -> Exception:
+        text = str(error.orig)
+        if spec is None:
+            return error
+        if APPEND_ONLY_MESSAGE in text:
+            return AppendOnlyViolation(self.role(spec, "append_only_violation"), text)
+        if "read-only" in text or "readonly" in text or "query_only" in text:
+            return ReadOnlyViolation(self.role(spec, "contract_validation"), text)
+        if isinstance(error, sa.exc.IntegrityError):
+            return ContractViolation(self.role(spec, "contract_validation"), text)
+        return error
+
+
+def _summary(error: pydantic.ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(p) for p in item["loc"]) or "input"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _make_engine(url: str) -> Engine:
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and transactions that take the write lock up front
+    when they will write, so concurrent writers queue instead of failing to upgrade."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not pysqlite's
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode = WAL", "foreign_keys = ON", "busy_timeout = 30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get("ecm_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+__all__ = ["Runtime", "StorageError"]
