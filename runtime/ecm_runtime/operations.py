@@ -299,7 +299,9 @@ class Operations:
             ledger_tenant = ledger.info.get("tenant_column") or tenant
             select = select.where(ledger.c[ledger_tenant] == ctx.tenant_id)
         connection.execute(delete)
-        stream = connection.execution_options(yield_per=REBUILD_BATCH).execute(select)
+        # Streamed in batches: memory stays flat however long the ledger is. The option goes on
+        # the statement, not the connection, so the projection writes stay ordinary.
+        stream = connection.execute(select.execution_options(yield_per=REBUILD_BATCH))
         for row in stream.mappings():
             self._project(connection, ledger, dict(row))
 

@@ -18,7 +18,8 @@ def _ddl(statement: str) -> DDL:
 
 _PG_FUNCTION = _ddl(
     "CREATE OR REPLACE FUNCTION ecm_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} %', TG_TABLE_NAME "
+    # DDL() applies %-formatting: %% is the plpgsql placeholder.
+    f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} %%', TG_TABLE_NAME "
     "USING ERRCODE = 'restrict_violation'; END $$"
 )
 

@@ -1,0 +1,71 @@
+"""Backends for the storage contract tests, and payloads made from the catalog's schemas."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+PG_SERVER = os.environ.get("ECM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema of its own, dropped afterwards."""
+    schema = f"ecm_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_SERVER)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL must run in CI, but {PG_SERVER} is unreachable: {error}")
+        pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable; its storage tests are skipped")
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ecm.sqlite3'}"
+
+
+def example(schema: dict[str, Any], name: str = "", defs: dict[str, Any] | None = None) -> Any:
+    """A value that satisfies a JSON Schema made by pydantic (the subset it emits)."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return example(defs[schema["$ref"].rsplit("/", 1)[-1]], name, defs)
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return example(options[0], name, defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object" and "properties" in schema:
+        return {
+            key: example(value, key, defs)
+            for key, value in schema["properties"].items()
+            if key in schema.get("required", [])
+        }
+    if kind == "string":
+        text = f"{name or 's'}-1"
+        low, high = schema.get("minLength", 1), schema.get("maxLength", 64)
+        return (text * (low // len(text) + 1))[: max(low, min(len(text), high))]
+    if kind == "integer":
+        low, high = schema.get("minimum", 0), schema.get("maximum", 10**6)
+        return min(max(1, low), high)
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return []
+    return {}

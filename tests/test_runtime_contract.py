@@ -1,0 +1,478 @@
+"""Storage contracts of the runtime, one test class run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from blake3 import blake3
+from ecm_runtime import Runtime, Written
+from ecm_runtime.audit import canonical_json
+from ecm_runtime.errors import (
+    AppendOnlyViolation,
+    CallerRefused,
+    ContractViolation,
+    ReadOnlyViolation,
+    ScopeViolation,
+    TransitionInvalid,
+)
+
+from conftest import REPO
+from storage import example, postgres_url, sqlite_url
+
+TENANT = "tenant-1"
+NOW = 1_700_000_000_000
+
+
+def commit_row(**changes: Any) -> dict[str, Any]:
+    base = {
+        "now": NOW,
+        "tenant_id": TENANT,
+        "correlation_id": 2**100,
+        "turn_id": 2**63 + 5,
+        "user_id": "user-1",
+        "device_id": "device-1",
+        "request_id": "req-1",
+        "prompt_template_version": "v1",
+        "output_schema_hash": "h1",
+        "tool_catalog_hash": "h2",
+        "policy_context_hash": "h3",
+        "transcript_hash": "h4",
+        "model_id": "model-1",
+        "model_route_class": "PRIMARY",
+        "temperature_bp": 250,
+        "max_tokens": 512,
+        "reason_code": "D_FAIL_TIMEOUT",
+        "idempotency_key": "idem-1",
+    }
+    return {**base, **changes}
+
+
+def artifact(**changes: Any) -> dict[str, Any]:
+    base = {
+        "now": NOW,
+        "scope_type": "TENANT",
+        "scope_id": TENANT,
+        "artifact_type": "package",
+        "artifact_version": 1,
+        "package_hash": "p1",
+        "payload_ref": "ref-1",
+        "created_by": "builder",
+        "provenance_ref": "prov-1",
+        "status": "ACTIVE",
+        "idempotency_key": "art-1",
+    }
+    return {**base, **changes}
+
+
+def capreq(variant_fields: dict[str, Any], key: str, capreq_id: str = "cr-1") -> dict[str, Any]:
+    return {
+        "now": NOW,
+        "tenant_id": TENANT,
+        "correlation_id": 9,
+        "turn_id": 1,
+        "capreq_id": capreq_id,
+        "requester_user_id": "user-1",
+        "simulation_id": "sim-1",
+        "idempotency_key": key,
+        **variant_fields,
+    }
+
+
+DRAFT = {"requested_capability_id": "cap-x", "target_scope_ref": "scope-1", "justification": "j"}
+
+
+class RuntimeContract:
+    """Every test here runs on each backend subclass."""
+
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> Iterator[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+        yield ""
+
+    @pytest.fixture
+    def rt(self, url: str) -> Iterator[Runtime]:
+        runtime = Runtime.open(url, clock=lambda: NOW)
+        yield runtime
+        runtime.close()
+
+    def count(self, rt: Runtime, table: str) -> int:
+        with rt.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    sa.select(sa.func.count()).select_from(rt.metadata.tables[table])
+                ).scalar_one()
+            )
+
+    # --- every capability ---------------------------------------------------------------
+
+    def test_every_storage_capability_runs_from_its_catalog_schema(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        ran = 0
+        for spec in sorted(rt.catalog, key=lambda s: (not s.writes, s.id)):
+            if spec.operation in (None, "tool_query", "transition"):
+                continue
+            payload = example(spec.input_schema)
+            for field in ("tenant_id", "scope_id"):
+                if field in payload:
+                    payload[field] = TENANT
+            if spec.id == "PH1J_APPEND_AUDIT_EVENT":
+                payload.update(engine="PH1.J", payload_min={})
+            caller = rt.context(caller=spec.callers[0], tenant_id=TENANT)
+            result = rt.invoke(caller, spec.id, payload)
+            if spec.writes and spec.operation != "rebuild":
+                assert isinstance(result, Written), spec.id
+            ran += 1
+        assert ran == 37 - 10 - 6  # all but the ten tool queries and six lifecycle actions
+        assert ctx.tenant_id == TENANT
+
+    # --- caller gating ------------------------------------------------------------------
+
+    def test_callers_outside_the_policy_are_refused_before_anything_else(self, rt: Runtime) -> None:
+        stranger = rt.context(caller="SOMEONE_ELSE", tenant_id=TENANT)
+        with pytest.raises(CallerRefused) as refused:
+            rt.invoke(stranger, "PH1D_CHAT_COMMIT_ROW", {"not": "even valid"})
+        assert refused.value.reason_code == "J_TENANT_SCOPE_VIOLATION"
+        os_ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        with pytest.raises(CallerRefused):
+            rt.invoke(os_ctx, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k1"))
+        assert self.count(rt, "capreq_ledger") == 0
+
+    # --- contracts ----------------------------------------------------------------------
+
+    def test_invalid_input_carries_the_contract_reason_code(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        cases = {
+            "PH1D_CHAT_COMMIT_ROW": (commit_row(temperature_bp=10_001), "D_FAIL_INVALID_SCHEMA"),
+            "ART_APPEND_ARTIFACT_LEDGER_ROW": (artifact(extra=1), "ART_CONTRACT_VALIDATION_FAILED"),
+            "PH1E_TOOL_OK_COMMIT_ROW": ({"now": "soon"}, "J_CONTRACT_VALIDATION_FAILED"),
+        }
+        for capability, (payload, code) in cases.items():
+            with pytest.raises(ContractViolation) as refused:
+                rt.invoke(ctx, capability, payload)
+            assert refused.value.reason_code == code
+        assert self.count(rt, "audit_events") == 0
+
+    # --- audit --------------------------------------------------------------------------
+
+    def test_commit_rows_are_audit_events_with_bounded_keys_and_digest(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        written = rt.invoke(
+            ctx,
+            "PH1D_FAIL_CLOSED_COMMIT_ROW",
+            commit_row(model_id=None, fail_code="F1", session_id="s-1"),
+        )
+        assert isinstance(written, Written) and not written.replayed
+        from selene_ecm.engines import ph1_d
+
+        (row,) = ph1_d.read_audit_rows(ctx, ph1_d.ReadAuditRowsInput(correlation_id=2**100))
+        assert row.event_id == written.id and row.engine == "PH1.D" and row.event_type == "Other"
+        assert row.correlation_id == 2**100 and row.turn_id == 2**63 + 5  # exact past 64 bits
+        assert row.session_id == "s-1" and row.reason_code == "D_FAIL_TIMEOUT"
+        allowed = set(ph1_d.FAIL_CLOSED_COMMIT_ROW_SPEC.audit_keys)
+        assert isinstance(row.payload_min, dict) and set(row.payload_min) <= allowed
+        assert row.payload_min["decision"] == "FAIL_CLOSED" and "model_id" not in row.payload_min
+        assert row.payload_digest == blake3(canonical_json(row.payload_min).encode()).hexdigest()
+
+    def test_audit_payload_keys_outside_the_spec_are_refused(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        event = {
+            "now": NOW,
+            "engine": "PH1.E",
+            "event_type": "ToolOk",
+            "reason_code": "E_FAIL_TIMEOUT",
+            "severity": "INFO",
+            "correlation_id": 1,
+            "turn_id": 1,
+            "tenant_id": TENANT,
+        }
+        rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", {**event, "payload_min": {"tool_name": "time"}})
+        with pytest.raises(ContractViolation) as refused:
+            rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", {**event, "payload_min": {"secret": "x"}})
+        assert refused.value.reason_code == "J_CONTRACT_VALIDATION_FAILED"
+        assert self.count(rt, "audit_events") == 1
+
+    def test_data_row_and_audit_row_commit_together_or_not_at_all(
+        self, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+
+        def broken_audit(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("audit write failed")
+
+        monkeypatch.setattr(rt.operations, "_audit", broken_audit)
+        with pytest.raises(RuntimeError):
+            rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        assert self.count(rt, "artifacts_ledger") == 0
+        monkeypatch.undo()
+        rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        assert (self.count(rt, "artifacts_ledger"), self.count(rt, "audit_events")) == (1, 1)
+
+    # --- idempotency --------------------------------------------------------------------
+
+    def test_retries_replay_the_original_and_write_nothing(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        first = rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        again = rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        assert isinstance(first, Written) and isinstance(again, Written)
+        assert (again.id, again.replayed, again.reason_code) == (
+            first.id,
+            True,
+            "ART_IDEMPOTENCY_REPLAY",
+        )
+        assert (self.count(rt, "artifacts_ledger"), self.count(rt, "audit_events")) == (1, 1)
+        d_first = rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row())
+        d_again = rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row())
+        assert isinstance(d_again, Written) and isinstance(d_first, Written)
+        assert d_again.replayed and d_again.id == d_first.id
+        assert d_again.reason_code == "J_IDEMPOTENCY_REPLAY"
+        assert self.count(rt, "audit_events") == 2
+
+    def test_same_version_without_a_retry_key_is_a_conflict(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        with pytest.raises(ContractViolation):
+            rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact(idempotency_key="other"))
+        assert self.count(rt, "artifacts_ledger") == 1
+
+    # --- append-only ------------------------------------------------------------------------
+
+    def test_ledgers_refuse_update_and_delete_at_the_database(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k1"))
+        for table in ("artifacts_ledger", "audit_events", "capreq_ledger"):
+            for statement in (f"UPDATE {table} SET created_at = 0", f"DELETE FROM {table}"):
+                with pytest.raises(sa.exc.DBAPIError) as refused, rt.engine.begin() as c:
+                    c.exec_driver_sql(statement)
+                assert "append-only" in str(refused.value)
+            assert self.count(rt, table) >= 1
+        spec = rt.capabilities["ART_APPEND_ARTIFACT_LEDGER_ROW"]
+        with (
+            pytest.raises(AppendOnlyViolation) as translated,
+            rt.transaction(read_only=False, spec=spec) as connection,
+        ):
+            connection.exec_driver_sql("DELETE FROM artifacts_ledger")
+        assert translated.value.reason_code == "ART_APPEND_ONLY_VIOLATION"
+
+    def test_read_only_capabilities_cannot_write(self, rt: Runtime) -> None:
+        spec = rt.capabilities["ART_READ_TOOL_CACHE_ROW"]
+        assert not spec.writes
+        with (
+            pytest.raises(ReadOnlyViolation),
+            rt.transaction(read_only=True, spec=spec) as connection,
+        ):
+            connection.execute(
+                sa.insert(rt.metadata.tables["tool_cache"]).values(
+                    tool_name="t",
+                    query_hash="q",
+                    locale="en",
+                    result_payload={},
+                    created_at=1,
+                    expires_at=2,
+                )
+            )
+        assert self.count(rt, "tool_cache") == 0
+
+    # --- tenants ------------------------------------------------------------------------
+
+    def test_no_read_or_write_crosses_tenants(self, rt: Runtime) -> None:
+        mine = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        theirs = rt.context(caller="SELENE_OS", tenant_id="tenant-2")
+        rt.invoke(mine, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        rt.invoke(mine, "PH1D_CHAT_COMMIT_ROW", commit_row())
+        with pytest.raises(ScopeViolation) as refused:
+            rt.invoke(theirs, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact(idempotency_key="x"))
+        assert refused.value.reason_code == "ART_SCOPE_VIOLATION"
+        with pytest.raises(ScopeViolation):
+            rt.invoke(theirs, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key="x"))
+        key = {k: artifact()[k] for k in ("scope_type", "artifact_type", "artifact_version")}
+        assert (
+            rt.invoke(theirs, "ART_READ_ARTIFACT_LEDGER_ROW", {**key, "scope_id": "tenant-2"})
+            is None
+        )
+        assert rt.invoke(theirs, "PH1D_READ_AUDIT_ROWS", {"correlation_id": 2**100}) == ()
+        with pytest.raises(ScopeViolation):
+            rt.invoke(theirs, "PH1J_READ_AUDIT_EVENTS_BY_TENANT", {"tenant_id": TENANT})
+        assert len(rt.invoke(mine, "PH1J_READ_AUDIT_EVENTS_BY_TENANT", {"tenant_id": TENANT})) == 2  # type: ignore[arg-type]
+
+    # --- cache --------------------------------------------------------------------------
+
+    def test_tool_cache_upserts_in_place_and_honours_ttl(self, url: str) -> None:
+        clock = [NOW]
+        rt = Runtime.open(url, clock=lambda: clock[0])
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        key = {"tool_name": "time", "query_hash": "q1", "locale": "en"}
+        first = rt.invoke(
+            ctx,
+            "ART_UPSERT_TOOL_CACHE_ROW",
+            {**key, "now": NOW, "result_payload": {"v": 1}, "expires_at": NOW + 10},
+        )
+        second = rt.invoke(
+            ctx,
+            "ART_UPSERT_TOOL_CACHE_ROW",
+            {**key, "now": NOW, "result_payload": {"v": 2}, "expires_at": NOW + 10},
+        )
+        assert isinstance(first, Written) and isinstance(second, Written) and first.id == second.id
+        row = rt.invoke(ctx, "ART_READ_TOOL_CACHE_ROW", key)
+        assert row is not None and row.result_payload == {"v": 2}  # type: ignore[attr-defined]
+        clock[0] = NOW + 10
+        assert rt.invoke(ctx, "ART_READ_TOOL_CACHE_ROW", key) is None
+        assert self.count(rt, "tool_cache") == 1
+        rt.close()
+
+    # --- lifecycle and projection -------------------------------------------------------
+
+    def test_capreq_lifecycle_follows_the_transition_table(self, rt: Runtime) -> None:
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        create = rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k1"))
+        assert create.status == "DRAFT" and create.reason_code == "CAPREQ_OK_CREATE_DRAFT"  # type: ignore[attr-defined]
+        with pytest.raises(TransitionInvalid) as refused:
+            rt.invoke(sim, "PH1CAPREQ_APPROVE_EXECUTE", capreq({"approver_user_id": "a"}, "k2"))
+        assert refused.value.reason_code == "J_CONTRACT_VALIDATION_FAILED"
+        steps = [
+            ("PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", {}, "PENDING_APPROVAL"),
+            ("PH1CAPREQ_APPROVE_EXECUTE", {"approver_user_id": "a"}, "APPROVED"),
+            ("PH1CAPREQ_FULFILL_EXECUTE", {}, "FULFILLED"),
+        ]
+        for n, (capability, fields, state) in enumerate(steps):
+            response = rt.invoke(sim, capability, capreq(fields, f"s{n}"))
+            assert response.status == state and not response.replayed  # type: ignore[attr-defined]
+        with pytest.raises(TransitionInvalid):
+            rt.invoke(sim, "PH1CAPREQ_CANCEL_REVOKE_EXECUTE", capreq({}, "late"))
+        replay = rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k1"))
+        assert replay.replayed and replay.capreq_event_id == create.capreq_event_id  # type: ignore[attr-defined]
+        assert self.count(rt, "capreq_ledger") == 4
+        assert self.count(rt, "audit_events") == 4
+        current = rt.invoke(
+            sim.__class__(rt, "SELENE_OS", TENANT),
+            "PH1CAPREQ_READ_CURRENT_ROW",
+            {"tenant_id": TENANT, "capreq_id": "cr-1"},
+        )
+        assert current.status == "FULFILLED" and current.last_action == "FULFILL"  # type: ignore[attr-defined]
+
+    def test_rebuild_gives_the_same_rows_as_direct_writes(self, rt: Runtime) -> None:
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        for n in range(3):
+            rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, f"c{n}", f"cr-{n}"))
+            rt.invoke(sim, "PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", capreq({}, f"s{n}", f"cr-{n}"))
+        rt.invoke(sim, "PH1CAPREQ_CANCEL_REVOKE_EXECUTE", capreq({}, "x", "cr-1"))
+        other = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id="tenant-2")
+        rt.invoke(
+            other,
+            "PH1CAPREQ_CREATE_DRAFT_EXECUTE",
+            {**capreq(DRAFT, "o1"), "tenant_id": "tenant-2"},
+        )
+        current = rt.metadata.tables["capreq_current"]
+
+        def snapshot() -> list[tuple[Any, ...]]:
+            with rt.engine.connect() as connection:
+                query = sa.select(current).order_by(current.c.tenant_id, current.c.capreq_id)
+                return [tuple(row) for row in connection.execute(query)]
+
+        direct = snapshot()
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        assert rt.invoke(ctx, "PH1CAPREQ_REBUILD_CURRENT_ROWS", {}) is None
+        assert snapshot() == direct
+        assert len(direct) == 4
+        rows = rt.invoke(ctx, "PH1CAPREQ_READ_CURRENT_ROWS", {})
+        assert sorted(rows) == [(TENANT, "cr-0"), (TENANT, "cr-1"), (TENANT, "cr-2")]  # type: ignore[call-overload]
+
+    # --- concurrency and crashes ------------------------------------------------------
+
+    def test_concurrent_writers_with_one_key_get_one_row_and_one_id(self, rt: Runtime) -> None:
+        writers = 8
+        barrier = threading.Barrier(writers)
+        results: list[object] = []
+
+        def write(capability: str, payload: dict[str, Any]) -> None:
+            ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+            barrier.wait()
+            results.append(rt.invoke(ctx, capability, payload))
+
+        for capability, payload, table in (
+            ("ART_APPEND_ARTIFACT_LEDGER_ROW", artifact(), "artifacts_ledger"),
+            ("PH1D_CHAT_COMMIT_ROW", commit_row(), "audit_events"),
+        ):
+            results.clear()
+            threads = [
+                threading.Thread(target=write, args=(capability, payload)) for _ in range(writers)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert all(isinstance(r, Written) for r in results) and len(results) == writers
+            assert len({r.id for r in results if isinstance(r, Written)}) == 1
+            assert sum(1 for r in results if isinstance(r, Written) and not r.replayed) == 1
+            assert self.count(rt, table) == (1 if table == "artifacts_ledger" else 2)
+
+    def test_a_killed_writer_leaves_no_partial_write(self, rt: Runtime, url: str) -> None:
+        child = subprocess.Popen([sys.executable, "-c", WRITE_LOOP, url], cwd=REPO)
+        try:
+            deadline = time.monotonic() + 60
+            while self.count(rt, "capreq_ledger") < 30 and time.monotonic() < deadline:
+                assert child.poll() is None, "the writer stopped by itself"
+                time.sleep(0.05)
+            os.kill(child.pid, signal.SIGKILL)
+        finally:
+            child.wait(timeout=30)
+        ledger = self.count(rt, "capreq_ledger")
+        assert ledger >= 30
+        with rt.engine.connect() as connection:
+            audited = connection.exec_driver_sql(
+                "SELECT count(*) FROM audit_events WHERE event_type = 'STATE_TRANSITION'"
+            ).scalar_one()
+        assert audited == ledger  # every ledger row has its audit row, and no more
+        current = rt.metadata.tables["capreq_current"]
+
+        def snapshot() -> list[tuple[Any, ...]]:
+            with rt.engine.connect() as connection:
+                return [
+                    tuple(r)
+                    for r in connection.execute(sa.select(current).order_by(current.c.capreq_id))
+                ]
+
+        direct = snapshot()
+        rt.invoke(
+            rt.context(caller="SELENE_OS", tenant_id=TENANT), "PH1CAPREQ_REBUILD_CURRENT_ROWS", {}
+        )
+        assert snapshot() == direct
+
+
+WRITE_LOOP = f"""
+import sys
+from ecm_runtime import Runtime
+rt = Runtime.open(sys.argv[1])
+sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id={TENANT!r})
+base = dict(now=1, tenant_id={TENANT!r}, correlation_id=1, turn_id=1, requester_user_id="u",
+            simulation_id="s")
+for n in range(100_000):
+    rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", dict(base, capreq_id=f"k{{n}}",
+              idempotency_key=f"c{{n}}", requested_capability_id="x", target_scope_ref="t",
+              justification="j"))
+    rt.invoke(sim, "PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", dict(base, capreq_id=f"k{{n}}",
+              idempotency_key=f"s{{n}}"))
+"""
+
+
+class TestSQLite(RuntimeContract):
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> Iterator[str]:
+        yield sqlite_url(tmp_path)
+
+
+class TestPostgreSQL(RuntimeContract):
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> Iterator[str]:
+        yield from postgres_url()
