@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from ecm_runtime.errors import (
     ScopeViolation,
     TransitionInvalid,
 )
+from ecm_runtime.eventlog import ProjectionWriter
 
 from conftest import REPO
 from storage import example, postgres_url, sqlite_url
@@ -387,6 +389,71 @@ class RuntimeContract:
         assert len(direct) == 4
         rows = rt.invoke(ctx, "PH1CAPREQ_READ_CURRENT_ROWS", {})
         assert sorted(rows) == [(TENANT, "cr-0"), (TENANT, "cr-1"), (TENANT, "cr-2")]  # type: ignore[call-overload]
+
+    # --- event logs ---------------------------------------------------------------------
+
+    def test_every_ledger_is_an_event_log(self, rt: Runtime) -> None:
+        assert sorted(rt.ledgers) == ["artifacts_ledger", "audit_events", "capreq_ledger"]
+        log = rt.event_log("artifacts_ledger")
+
+        def event(version: int, key: str | None) -> dict[str, Any]:
+            values = artifact(artifact_version=version, idempotency_key=key)
+            return {**{k: v for k, v in values.items() if k != "now"}, "created_at": version}
+
+        with rt.transaction(read_only=False) as connection:
+            first = log.write(connection, event(1, "art-1"))
+            second = log.write(connection, event(2, None))
+        assert (first.sequence, second.sequence) == (1, 2)
+        with rt.transaction(read_only=True) as connection:
+            assert [e.sequence for e in log.fetch_since(connection, 0)] == [1, 2]
+            assert [e.row["artifact_version"] for e in log.fetch_since(connection, 1)] == [2]
+            assert log.fetch_since(connection, 0, limit=1)[0].sequence == 1
+        with pytest.raises(ValueError):
+            rt.event_log("capreq_current")
+
+    def test_tail_yields_events_as_they_arrive_and_stops_with_its_consumer(
+        self, rt: Runtime
+    ) -> None:
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k1"))
+
+        async def consume() -> list[str]:
+            seen: list[str] = []
+            async for event in rt.event_log("capreq_ledger").tail(0, poll_seconds=0.01):
+                seen.append(str(event.row["action"]))
+                if len(seen) == 1:
+                    rt.invoke(sim, "PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", capreq({}, "k2"))
+                if len(seen) == 2:
+                    break
+            return seen
+
+        assert asyncio.run(asyncio.wait_for(consume(), 30)) == [
+            "CREATE_DRAFT",
+            "SUBMIT_FOR_APPROVAL",
+        ]
+
+    def test_replay_through_the_projection_writer_equals_direct_writes(self, rt: Runtime) -> None:
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        for n in range(4):
+            rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, f"c{n}", f"cr-{n}"))
+        rt.invoke(sim, "PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", capreq({}, "s", "cr-2"))
+        rt.invoke(sim, "PH1CAPREQ_CANCEL_REVOKE_EXECUTE", capreq({}, "x", "cr-2"))
+        current = rt.metadata.tables["capreq_current"]
+
+        def snapshot() -> list[tuple[Any, ...]]:
+            with rt.engine.connect() as connection:
+                return [
+                    tuple(r)
+                    for r in connection.execute(
+                        sa.select(current).order_by(current.c.tenant_id, current.c.capreq_id)
+                    )
+                ]
+
+        direct = snapshot()
+        highest = rt.event_log("capreq_ledger").replay(ProjectionWriter(rt, "capreq_ledger"))
+        assert highest == 6
+        assert snapshot() == direct
+        assert [row[3] for row in direct] == ["DRAFT", "DRAFT", "CANCELED", "DRAFT"]
 
     # --- concurrency and crashes ------------------------------------------------------
 

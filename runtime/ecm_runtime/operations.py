@@ -188,7 +188,7 @@ class Operations:
         new_id = self._insert_new(connection, table, row)
         if new_id is None:
             return self._replayed(connection, spec, table, row)
-        self._project(connection, table, {**row, table.info["identity"]: new_id})
+        self.project(connection, table, {**row, table.info["identity"]: new_id})
         reason = values.get("reason_code") or spec.success_reason_code
         self._audit(connection, ctx, spec, values, now, reason)
         return Written(int(new_id), False, reason)
@@ -267,11 +267,11 @@ class Operations:
                 )
             return _build(model, {**replay, "replayed": True})
         written = {**row, ledger.info["identity"]: new_id}
-        self._project(connection, ledger, written)
+        self.project(connection, ledger, written)
         self._audit(connection, ctx, spec, values, now, step.reason_code)
         return _build(model, {**written, "replayed": False})
 
-    def _project(self, connection: Connection, ledger: sa.Table, row: Mapping[str, Any]) -> None:
+    def project(self, connection: Connection, ledger: sa.Table, row: Mapping[str, Any]) -> None:
         """Apply one ledger row to the ledger's CURRENT projection, if it has one."""
         current = self.projections.get(ledger.name)
         if current is None:
@@ -303,7 +303,7 @@ class Operations:
         # the statement, not the connection, so the projection writes stay ordinary.
         stream = connection.execute(select.execution_options(yield_per=REBUILD_BATCH))
         for row in stream.mappings():
-            self._project(connection, ledger, dict(row))
+            self.project(connection, ledger, dict(row))
 
     # --- audit --------------------------------------------------------------------------
 

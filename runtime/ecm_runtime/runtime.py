@@ -30,8 +30,9 @@ from ecm_runtime.errors import (
     StorageError,
     UnknownCapability,
 )
+from ecm_runtime.eventlog import EventLog
 from ecm_runtime.operations import Operations
-from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only
+from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only, ledger_tables
 
 DEFAULT_URL = "sqlite:///ecm.sqlite3"
 URL_VARIABLE = "ECM_DATABASE_URL"
@@ -94,6 +95,14 @@ class Runtime:
     @property
     def catalog(self) -> tuple[CapabilitySpec, ...]:
         return tuple(self.capabilities.values())
+
+    def event_log(self, ledger: str) -> EventLog:
+        """The event-log operations of one LEDGER table."""
+        return EventLog(self, ledger)
+
+    @property
+    def ledgers(self) -> tuple[str, ...]:
+        return tuple(t.name for t in ledger_tables(self.metadata))
 
     def context(self, caller: str, tenant_id: str, **correlation: Any) -> CallContext:
         return CallContext(self, caller, tenant_id, **correlation)
