@@ -127,6 +127,8 @@ class RuntimeContract:
             for field in ("tenant_id", "scope_id"):
                 if field in payload:
                     payload[field] = TENANT
+            if "idempotency_key" in payload:
+                payload["idempotency_key"] = spec.id  # one key per capability: no replays here
             if spec.id == "PH1J_APPEND_AUDIT_EVENT":
                 payload.update(engine="PH1.J", payload_min={})
             caller = rt.context(caller=spec.callers[0], tenant_id=TENANT)
@@ -136,6 +138,114 @@ class RuntimeContract:
             ran += 1
         assert ran == 37 - 10 - 6  # all but the ten tool queries and six lifecycle actions
         assert ctx.tenant_id == TENANT
+
+    def test_reading_back_gives_what_was_written(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
+        key = {
+            k: artifact()[k]
+            for k in ("scope_type", "scope_id", "artifact_type", "artifact_version")
+        }
+        row = rt.invoke(ctx, "ART_READ_ARTIFACT_LEDGER_ROW", key)
+        assert row is not None
+        written = {k: v for k, v in artifact().items() if k != "now"}
+        assert {k: getattr(row, k) for k in written} == written
+        assert row.created_at == NOW  # type: ignore[attr-defined]
+
+    def test_no_audit_row_holds_a_key_its_spec_did_not_list(self, rt: Runtime) -> None:
+        self.test_every_storage_capability_runs_from_its_catalog_schema(rt)
+        allowed: dict[str, set[str]] = {}
+        for spec in rt.catalog:
+            allowed.setdefault(spec.engine_id, set()).update(spec.audit_keys)
+            allowed[spec.engine_id].update(key for key, _ in spec.audit_payload)
+        with rt.engine.connect() as connection:
+            rows = connection.execute(sa.select(rt.metadata.tables["audit_events"])).mappings()
+            checked = 0
+            for row in rows:
+                assert set(row["payload_min"]) <= allowed[row["engine"]], dict(row)
+                checked += 1
+        assert checked >= 10
+
+    @pytest.mark.parametrize(
+        ("capability", "payload", "reader", "query"),
+        [
+            (
+                "PH1E_TOOL_OK_COMMIT_ROW",
+                {
+                    "tool_name": "time",
+                    "query_hash": "q",
+                    "cache_status": "HIT",
+                    "reason_code": "E_FAIL_TIMEOUT",
+                },
+                "PH1E_READ_AUDIT_ROWS",
+                {"correlation_id": 5},
+            ),
+            (
+                "PH1J_APPEND_AUDIT_EVENT",
+                {
+                    "engine": "PH1.J",
+                    "event_type": "X",
+                    "reason_code": "J_IDEMPOTENCY_REPLAY",
+                    "severity": "WARN",
+                    "payload_min": {},
+                },
+                "PH1J_READ_AUDIT_EVENTS_BY_CORRELATION",
+                {"correlation_id": 5},
+            ),
+        ],
+    )
+    def test_engine_acceptance_isolation_and_dedupe(
+        self,
+        rt: Runtime,
+        capability: str,
+        payload: dict[str, Any],
+        reader: str,
+        query: dict[str, Any],
+    ) -> None:
+        for correlation, tenant in ((5, TENANT), (6, "tenant-2")):
+            ctx = rt.context(caller="SELENE_OS", tenant_id=tenant)
+            event = {
+                "now": NOW,
+                "tenant_id": tenant,
+                "correlation_id": correlation,
+                "turn_id": 1,
+                "user_id": "u",
+                "device_id": "d",
+                "idempotency_key": "same",
+                **payload,
+            }
+            event = {
+                k: v
+                for k, v in event.items()
+                if k in rt.capabilities[capability].input_model.model_fields
+            }
+            first = rt.invoke(ctx, capability, event)
+            again = rt.invoke(ctx, capability, event)
+            assert isinstance(first, Written) and isinstance(again, Written)
+            assert again.replayed and again.id == first.id
+            rows = rt.invoke(ctx, reader, {**query, "correlation_id": correlation})
+            assert [r.tenant_id for r in rows] == [tenant]  # type: ignore[attr-defined]
+            assert rt.invoke(ctx, reader, {**query, "correlation_id": 11 - correlation}) == ()
+        # The same thread and key from another tenant is refused, and reveals nothing.
+        with pytest.raises(ScopeViolation) as refused:
+            rt.invoke(ctx, capability, {**event, "correlation_id": 5})
+        assert "another tenant" in refused.value.message and str(first.id) not in str(refused.value)
+
+    def test_same_request_id_in_two_tenants_are_two_requests(self, rt: Runtime) -> None:
+        for tenant in (TENANT, "tenant-2"):
+            sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=tenant)
+            created = rt.invoke(
+                sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", {**capreq(DRAFT, "k1"), "tenant_id": tenant}
+            )
+            assert created.tenant_id == tenant and not created.replayed  # type: ignore[attr-defined]
+        mine = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        rt.invoke(mine, "PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", capreq({}, "k2"))
+        reader = rt.context(caller="SELENE_OS", tenant_id="tenant-2")
+        theirs = rt.invoke(
+            reader, "PH1CAPREQ_READ_CURRENT_ROW", {"tenant_id": "tenant-2", "capreq_id": "cr-1"}
+        )
+        assert theirs.status == "DRAFT"  # type: ignore[attr-defined]
+        assert len(rt.invoke(reader, "PH1CAPREQ_READ_LEDGER_ROWS", {})) == 1  # type: ignore[arg-type]
 
     # --- caller gating ------------------------------------------------------------------
 

@@ -166,14 +166,31 @@ class Operations:
     def _replayed(
         self, connection: Connection, spec: CapabilitySpec, table: sa.Table, row: Mapping[str, Any]
     ) -> Written:
+        """A write that inserted nothing: an idempotent retry of the caller's own row, or a
+        refusal. Another tenant's row under the same key is never revealed, not even its id."""
         original = self._replay_of(connection, table, row)
         if original is None:
             raise ContractViolation(
                 self.runtime.role(spec, "contract_validation"),
                 f"{spec.id}: a row with the same unique key already exists in {table.name}",
             )
+        self._same_tenant(spec, table, original, row)
         identity = table.info["identity"]
         return Written(int(original[identity]), True, self.runtime.role(spec, "idempotency_replay"))
+
+    def _same_tenant(
+        self,
+        spec: CapabilitySpec,
+        table: sa.Table,
+        original: Mapping[str, Any],
+        row: Mapping[str, Any],
+    ) -> None:
+        tenant = table.info.get("tenant_column")
+        if tenant and original.get(tenant) != row.get(tenant):
+            raise ScopeViolation(
+                self.runtime.role(spec, "scope_violation"),
+                f"{spec.id}: the idempotency key is taken in another tenant",
+            )
 
     def _append(
         self,
@@ -241,6 +258,7 @@ class Operations:
             row["reason_code"] = step.reason_code
         original = self._replay_of(connection, ledger, row)
         if original is not None:
+            self._same_tenant(spec, ledger, original, row)
             return _build(model, {**original, "replayed": True})
 
         current = self.tables[lifecycle.current]
@@ -265,6 +283,7 @@ class Operations:
                     self.runtime.role(spec, "contract_validation"),
                     f"{spec.id}: a row with the same unique key already exists in {ledger.name}",
                 )
+            self._same_tenant(spec, ledger, replay, row)
             return _build(model, {**replay, "replayed": True})
         written = {**row, ledger.info["identity"]: new_id}
         self.project(connection, ledger, written)
