@@ -58,6 +58,10 @@ class Operations:
             self.allowed_keys[spec.engine_id] = self.allowed_keys.get(
                 spec.engine_id, frozenset()
             ) | frozenset(keys)
+        self._statements: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+        self._insert = (
+            postgresql.insert if runtime.engine.dialect.name == "postgresql" else sqlite.insert
+        )
         self.projections = {
             t.info["projection_of"]: t for t in self.tables.values() if t.info.get("projection_of")
         }
@@ -115,14 +119,26 @@ class Operations:
 
     # --- writes -------------------------------------------------------------------------
 
+    def _statement(self, kind: str, table: sa.Table, keys: tuple[str, ...], build: Any) -> Any:
+        """Statements are built once per table and column set; rows travel as parameters, so
+        SQLAlchemy's compiled cache serves every later call."""
+        cache_key = (kind, table.name, keys)
+        statement = self._statements.get(cache_key)
+        if statement is None:
+            statement = self._statements[cache_key] = build()
+        return statement
+
     def _insert_new(self, connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> Any:
         """Insert unless a unique key already holds the row; the new row's id, else None."""
-        insert = _dialect_insert(connection, table).values(dict(row)).on_conflict_do_nothing()
         identity = table.info.get("identity")
-        if identity:
-            return connection.execute(insert.returning(table.c[identity])).scalar()
-        result = connection.execute(insert)
-        return result.rowcount or None
+
+        def build() -> Any:
+            insert = self._insert(table).on_conflict_do_nothing()
+            return insert.returning(table.c[identity]) if identity else insert
+
+        statement = self._statement("insert_new", table, tuple(row), build)
+        result = connection.execute(statement, dict(row))
+        return result.scalar() if identity else (result.rowcount or None)
 
     def _replay_of(
         self, connection: Connection, table: sa.Table, row: Mapping[str, Any]
@@ -221,11 +237,14 @@ class Operations:
     ) -> Written:
         row = self._row(ctx, spec, values, table)
         key = list(spec.lookup) or [c.name for c in table.primary_key.columns]
-        insert = _dialect_insert(connection, table).values(row)
-        changes = {column: insert.excluded[column] for column in row if column not in key}
-        statement = insert.on_conflict_do_update(index_elements=key, set_=changes)
         identity = table.info.get("identity") or table.primary_key.columns[0].name
-        written = connection.execute(statement.returning(table.c[identity])).scalar_one()
+        statement = self._statement(
+            "upsert_returning",
+            table,
+            tuple(row),
+            lambda: self._upsert_statement(table, key, row).returning(table.c[identity]),
+        )
+        written = connection.execute(statement, row).scalar_one()
         reason = values.get("reason_code") or spec.success_reason_code
         self._audit(connection, ctx, spec, values, now, reason)
         return Written(int(written), False, reason)
@@ -302,9 +321,16 @@ class Operations:
             if mapping.get(c.name, c.name) in row
         }
         key = [c.name for c in current.primary_key.columns]
-        insert = _dialect_insert(connection, current).values(values)
-        changes = {column: insert.excluded[column] for column in values if column not in key}
-        connection.execute(insert.on_conflict_do_update(index_elements=key, set_=changes))
+        statement = self._statement(
+            "upsert", current, tuple(values), lambda: self._upsert_statement(current, key, values)
+        )
+        connection.execute(statement, values)
+
+    def _upsert_statement(self, table: sa.Table, key: list[str], row: Mapping[str, Any]) -> Any:
+        """INSERT ... ON CONFLICT (key) DO UPDATE of the row's other columns."""
+        insert = self._insert(table)
+        changes = {column: insert.excluded[column] for column in row if column not in key}
+        return insert.on_conflict_do_update(index_elements=key, set_=changes)
 
     def _rebuild(self, connection: Connection, ctx: CallContext, current: sa.Table) -> None:
         """Rebuild the caller's tenant's rows of a CURRENT table from its ledger, in event
@@ -391,7 +417,10 @@ class Operations:
         if self.audit_table is None or not any(r.mode == "required" for r in spec.audit):
             return
         row = self._envelope(ctx, spec, values, now, reason_code, own_row=False)
-        connection.execute(sa.insert(self.audit_table).values(row))
+        table = self.audit_table
+        connection.execute(
+            self._statement("insert", table, tuple(row), lambda: sa.insert(table)), row
+        )
 
     # --- reads --------------------------------------------------------------------------
 
@@ -417,12 +446,6 @@ class Operations:
         if spec.limit and values.get(spec.limit) is not None:
             query = query.limit(values[spec.limit])
         return query
-
-
-def _dialect_insert(connection: Connection, table: sa.Table) -> Any:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _build(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
