@@ -11,10 +11,9 @@ from collections.abc import Mapping
 
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import Capability, CapabilityBinding, Engine, Record, Table
-from ecmc.keys import keyed, value_text
+from ecmc.keys import bullet_names, keyed, pin_list, value_text
 from ecmc.span import Span
 from ecmc.syntax import Bullet, Entry, Text
-from ecmc.type_grammar import FieldRef, GrammarError, Pinned, TupleType, parse_type
 from ecmc.types import TypeResolver
 
 # operation -> (writes?, truth types of the table it may act on; empty: no table)
@@ -109,13 +108,13 @@ def resolve_binding(
         )
     columns = {c.name for c in table.columns} if table else set()
 
-    lookup = _names(keys.get("lookup"), diagnostics)
+    lookup = bullet_names(keys.get("lookup"), diagnostics)
     for name in lookup:
         if table is not None and name.text not in columns:
             diagnostics.report(
                 "ECM054", name.span, f"{cap_id}: lookup names unknown column {name.text!r}"
             )
-    order_by = _names(keys.get("order_by"), diagnostics)
+    order_by = bullet_names(keys.get("order_by"), diagnostics)
     for name in order_by:
         if table is not None and name.text not in columns:
             diagnostics.report(
@@ -124,7 +123,7 @@ def resolve_binding(
 
     inputs = _input_fields(capability, records)
     fill: list[tuple[str, str]] = []
-    for column, source, span in _pins(keys.get("fill"), diagnostics):
+    for column, source, span in pin_list(keys.get("fill"), diagnostics):
         if table is not None and column not in columns:
             diagnostics.report("ECM054", span, f"{cap_id}: fill names unknown column {column!r}")
         elif source not in inputs and source != DIGEST:
@@ -134,8 +133,8 @@ def resolve_binding(
         else:
             fill.append((column, source))
 
-    engine_column = _names(keys.get("engine_column"), diagnostics)
-    cursor = _pins(keys.get("cursor"), diagnostics)
+    engine_column = bullet_names(keys.get("engine_column"), diagnostics)
+    cursor = pin_list(keys.get("cursor"), diagnostics)
     limit = value_text(keys.get("limit")) or None
     for name in engine_column:
         if table is not None and name.text not in columns:
@@ -164,7 +163,7 @@ def resolve_binding(
         )
     listed = {key.name for req in capability.audit for key in req.keys}
     payload: list[tuple[str, str]] = []
-    for key, value, span in _pins(keys.get("payload"), diagnostics):
+    for key, value, span in pin_list(keys.get("payload"), diagnostics):
         if listed and key not in listed:
             diagnostics.report(
                 "ECM034",
@@ -205,41 +204,6 @@ def _at(bullet: Bullet | None, fallback: Text) -> Span:
     if bullet is not None and bullet.value is not None:
         return bullet.value.span
     return bullet.span if bullet is not None else fallback.span
-
-
-def _names(bullet: Bullet | None, diagnostics: Diagnostics) -> list[Text]:
-    if bullet is None or bullet.value is None:
-        return []
-    parsed = parse_type(bullet.value.text, bullet.value.span)
-    if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM020", parsed.span(bullet.value.span), parsed.message)
-        return []
-    items = parsed.members if isinstance(parsed, TupleType) else (parsed,)
-    names = []
-    for item in items:
-        if isinstance(item, FieldRef):
-            names.append(Text(item.name, item.span))
-        else:
-            diagnostics.report("ECM027", item.span, "expected a column name here")
-    return names
-
-
-def _pins(bullet: Bullet | None, diagnostics: Diagnostics) -> list[tuple[str, str, Span]]:
-    """`(name=VALUE, ...)` pairs, with the span of each."""
-    if bullet is None or bullet.value is None:
-        return []
-    parsed = parse_type(bullet.value.text, bullet.value.span)
-    if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM020", parsed.span(bullet.value.span), parsed.message)
-        return []
-    items = parsed.members if isinstance(parsed, TupleType) else (parsed,)
-    pairs = []
-    for item in items:
-        if isinstance(item, Pinned) and isinstance(item.inner, FieldRef) and len(item.values) == 1:
-            pairs.append((item.inner.name, item.values[0], item.span))
-        else:
-            diagnostics.report("ECM027", item.span, "expected name=VALUE here")
-    return pairs
 
 
 def _input_fields(capability: Capability, records: Mapping[str, Record]) -> set[str]:

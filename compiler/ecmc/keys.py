@@ -6,7 +6,9 @@ import re
 from collections.abc import Iterable
 
 from ecmc.diagnostics import Diagnostics
+from ecmc.span import Span
 from ecmc.syntax import Bullet, Text
+from ecmc.type_grammar import FieldRef, GrammarError, Pinned, TupleType, UnitType, parse_type
 
 _NAME_LIST_ITEM = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
@@ -66,3 +68,43 @@ def names_in(bullet: Bullet) -> tuple[Text, ...]:
 
 def value_text(bullet: Bullet | None) -> str:
     return bullet.value.text if bullet is not None and bullet.value is not None else ""
+
+
+def name_list(text: Text | None, diagnostics: Diagnostics) -> list[Text]:
+    """`(a, b, c)` or `a`: a list of bare names, with spans; `none` is the empty list."""
+    if text is None:
+        return []
+    parsed = parse_type(text.text, text.span)
+    if isinstance(parsed, GrammarError):
+        diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+        return []
+    names = []
+    for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):
+        if isinstance(item, FieldRef):
+            names.append(Text(item.name, item.span))
+        elif not (isinstance(item, UnitType) and item.keyword == "none"):
+            diagnostics.report("ECM027", item.span, "expected a plain name here")
+    return names
+
+
+def bullet_names(bullet: Bullet | None, diagnostics: Diagnostics) -> list[Text]:
+    return name_list(bullet.value if bullet is not None else None, diagnostics)
+
+
+def pin_list(
+    bullet: Bullet | None, diagnostics: Diagnostics, shape: str = "name=VALUE"
+) -> list[tuple[str, str, Span]]:
+    """`(name=VALUE, ...)`: (name, value, span) of each pair."""
+    if bullet is None or bullet.value is None:
+        return []
+    parsed = parse_type(bullet.value.text, bullet.value.span)
+    if isinstance(parsed, GrammarError):
+        diagnostics.report("ECM020", parsed.span(bullet.value.span), parsed.message)
+        return []
+    pairs = []
+    for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):
+        if isinstance(item, Pinned) and isinstance(item.inner, FieldRef) and len(item.values) == 1:
+            pairs.append((item.inner.name, item.values[0], item.span))
+        else:
+            diagnostics.report("ECM027", item.span, f"expected {shape} here")
+    return pairs

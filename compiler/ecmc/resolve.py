@@ -34,7 +34,7 @@ from ecmc.ir import (
     TypeRef,
     Variant,
 )
-from ecmc.keys import keyed, names_in, value_text
+from ecmc.keys import bullet_names, keyed, name_list, names_in, pin_list, value_text
 from ecmc.reader import SpecFile
 from ecmc.resolve_engine import ENGINE_ID, resolve_engine
 from ecmc.span import Span
@@ -47,7 +47,6 @@ from ecmc.syntax import (
     SpecSyntax,
     Text,
 )
-from ecmc.type_grammar import FieldRef, GrammarError, Pinned, TupleType, UnitType, parse_type
 from ecmc.types import TypeResolver
 
 SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
@@ -346,31 +345,6 @@ def _callers(
     return sorted(classes), policies
 
 
-# --- names inside values --------------------------------------------------------------------
-
-
-def _name_list(text: Text | None, diagnostics: Diagnostics) -> list[Text]:
-    """`(a, b, c)` or `a`: a list of bare names, with spans; `none` is the empty list."""
-    if text is None:
-        return []
-    parsed = parse_type(text.text, text.span)
-    if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
-        return []
-    items = parsed.members if isinstance(parsed, TupleType) else (parsed,)
-    names = []
-    for item in items:
-        if isinstance(item, FieldRef):
-            names.append(Text(item.name, item.span))
-        elif not (isinstance(item, UnitType) and item.keyword == "none"):
-            diagnostics.report("ECM027", item.span, "expected a plain name here")
-    return names
-
-
-def _bullet_names(bullet: Bullet | None, diagnostics: Diagnostics) -> list[Text]:
-    return _name_list(bullet.value if bullet is not None else None, diagnostics)
-
-
 # --- tables ---------------------------------------------------------------------------------
 
 
@@ -454,11 +428,11 @@ def _table(
                 )
         return tuple(col.text for col in names)
 
-    primary_key = checked(_bullet_names(keys.get("primary_key"), diagnostics), "primary_key")
+    primary_key = checked(bullet_names(keys.get("primary_key"), diagnostics), "primary_key")
     if not primary_key:
         diagnostics.report("ECM059", entry.name.span, f"table {name} has no 'primary_key'")
     identity = None
-    identity_names = checked(_bullet_names(keys.get("identity"), diagnostics), "identity")
+    identity_names = checked(bullet_names(keys.get("identity"), diagnostics), "identity")
     if identity_names:
         identity = identity_names[0]
         column = next((c for c in columns if c.name == identity), None)
@@ -488,7 +462,7 @@ def _table(
                     "at most 63 characters",
                 )
                 continue
-            cols = checked(_name_list(child.value, diagnostics), key)
+            cols = checked(name_list(child.value, diagnostics), key)
             found.append(Key(child.key.text, cols, child.span))
         return tuple(found)
 
@@ -505,8 +479,8 @@ def _table(
         checked([child.key], "foreign_keys")
         foreign_keys.append(ForeignKey(child.key.text, table_name, target_column, child.span))
 
-    ttl = checked(_bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
-    tenant = checked(_bullet_names(keys.get("tenant_column"), diagnostics), "tenant_column")
+    ttl = checked(bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
+    tenant = checked(bullet_names(keys.get("tenant_column"), diagnostics), "tenant_column")
     projection = value_text(keys.get("projection_of")) or None
     if truth == "CURRENT" and projection is None:
         diagnostics.report(
@@ -538,26 +512,14 @@ def _projection(
     bullet: Bullet | None, table: str, columns: set[str], diagnostics: Diagnostics
 ) -> tuple[tuple[str, str], ...]:
     """`(current_column=ledger_column, ...)`: how a ledger row lands in a CURRENT table."""
-    if bullet is None or bullet.value is None:
-        return ()
-    parsed = parse_type(bullet.value.text, bullet.value.span)
-    if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM020", parsed.span(bullet.value.span), parsed.message)
-        return ()
     pairs = []
-    for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):
-        if not (
-            isinstance(item, Pinned) and isinstance(item.inner, FieldRef) and len(item.values) == 1
-        ):
-            diagnostics.report("ECM027", item.span, "expected current_column=ledger_column")
-        elif item.inner.name not in columns:
+    for column, source, span in pin_list(bullet, diagnostics, "current_column=ledger_column"):
+        if column not in columns:
             diagnostics.report(
-                "ECM054",
-                item.span,
-                f"table {table}: project names unknown column {item.inner.name!r}",
+                "ECM054", span, f"table {table}: project names unknown column {column!r}"
             )
         else:
-            pairs.append((item.inner.name, item.values[0]))
+            pairs.append((column, source))
     return tuple(pairs)
 
 
@@ -681,11 +643,11 @@ def _lifecycle(
 ) -> Lifecycle:
     name = entry.name.text
     keys = keyed(entry.keys, LIFECYCLE_KEYS, f"lifecycle {name}", diagnostics)
-    states = _bullet_names(keys.get("states"), diagnostics)
+    states = bullet_names(keys.get("states"), diagnostics)
     state_names = {s.text for s in states}
     if not states:
         diagnostics.report("ECM057", entry.name.span, f"lifecycle {name} declares no 'states'")
-    final = _bullet_names(keys.get("final_states"), diagnostics)
+    final = bullet_names(keys.get("final_states"), diagnostics)
     _known_states(final, state_names, name, diagnostics)
     final_names = {s.text for s in final}
     for key in ("ledger", "current"):
@@ -723,7 +685,7 @@ def _lifecycle(
             )
             continue
         seen.add(action.name.text)
-        sources = _bullet_names(akeys.get("from"), diagnostics)
+        sources = bullet_names(akeys.get("from"), diagnostics)
         _known_states(sources, state_names, name, diagnostics)
         for source in sources:
             if source.text in final_names:
@@ -732,7 +694,7 @@ def _lifecycle(
                     source.span,
                     f"action {action.name.text} leaves final state {source.text}",
                 )
-        targets = _bullet_names(akeys.get("to"), diagnostics)
+        targets = bullet_names(akeys.get("to"), diagnostics)
         _known_states(targets, state_names, name, diagnostics)
         if len(targets) != 1:
             diagnostics.report(
