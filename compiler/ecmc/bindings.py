@@ -7,6 +7,7 @@ interprets these bindings and knows nothing about any particular engine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ecmc.diagnostics import Diagnostics
@@ -41,9 +42,11 @@ BINDING_KEYS = frozenset(
         "engine_column",
         "cursor",
         "limit",
+        "tool_name",
         "description",
     }
 )
+TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 DIGEST = "DIGEST"
 """A `fill` source: the BLAKE3 digest of the call's canonical input."""
 _AUDITED = frozenset({"audit_append", "append", "upsert", "transition"})
@@ -196,6 +199,7 @@ def resolve_binding(
         engine_column=engine_column[0].text if engine_column else None,
         cursor=tuple((column, source) for column, source, _ in cursor),
         limit=limit,
+        tool_name=_tool_name(operation, keys.get("tool_name"), entry.name, diagnostics),
         span=entry.name.span,
     )
 
@@ -204,6 +208,19 @@ def _at(bullet: Bullet | None, fallback: Text) -> Span:
     if bullet is not None and bullet.value is not None:
         return bullet.value.span
     return bullet.span if bullet is not None else fallback.span
+
+
+def _tool_name(
+    operation: str, bullet: Bullet | None, heading: Text, diagnostics: Diagnostics
+) -> str | None:
+    name = value_text(bullet) or None
+    if operation == "tool_query" and (name is None or not TOOL_NAME.fullmatch(name)):
+        diagnostics.report(
+            "ECM064",
+            _at(bullet, heading),
+            f"{heading.text}: a tool_query needs a snake_case 'tool_name'",
+        )
+    return name
 
 
 def _input_fields(capability: Capability, records: Mapping[str, Record]) -> set[str]:

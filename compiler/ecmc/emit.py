@@ -23,6 +23,7 @@ from ecmc.ir import (
     Program,
     Record,
     Table,
+    ToolPath,
     TypeRef,
 )
 from ecmc.layout import (
@@ -508,6 +509,8 @@ def _engine_view(
     }
     capabilities = []
     wrappers = []
+    tools: list[str] = []
+    tool_path = next((p for p in program.tool_paths if p.engine_id == engine.engine_id), None)
     for cap in engine.capabilities:
         stem = cap.id[len(prefix) :] if prefix else cap.id
         source = _source(cap.span)
@@ -549,6 +552,8 @@ def _engine_view(
             ("cursor", literal(binding.cursor if binding else ())),
             ("limit", pyrepr(binding.limit if binding else None)),
             ("map_key", literal(_map_key(cap))),
+            ("tool_name", pyrepr(binding.tool_name if binding else None)),
+            ("tool_path", "TOOL_PATH" if binding and binding.operation == "tool_query" else "None"),
             (
                 "lifecycle",
                 lifecycle_constants.get(binding.table or "", "None")
@@ -567,6 +572,14 @@ def _engine_view(
                 "code": render(prefixed(f"{constant} = ", spec)),
             }
         )
+        if binding is not None and binding.operation == "tool_query" and binding.tool_name:
+            method = Group(
+                f"def {snake(binding.tool_name)}",
+                "(",
+                (Atom("self"), Atom(f"request: {input_model}")),
+                ")",
+            )
+            tools.append(render(method, INDENT, f" -> {output_model}: ..."))
         if binding is not None and binding.operation in _WRAPPED:
             wrappers.append(
                 _wrapper(cap, stem, binding.operation, constant, input_model, output_model, source)
@@ -605,9 +618,16 @@ def _engine_view(
         ],
         "capabilities": capabilities,
         "wrappers": wrappers,
+        "tool_path": _tool_path_view(tool_path) if tool_path else None,
+        "tools": tools,
         "catalog_import": _import_from(
             "ecm_runtime.catalog",
-            ["AuditRule", "CapabilitySpec", *(["Lifecycle", "Transition"] if lifecycles else [])],
+            [
+                "AuditRule",
+                "CapabilitySpec",
+                *(["Lifecycle", "Transition"] if lifecycles else []),
+                *(["ToolPath"] if tool_path else []),
+            ],
         ),
         "writes": any(w["returns"] == "Written" for w in wrappers),
         "catalog": render(
@@ -616,7 +636,7 @@ def _engine_view(
                 tuple_of(*(str(c["constant"]) for c in capabilities)),
             )
         ),
-        "uses_typing": annotator.uses_typing,
+        "uses_typing": annotator.uses_typing or bool(tools),
         "uses_records": annotator.uses_records,
         "uses_pydantic": annotator.uses_pydantic,
     }
@@ -668,6 +688,19 @@ def _map_key(cap: Capability) -> tuple[str, ...]:
         return ()
     key = ref.args[0]
     return tuple(m.name for m in key.members) if key.members else ((key.name,) if key.name else ())
+
+
+def _tool_path_view(path: ToolPath) -> str:
+    arguments: list[tuple[str, Expr | str]] = [
+        ("cache_read", pyrepr(path.cache_read)),
+        ("cache_write", pyrepr(path.cache_write)),
+        ("ok_commit", pyrepr(path.ok_commit)),
+        ("fail_commit", pyrepr(path.fail_commit)),
+        ("cache_ttl_ms", pyrepr(path.cache_ttl_ms)),
+        ("reason_code", pyrepr(path.reason_code)),
+    ]
+    value = call("ToolPath", *(prefixed(f"{k}=", v) for k, v in arguments))
+    return render(prefixed("TOOL_PATH = ", value))
 
 
 def _lifecycle_view(lifecycle: Lifecycle, constant: str) -> dict[str, str]:

@@ -44,6 +44,7 @@ COMPANION_SECTIONS = {
     "capability bindings": "capability_bindings",
     "reason codes": "reason_codes",
     "reason code roles": "reason_code_roles",
+    "tool path": "tool_path",
 }
 
 

@@ -200,6 +200,22 @@ class CapabilityBinding:
     """(column, input field): read rows whose column is greater than the field."""
     limit: str | None
     """The input field that caps how many rows a read returns."""
+    tool_name: str | None
+    """For tool_query: the tool a provider answers."""
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ToolPath:
+    """The capabilities an engine's tool queries run through, from its wiring."""
+
+    engine_id: str
+    cache_read: str
+    cache_write: str
+    ok_commit: str
+    fail_commit: str
+    cache_ttl_ms: int
+    reason_code: str | None
     span: Span
 
 
@@ -311,6 +327,7 @@ class Program:
     wiring_reason_codes: tuple[tuple[str, ReasonCode], ...]
     """(engine id, code) declared by wiring specs: codes the ECM files leave out."""
     reason_code_roles: tuple[ReasonCodeRole, ...]
+    tool_paths: tuple[ToolPath, ...]
     inputs: tuple[tuple[str, str], ...]
     """(path, BLAKE3 digest) of every spec read."""
 

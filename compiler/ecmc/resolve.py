@@ -30,6 +30,7 @@ from ecmc.ir import (
     ReasonCodeRole,
     Record,
     Table,
+    ToolPath,
     Transition,
     TypeRef,
     Variant,
@@ -60,6 +61,7 @@ SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
             "capability_bindings",
             "reason_codes",
             "reason_code_roles",
+            "tool_path",
         }
     ),
 }
@@ -103,6 +105,11 @@ REASON_CODE_ROLES = frozenset(
         "caller_refused",
         "transition_invalid",
         "not_found",
+        "forbidden_tool",
+        "timeout",
+        "budget_exceeded",
+        "policy_block",
+        "forbidden_domain",
     }
 )
 
@@ -228,6 +235,10 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         for entry in section.entries
     ]
     roles = _reason_code_roles(sections("reason_code_roles"), declared_codes, diagnostics)
+    tool_paths = [
+        _tool_path(companion.engine_id or "", section, engine_map, declared_codes, diagnostics)
+        for companion, section in sections("tool_path")
+    ]
 
     program = Program(
         engines=tuple(engines),
@@ -241,6 +252,7 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         bindings=tuple(b for b in bindings if b is not None),
         wiring_reason_codes=tuple(wiring_codes),
         reason_code_roles=tuple(roles),
+        tool_paths=tuple(tool_paths),
         inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
     )
     run_checks(program, diagnostics)
@@ -761,6 +773,59 @@ def _referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostic
             bullet.value.span,
             f"reason code {code} is referenced but no ECM spec declares it",
         )
+
+
+TOOL_PATH_KEYS = frozenset(
+    {"cache_read", "cache_write", "ok_commit", "fail_commit", "cache_ttl_ms", "reason_code"}
+)
+
+
+def _tool_path(
+    engine_id: str,
+    section: CompanionSection,
+    engines: Mapping[str, Engine],
+    declared_codes: set[str],
+    diagnostics: Diagnostics,
+) -> ToolPath:
+    """The capabilities a tool query runs through: cache read and write, ok and fail rows."""
+    keys = keyed(section.bullets, TOOL_PATH_KEYS, "tool path", diagnostics)
+    known = {c.id for e in engines.values() for c in e.capabilities}
+    chosen: dict[str, str] = {}
+    for key in ("cache_read", "cache_write", "ok_commit", "fail_commit"):
+        value = value_text(keys.get(key))
+        if not value:
+            diagnostics.report("ECM010", section.title.span, f"tool path needs '{key}'")
+        elif value not in known:
+            bullet = keys[key]
+            diagnostics.report(
+                "ECM063",
+                bullet.value.span if bullet.value else bullet.span,
+                f"tool path {key} names {value}, which no ECM spec declares",
+            )
+        chosen[key] = value
+    ttl = value_text(keys.get("cache_ttl_ms"))
+    if not ttl.isdigit():
+        diagnostics.report(
+            "ECM011", section.title.span, "tool path needs 'cache_ttl_ms' as a whole number"
+        )
+    reason = value_text(keys.get("reason_code"))
+    if reason and reason not in declared_codes:
+        bullet = keys["reason_code"]
+        diagnostics.report(
+            "ECM036",
+            bullet.value.span if bullet.value else bullet.span,
+            f"reason code {reason} is referenced but no spec declares it",
+        )
+    return ToolPath(
+        engine_id,
+        chosen["cache_read"],
+        chosen["cache_write"],
+        chosen["ok_commit"],
+        chosen["fail_commit"],
+        int(ttl) if ttl.isdigit() else 0,
+        reason or None,
+        section.title.span,
+    )
 
 
 def _wiring_reason_codes(

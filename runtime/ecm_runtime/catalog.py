@@ -46,6 +46,18 @@ class Lifecycle:
         return next((t for t in self.transitions if t.action == action), None)
 
 
+@dataclass(frozen=True, slots=True)
+class ToolPath:
+    """The capabilities an engine's tool queries run through (from its wiring)."""
+
+    cache_read: str
+    cache_write: str
+    ok_commit: str
+    fail_commit: str
+    cache_ttl_ms: int
+    reason_code: str | None
+
+
 @dataclass(frozen=True)
 class CapabilitySpec:
     """One capability of one engine, compiled from its ECM spec."""
@@ -86,6 +98,8 @@ class CapabilitySpec:
     limit: str | None
     map_key: tuple[str, ...]
     lifecycle: Lifecycle | None
+    tool_name: str | None
+    tool_path: ToolPath | None
     source: str
     """`path:line` of the capability in its spec."""
     extras: tuple[tuple[str, str], ...] = field(default=())

@@ -17,8 +17,9 @@ to update.
 from __future__ import annotations
 
 import enum
+import typing as t
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.catalog import AuditRule, CapabilitySpec, ToolPath
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -43,6 +44,8 @@ class ReasonCode(enum.StrEnum):
     E_FAIL_POLICY_BLOCK = "E_FAIL_POLICY_BLOCK"
     # source: specs/ecm/PH1_E.md:109 (PH1.E deterministic failure codes include)
     E_FAIL_FORBIDDEN_DOMAIN = "E_FAIL_FORBIDDEN_DOMAIN"
+    # source: specs/wiring/PH1_E.md:9 (a tool query was answered)
+    E_OK_TOOL = "E_OK_TOOL"
 
 
 # source: specs/ecm/PH1_E.md:12
@@ -404,7 +407,21 @@ REASON_CODE_ROLES: dict[str, str] = {
     "idempotency_replay": "J_IDEMPOTENCY_REPLAY",
     "scope_violation": "J_TENANT_SCOPE_VIOLATION",
     "caller_refused": "E_FAIL_FORBIDDEN_TOOL",
+    "forbidden_tool": "E_FAIL_FORBIDDEN_TOOL",
+    "timeout": "E_FAIL_TIMEOUT",
+    "budget_exceeded": "E_FAIL_BUDGET_EXCEEDED",
+    "policy_block": "E_FAIL_POLICY_BLOCK",
+    "forbidden_domain": "E_FAIL_FORBIDDEN_DOMAIN",
 }
+
+TOOL_PATH = ToolPath(
+    cache_read="ART_READ_TOOL_CACHE_ROW",
+    cache_write="ART_UPSERT_TOOL_CACHE_ROW",
+    ok_commit="PH1E_TOOL_OK_COMMIT_ROW",
+    fail_commit="PH1E_TOOL_FAIL_COMMIT_ROW",
+    cache_ttl_ms=300000,
+    reason_code="E_OK_TOOL",
+)
 
 # source: specs/ecm/PH1_E.md:12
 TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
@@ -424,6 +441,7 @@ TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -442,6 +460,8 @@ TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name=None,
+    tool_path=None,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:12",
     extras=(),
@@ -465,6 +485,7 @@ TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -483,6 +504,8 @@ TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name=None,
+    tool_path=None,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:19",
     extras=(),
@@ -506,6 +529,7 @@ TOOL_TIME_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -524,6 +548,8 @@ TOOL_TIME_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="time",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:26",
     extras=(),
@@ -547,6 +573,7 @@ TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -565,6 +592,8 @@ TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="weather",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:33",
     extras=(),
@@ -588,6 +617,7 @@ TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -606,6 +636,8 @@ TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="web_search",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:40",
     extras=(),
@@ -629,6 +661,7 @@ TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -647,6 +680,8 @@ TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="news",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:47",
     extras=(),
@@ -670,6 +705,7 @@ TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -688,6 +724,8 @@ TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="url_fetch_and_cite",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:54",
     extras=(),
@@ -711,6 +749,7 @@ TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -729,6 +768,8 @@ TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="document_understand",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:61",
     extras=(),
@@ -752,6 +793,7 @@ TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -770,6 +812,8 @@ TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="photo_understand",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:68",
     extras=(),
@@ -793,6 +837,7 @@ TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -811,6 +856,8 @@ TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="data_analysis",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:75",
     extras=(),
@@ -834,6 +881,7 @@ TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -852,6 +900,8 @@ TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="deep_research",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:82",
     extras=(),
@@ -875,6 +925,7 @@ TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -893,6 +944,8 @@ TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name="record_mode",
+    tool_path=TOOL_PATH,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:89",
     extras=(),
@@ -916,6 +969,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
         "E_FAIL_BUDGET_EXCEEDED",
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -934,6 +988,8 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
     cursor=(),
     limit=None,
     map_key=(),
+    tool_name=None,
+    tool_path=None,
     lifecycle=None,
     source="specs/ecm/PH1_E.md:96",
     extras=(),
@@ -972,3 +1028,36 @@ def tool_fail_commit_row(ctx: CallContext, payload: ToolFailCommitRowInput) -> W
 def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.AuditEvent, ...]:
     """Read PH1.E audit rows for one correlation thread (PH1E_READ_AUDIT_ROWS)."""
     return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
+
+
+class ToolProvider(t.Protocol):
+    """What a provider of this engine's tools implements: one method per tool query."""
+
+    def time(self, request: ToolTimeQueryInput) -> ToolTimeQueryOutput: ...
+
+    def weather(self, request: ToolWeatherQueryInput) -> ToolWeatherQueryOutput: ...
+
+    def web_search(self, request: ToolWebSearchQueryInput) -> ToolWebSearchQueryOutput: ...
+
+    def news(self, request: ToolNewsQueryInput) -> ToolNewsQueryOutput: ...
+
+    def url_fetch_and_cite(
+        self,
+        request: ToolUrlFetchAndCiteQueryInput,
+    ) -> ToolUrlFetchAndCiteQueryOutput: ...
+
+    def document_understand(
+        self,
+        request: ToolDocumentUnderstandQueryInput,
+    ) -> ToolDocumentUnderstandQueryOutput: ...
+
+    def photo_understand(
+        self,
+        request: ToolPhotoUnderstandQueryInput,
+    ) -> ToolPhotoUnderstandQueryOutput: ...
+
+    def data_analysis(self, request: ToolDataAnalysisQueryInput) -> ToolDataAnalysisQueryOutput: ...
+
+    def deep_research(self, request: ToolDeepResearchQueryInput) -> ToolDeepResearchQueryOutput: ...
+
+    def record_mode(self, request: ToolRecordModeQueryInput) -> ToolRecordModeQueryOutput: ...
