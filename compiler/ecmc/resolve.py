@@ -110,6 +110,7 @@ REASON_CODE_ROLES = frozenset(
         "budget_exceeded",
         "policy_block",
         "forbidden_domain",
+        "provider_error",
     }
 )
 

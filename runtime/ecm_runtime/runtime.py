@@ -33,6 +33,7 @@ from ecm_runtime.errors import (
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.operations import Operations
 from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only, ledger_tables
+from ecm_runtime.tools import ToolRunner
 
 DEFAULT_URL = "sqlite:///ecm.sqlite3"
 URL_VARIABLE = "ECM_DATABASE_URL"
@@ -67,6 +68,8 @@ class Runtime:
         }
         self.clock = clock
         self.operations = Operations(self)
+        self.tools = ToolRunner(self)
+        """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
         install_append_only(self.metadata)
 
     @classmethod
@@ -133,6 +136,8 @@ class Runtime:
                 self.role(spec, "contract_validation"),
                 f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
             )
+        if spec.operation == "tool_query" and spec.tool_path is not None:
+            return self.tools.run(ctx, spec, payload)
         if spec.operation is None or spec.operation == "tool_query":
             raise ContractViolation(
                 self.role(spec, "contract_validation"),

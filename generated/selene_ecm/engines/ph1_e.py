@@ -46,6 +46,8 @@ class ReasonCode(enum.StrEnum):
     E_FAIL_FORBIDDEN_DOMAIN = "E_FAIL_FORBIDDEN_DOMAIN"
     # source: specs/wiring/PH1_E.md:9 (a tool query was answered)
     E_OK_TOOL = "E_OK_TOOL"
+    # source: specs/wiring/PH1_E.md:10 (a tool provider failed or answered outside its contract)
+    E_FAIL_PROVIDER_ERROR = "E_FAIL_PROVIDER_ERROR"
 
 
 # source: specs/ecm/PH1_E.md:12
@@ -412,6 +414,7 @@ REASON_CODE_ROLES: dict[str, str] = {
     "budget_exceeded": "E_FAIL_BUDGET_EXCEEDED",
     "policy_block": "E_FAIL_POLICY_BLOCK",
     "forbidden_domain": "E_FAIL_FORBIDDEN_DOMAIN",
+    "provider_error": "E_FAIL_PROVIDER_ERROR",
 }
 
 TOOL_PATH = ToolPath(
@@ -442,6 +445,7 @@ TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -486,6 +490,7 @@ TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -530,6 +535,7 @@ TOOL_TIME_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -574,6 +580,7 @@ TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -618,6 +625,7 @@ TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -662,6 +670,7 @@ TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -706,6 +715,7 @@ TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -750,6 +760,7 @@ TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -794,6 +805,7 @@ TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -838,6 +850,7 @@ TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -882,6 +895,7 @@ TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -926,6 +940,7 @@ TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",
@@ -970,6 +985,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
         "E_FAIL_POLICY_BLOCK",
         "E_FAIL_FORBIDDEN_DOMAIN",
         "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
         "J_CONTRACT_VALIDATION_FAILED",
         "J_APPEND_ONLY_VIOLATION",
         "J_IDEMPOTENCY_REPLAY",

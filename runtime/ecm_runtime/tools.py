@@ -1,0 +1,267 @@
+"""The tool path: read-only tool queries answered by pluggable providers, cached and audited.
+
+For a `tool_query` capability the wiring names the tool and the engine's tool path: the
+capabilities that read and write the cache and that commit the ok and fail audit rows. A call:
+caller gate -> replay of an earlier call with the same idempotency key -> policy (allowed
+tools, blocked terms, allowed URL domains, budget per correlation thread) -> cache lookup by
+(tool_name, query_hash, locale) within its TTL -> provider call under a timeout -> cache write
+-> the ok or fail row with its cache status -> the provider's response, with provenance.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ValidationError
+
+from ecm_runtime.audit import digest
+from ecm_runtime.catalog import CapabilitySpec, ToolPath
+from ecm_runtime.context import CallContext
+from ecm_runtime.errors import StorageError
+
+if TYPE_CHECKING:
+    from ecm_runtime.runtime import Runtime
+
+Provider = Callable[[BaseModel], BaseModel | Mapping[str, Any]]
+HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
+NO_LOCALE = "und"  # BCP 47 "undetermined": the cache key needs a locale
+# Input fields that say who asks, not what: they are not part of the query's identity.
+_ENVELOPE = frozenset(
+    {
+        "tenant_id",
+        "correlation_id",
+        "turn_id",
+        "session_id",
+        "user_id",
+        "device_id",
+        "idempotency_key",
+        "now",
+    }
+)
+
+
+class ToolFailure(Exception):
+    """Raised by a provider: `role` is a reason-code role (timeout, budget_exceeded,
+    policy_block, forbidden_domain, forbidden_tool, provider_error)."""
+
+    def __init__(self, role: str, message: str) -> None:
+        super().__init__(message)
+        self.role = role
+
+
+class ToolError(StorageError):
+    """A tool query failed; `reason_code` is the engine's code, and a fail row was audited."""
+
+
+@dataclass(frozen=True)
+class ToolPolicy:
+    allowed_tools: frozenset[str] | None = None
+    """Tools that may run; None: every tool with a provider."""
+    allowed_domains: frozenset[str] = frozenset()
+    """Hosts a `url` input may name (subdomains included); empty: no URL is allowed."""
+    blocked_terms: frozenset[str] = frozenset()
+    """Queries containing any of these (case-insensitive) are refused."""
+    uncached_tools: frozenset[str] = frozenset()
+    """Tools whose answers must not be cached: their rows say BYPASS."""
+    timeout_seconds: float = 10.0
+    budget_per_correlation: int | None = None
+    """Tool queries one correlation thread may make; None: no limit."""
+
+
+def normalised(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What a query asks, in one spelling: envelope fields dropped, whitespace collapsed."""
+    return {
+        key: " ".join(value.split()) if isinstance(value, str) else value
+        for key, value in sorted(values.items())
+        if key not in _ENVELOPE and value is not None
+    }
+
+
+def domain_allowed(url: str, allowed: frozenset[str]) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return any(host == d or host.endswith(f".{d}") for d in allowed)
+
+
+@dataclass
+class ToolRunner:
+    runtime: Runtime
+    policy: ToolPolicy = field(default_factory=ToolPolicy)
+    providers: dict[str, Provider] = field(default_factory=dict)
+
+    def register(self, tool_name: str, provider: Provider) -> None:
+        self.providers[tool_name] = provider
+
+    def register_all(self, provider: object) -> list[str]:
+        """Register every method of `provider` named after a tool of the catalog (an object
+        implementing a generated `ToolProvider` protocol)."""
+        found = []
+        for spec in self.runtime.catalog:
+            method = getattr(provider, spec.tool_name or "", None) if spec.tool_name else None
+            if callable(method) and spec.tool_name:
+                self.register(spec.tool_name, method)
+                found.append(spec.tool_name)
+        return found
+
+    # --- one call -----------------------------------------------------------------------
+
+    def run(self, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel) -> BaseModel:
+        path, tool, model = spec.tool_path, spec.tool_name, spec.output_model
+        assert path is not None and tool is not None and model is not None
+        values = payload.model_dump(by_alias=True)
+        query_hash = digest(normalised(values))
+        key = {
+            "tool_name": tool,
+            "query_hash": query_hash,
+            "locale": values.get("locale") or NO_LOCALE,
+        }
+        call = _Call(ctx, spec, path, values, key)
+
+        earlier = self._earlier(call)
+        if earlier is not None:
+            return self._replay(call, earlier, model)
+        status = BYPASS if tool in self.policy.uncached_tools else MISS
+        self._check_policy(call, status)
+        if status == MISS:
+            cached = self._invoke(ctx, path.cache_read, key)
+            if isinstance(cached, BaseModel):
+                response = model.model_validate(cached.model_dump()["result_payload"])
+                self._commit(call, path.ok_commit, HIT, None)
+                return response
+        response = self._provide(call, payload, model, status)
+        if status == MISS:
+            now = self.runtime.clock()
+            self._invoke(
+                ctx,
+                path.cache_write,
+                {
+                    **key,
+                    "now": now,
+                    "result_payload": response.model_dump(mode="json"),
+                    "expires_at": now + path.cache_ttl_ms,
+                },
+            )
+        self._commit(call, path.ok_commit, status, None)
+        return response
+
+    def _check_policy(self, call: _Call, status: str) -> None:
+        policy, tool = self.policy, call.spec.tool_name or ""
+        allowed = policy.allowed_tools
+        if tool not in self.providers or (allowed is not None and tool not in allowed):
+            self._fail(call, "forbidden_tool", status, f"tool {tool} is not allowed here")
+        text = " ".join(str(v) for v in normalised(call.values).values()).casefold()
+        if any(term.casefold() in text for term in policy.blocked_terms):
+            self._fail(call, "policy_block", status, f"the query to {tool} is blocked by policy")
+        url = call.values.get("url")
+        if isinstance(url, str) and not domain_allowed(url, policy.allowed_domains):
+            self._fail(call, "forbidden_domain", status, f"{urlsplit(url).hostname} is not allowed")
+        budget = policy.budget_per_correlation
+        if budget is not None and self._calls_so_far(call) >= budget:
+            self._fail(call, "budget_exceeded", status, "the correlation's tool budget is spent")
+
+    def _provide(
+        self, call: _Call, payload: BaseModel, model: type[BaseModel], status: str
+    ) -> BaseModel:
+        provider = self.providers[call.spec.tool_name or ""]
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        try:
+            answer = pool.submit(provider, payload).result(timeout=self.policy.timeout_seconds)
+        except concurrent.futures.TimeoutError:
+            self._fail(call, "timeout", status, f"no answer in {self.policy.timeout_seconds} s")
+        except ToolFailure as failure:
+            self._fail(call, failure.role, status, str(failure))
+        except Exception as error:  # a provider's bug must still end in an audited failure
+            self._fail(call, "provider_error", status, f"{type(error).__name__}: {error}")
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            return answer if isinstance(answer, model) else model.model_validate(answer)
+        except ValidationError as error:
+            self._fail(call, "provider_error", status, f"answer breaks the contract: {error}")
+
+    # --- audit, replay ------------------------------------------------------------------
+
+    def _commit(self, call: _Call, capability: str, status: str, code: str | None) -> None:
+        spec = self.runtime.capabilities[capability]
+        fields = {
+            **call.values,
+            "now": self.runtime.clock(),
+            "tool_name": call.key["tool_name"],
+            "query_hash": call.key["query_hash"],
+            "cache_status": status,
+            "fail_code": code,
+            "reason_code": code or call.path.reason_code,
+        }
+        names = {info.alias or name for name, info in spec.input_model.model_fields.items()}
+        self._invoke(call.ctx, capability, {k: v for k, v in fields.items() if k in names})
+
+    def _fail(self, call: _Call, role: str, status: str, message: str) -> NoReturn:
+        code = self.runtime.role(call.spec, role)
+        self._commit(call, call.path.fail_commit, status, code)
+        raise ToolError(code, f"{call.spec.id}: {message}")
+
+    def _earlier(self, call: _Call) -> Mapping[str, Any] | None:
+        """The audit row of an earlier call with this idempotency key, in this tenant."""
+        table = self.runtime.operations.audit_table
+        key = call.values.get("idempotency_key")
+        if table is None or key is None:
+            return None
+        query = sa.select(table).where(
+            table.c.correlation_id == call.values.get("correlation_id"),
+            table.c.idempotency_key == key,
+            table.c.tenant_id == call.ctx.tenant_id,
+        )
+        with self.runtime.transaction(read_only=True) as connection:
+            row = connection.execute(query).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _replay(self, call: _Call, earlier: Mapping[str, Any], model: type[BaseModel]) -> BaseModel:
+        """A retry answers as the first call did, without running the tool again."""
+        fail_spec = self.runtime.capabilities[call.path.fail_commit]
+        if earlier["event_type"] == fail_spec.event_type:
+            raise ToolError(earlier["reason_code"], f"{call.spec.id}: replay of a failed query")
+        read = self.runtime.capabilities[call.path.cache_read]
+        table = self.runtime.metadata.tables[read.table or ""]
+        query = sa.select(table.c.result_payload).where(
+            *(table.c[column] == call.key[column] for column in read.lookup)
+        )
+        with self.runtime.transaction(read_only=True) as connection:
+            stored = connection.execute(query).scalar()
+        if stored is None:
+            raise ToolError(
+                self.runtime.role(call.spec, "idempotency_replay"),
+                f"{call.spec.id}: replay of an answer that was not cached",
+            )
+        return model.model_validate(stored)
+
+    def _calls_so_far(self, call: _Call) -> int:
+        table = self.runtime.operations.audit_table
+        assert table is not None
+        types = [
+            self.runtime.capabilities[c].event_type
+            for c in (call.path.ok_commit, call.path.fail_commit)
+        ]
+        query = sa.select(sa.func.count()).where(
+            table.c.correlation_id == call.values.get("correlation_id"),
+            table.c.tenant_id == call.ctx.tenant_id,
+            table.c.engine == call.spec.engine_id,
+            table.c.event_type.in_(types),
+        )
+        with self.runtime.transaction(read_only=True) as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def _invoke(self, ctx: CallContext, capability: str, payload: Mapping[str, Any]) -> object:
+        return self.runtime.invoke(ctx, capability, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    ctx: CallContext
+    spec: CapabilitySpec
+    path: ToolPath
+    values: Mapping[str, Any]
+    key: Mapping[str, Any]
