@@ -132,6 +132,16 @@ class ToolPathContract:
         assert [r["payload_min"]["cache_status"] for r in self.audit(rt)] == ["MISS", "MISS"]
         assert self.cache_rows(rt) == 1
 
+    def test_uncached_tools_bypass_the_cache(self, rt: Runtime) -> None:
+        rt.tools.policy = ToolPolicy(uncached_tools=frozenset({"time"}))
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        capability = "PH1E_TOOL_TIME_QUERY"
+        first = rt.invoke(ctx, capability, query(capability, "k1"))
+        second = rt.invoke(ctx, capability, query(capability, "k2"))
+        assert first != second  # answered afresh each time
+        assert [r["payload_min"]["cache_status"] for r in self.audit(rt)] == ["BYPASS", "BYPASS"]
+        assert self.cache_rows(rt) == 0
+
     def test_whitespace_does_not_change_the_query(self, rt: Runtime) -> None:
         ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
         capability = "PH1E_TOOL_NEWS_QUERY"
