@@ -6,7 +6,7 @@ A context is bound to the runtime that made it, so typed wrappers need nothing e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
@@ -62,3 +62,9 @@ class CallContext:
 
     def rebuild(self, spec: CapabilitySpec, payload: BaseModel) -> None:
         self.runtime.execute(self, spec, payload)
+
+
+CONTEXT_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(CallContext) if f.name not in ("runtime", "caller")
+)
+"""Who asks, and in which thread: the audit envelope fields a context supplies."""

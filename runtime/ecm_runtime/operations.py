@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit import digest, unknown_keys
 from ecm_runtime.catalog import CapabilitySpec
-from ecm_runtime.context import CallContext
+from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
 from ecm_runtime.results import Written
 
@@ -28,17 +28,6 @@ if TYPE_CHECKING:
 DIGEST = "DIGEST"
 DEFAULT_SEVERITY = "INFO"
 REBUILD_BATCH = 500
-# Envelope columns the runtime fills itself; every other envelope column comes from the
-# input when it has a field of that name, else from the call context.
-_CONTEXT_FIELDS = (
-    "tenant_id",
-    "correlation_id",
-    "turn_id",
-    "session_id",
-    "user_id",
-    "device_id",
-    "work_order_id",
-)
 
 
 class Operations:
@@ -367,8 +356,9 @@ class Operations:
         assert self.audit_table is not None
         columns = {c.name for c in self.audit_table.columns}
         source = values if own_row else {}
+        # Envelope fields come from the input when it has them, else from the call context.
         row: dict[str, Any] = {
-            name: source.get(name, getattr(ctx, name)) for name in _CONTEXT_FIELDS
+            name: source.get(name, getattr(ctx, name)) for name in CONTEXT_FIELDS
         }
         engine = source.get("engine") or spec.engine_id
         if "payload_min" in source:

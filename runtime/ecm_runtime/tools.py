@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from ecm_runtime.audit import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
-from ecm_runtime.context import CallContext
+from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import StorageError
 
 if TYPE_CHECKING:
@@ -31,18 +31,7 @@ Provider = Callable[[BaseModel], BaseModel | Mapping[str, Any]]
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 NO_LOCALE = "und"  # BCP 47 "undetermined": the cache key needs a locale
 # Input fields that say who asks, not what: they are not part of the query's identity.
-_ENVELOPE = frozenset(
-    {
-        "tenant_id",
-        "correlation_id",
-        "turn_id",
-        "session_id",
-        "user_id",
-        "device_id",
-        "idempotency_key",
-        "now",
-    }
-)
+_ENVELOPE = frozenset({*CONTEXT_FIELDS, "idempotency_key", "now"})
 
 
 class ToolFailure(Exception):
