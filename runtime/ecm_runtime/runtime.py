@@ -197,7 +197,8 @@ class Runtime:
             return AppendOnlyViolation(self.role(spec, "append_only_violation"), text)
         if "read-only" in text or "readonly" in text or "query_only" in text:
             return ReadOnlyViolation(self.role(spec, "contract_validation"), text)
-        if isinstance(error, sa.exc.IntegrityError):
+        if isinstance(error, sa.exc.IntegrityError | sa.exc.DataError):
+            # A value the database cannot hold (a NUL in PostgreSQL text, say) is bad input.
             return ContractViolation(self.role(spec, "contract_validation"), text)
         return error
 
