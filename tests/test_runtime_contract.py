@@ -594,6 +594,28 @@ class RuntimeContract:
             assert sum(1 for r in results if isinstance(r, Written) and not r.replayed) == 1
             assert self.count(rt, table) == (1 if table == "artifacts_ledger" else 2)
 
+    def test_concurrent_first_actions_on_one_request_give_one_creation(self, rt: Runtime) -> None:
+        writers = 8
+        barrier = threading.Barrier(writers)
+        outcomes: list[str] = []
+
+        def create(n: int) -> None:
+            sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+            barrier.wait()
+            try:
+                rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, f"key-{n}"))
+                outcomes.append("created")
+            except TransitionInvalid:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes) == ["created"] + ["refused"] * (writers - 1)
+        assert self.count(rt, "capreq_ledger") == 1
+
     def test_a_killed_writer_leaves_no_partial_write(self, rt: Runtime, url: str) -> None:
         child = subprocess.Popen([sys.executable, "-c", WRITE_LOOP, url], cwd=REPO)
         try:

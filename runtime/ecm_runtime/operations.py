@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ecm_runtime.runtime import Runtime
 
 DIGEST = "DIGEST"
+_SUBJECT_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))")
 DEFAULT_SEVERITY = "INFO"
 REBUILD_BATCH = 500
 
@@ -271,10 +272,13 @@ class Operations:
 
         current = self.tables[lifecycle.current]
         key = [c.name for c in current.primary_key.columns]
+        if connection.dialect.name == "postgresql":
+            # One transition per subject at a time, including its first, when no row exists to
+            # lock yet. (SQLite needs nothing: its writers hold the database lock from BEGIN.)
+            subject = "|".join([current.name, *(str(row.get(k)) for k in key)])
+            connection.execute(_SUBJECT_LOCK, {"subject": subject})
         present = sa.and_(*(current.c[k] == row.get(k) for k in key))
         query = sa.select(current.c[lifecycle.state_column]).where(present)
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update()
         state = connection.execute(query).scalar()
         allowed = state in step.from_states if state is not None else not step.from_states
         if not allowed:
