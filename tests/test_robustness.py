@@ -7,10 +7,14 @@ from hypothesis import strategies as st
 
 from conftest import SPECS, compile_with_project
 from ecmc.codes import REGISTRY
+from ecmc.emit import plan
+from ecmc.writer import render_all
 
-SEED_TEXTS = sorted(
-    path.read_bytes() for path in (SPECS / "ecm").glob("*.md") if path.name != "PH1_J.md"
-) + sorted(path.read_bytes() for path in (SPECS / "wiring").glob("*.md"))
+SEED_TEXTS = (
+    sorted(path.read_bytes() for path in (SPECS / "ecm").glob("*.md") if path.name != "PH1_J.md")
+    + sorted(path.read_bytes() for path in (SPECS / "wiring").glob("*.md"))
+    + sorted(path.read_bytes() for path in (SPECS / "common").glob("*.md"))
+)
 TARGET = "tests/mutated.md"
 
 
@@ -86,6 +90,11 @@ def test_mutated_seeds_yield_only_diagnostics(data: bytes) -> None:
         assert diagnostic.span.path == TARGET
         assert diagnostic.span.line >= 1 and diagnostic.span.col >= 1
     result.as_json()  # the IR of whatever was extracted serialises
+    if not result.has_errors:
+        # What the front end accepts, the back end can emit, as valid Python.
+        for path, source in render_all(plan(result.program, "fuzz_ecm", "g")).items():
+            if path.endswith(".py"):
+                compile(source, path, "exec")
 
 
 @settings(max_examples=200, deadline=None)
@@ -96,5 +105,5 @@ def test_arbitrary_text_yields_only_diagnostics(text: str) -> None:
 
 
 def test_mutation_strategy_reads_real_seeds() -> None:
-    # the four seed ECM files and the five wiring specs
-    assert len(SEED_TEXTS) == 4 + 5
+    # the four seed ECM files, the five wiring specs, the field dictionary and the callers
+    assert len(SEED_TEXTS) == 4 + 5 + 2
