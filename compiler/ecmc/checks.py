@@ -74,7 +74,7 @@ def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:
                     "ECM033",
                     cap.span,
                     f"write capability {cap.id} has no audit emission requirement",
-                    "say in 'Audit Emission Requirements' which PH1.J events it emits",
+                    "say in 'Audit Emission Requirements' which audit events it emits",
                 )
 
 

@@ -89,7 +89,7 @@ class CapabilitySpec:
     fill: tuple[tuple[str, str], ...]
     """(column, input field or DIGEST) for columns the input names differently."""
     event_type: str | None
-    """The PH1.J event type of this capability's audit rows."""
+    """The audit event type of this capability's audit rows."""
     audit_payload: tuple[tuple[str, str], ...]
     """Payload keys the wiring fixes for every audit row of this capability."""
     success_reason_code: str | None
