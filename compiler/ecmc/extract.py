@@ -140,10 +140,9 @@ def _extract_engine(
         elif title == "sources":
             sources.extend(b.text.text for b in section_bullets(section))
         else:
+            # A note takes its subsections with it; they are not sections of their own.
             notes.append(_note(section))
             consumed.update(id(s) for s in section.walk())
-            continue
-        consumed.add(id(section))
 
     title = document.title.source.strip() if document.title else ""
     return EngineSyntax(

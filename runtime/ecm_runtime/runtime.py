@@ -124,13 +124,17 @@ class Runtime:
             raise ContractViolation(
                 self.role(spec, "contract_validation"), _summary(error)
             ) from None
-        return self.execute(ctx, spec, model)
+        return self._run(ctx, spec, model)
 
     def execute(
         self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel
     ) -> object:
         """Run a capability with an already-built input model (the typed wrappers' path)."""
         self._gate(ctx, spec)
+        return self._run(ctx, spec, payload)
+
+    def _run(self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel) -> object:
+        """Run a gated call: its input's type, then its operation."""
         if not isinstance(payload, spec.input_model):
             raise ContractViolation(
                 self.role(spec, "contract_validation"),

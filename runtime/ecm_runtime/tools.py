@@ -116,7 +116,7 @@ class ToolRunner:
         status = BYPASS if tool in self.policy.uncached_tools else MISS
         self._check_policy(call, status)
         if status == MISS:
-            cached = self._invoke(ctx, path.cache_read, key)
+            cached = self.runtime.invoke(ctx, path.cache_read, key)
             if isinstance(cached, BaseModel):
                 response = model.model_validate(cached.model_dump()["result_payload"])
                 self._commit(call, path.ok_commit, HIT, None)
@@ -124,7 +124,7 @@ class ToolRunner:
         response = self._provide(call, payload, model, status)
         if status == MISS:
             now = self.runtime.clock()
-            self._invoke(
+            self.runtime.invoke(
                 ctx,
                 path.cache_write,
                 {
@@ -186,7 +186,7 @@ class ToolRunner:
             "reason_code": code or call.path.reason_code,
         }
         names = {info.alias or name for name, info in spec.input_model.model_fields.items()}
-        self._invoke(call.ctx, capability, {k: v for k, v in fields.items() if k in names})
+        self.runtime.invoke(call.ctx, capability, {k: v for k, v in fields.items() if k in names})
 
     def _fail(self, call: _Call, role: str, status: str, message: str) -> NoReturn:
         code = self.runtime.role(call.spec, role)
@@ -242,9 +242,6 @@ class ToolRunner:
         )
         with self.runtime.transaction(read_only=True) as connection:
             return int(connection.execute(query).scalar_one())
-
-    def _invoke(self, ctx: CallContext, capability: str, payload: Mapping[str, Any]) -> object:
-        return self.runtime.invoke(ctx, capability, payload)
 
 
 @dataclass(frozen=True, slots=True)
