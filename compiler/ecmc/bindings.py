@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from ecmc.audit_events import find_event_type, severity_problem
 from ecmc.diagnostics import Diagnostics
-from ecmc.ir import Capability, CapabilityBinding, Engine, Record, Table
+from ecmc.ir import AuditEventType, Capability, CapabilityBinding, Engine, Record, Table
 from ecmc.keys import bullet_names, keyed, pin_list, value_text
 from ecmc.span import Span
 from ecmc.syntax import Bullet, Entry, Text
@@ -43,6 +44,7 @@ BINDING_KEYS = frozenset(
         "cursor",
         "limit",
         "tool_name",
+        "severity",
         "description",
     }
 )
@@ -60,6 +62,7 @@ def resolve_binding(
     records: Mapping[str, Record],
     resolver: TypeResolver,
     declared_codes: set[str],
+    event_types: tuple[AuditEventType, ...],
     diagnostics: Diagnostics,
 ) -> CapabilityBinding | None:
     cap_id = entry.name.text
@@ -158,15 +161,41 @@ def resolve_binding(
 
     event_type = value_text(keys.get("event_type")) or None
     audited = operation in _AUDITED and any(r.mode == "required" for r in capability.audit)
-    if audited and event_type is None:
+    # An audit_append whose input names its own event type needs no default.
+    names_own_type = operation == "audit_append" and "event_type" in inputs
+    if audited and event_type is None and not names_own_type:
         diagnostics.report(
             "ECM010",
             entry.name.span,
             f"{cap_id} writes and must emit an audit event: its binding needs 'event_type'",
         )
+    declared_type = None
+    if event_type is not None:
+        declared_type = find_event_type(event_types, engine_id, event_type)
+        if declared_type is None:
+            diagnostics.report(
+                "ECM065",
+                _at(keys.get("event_type"), entry.name),
+                f"{cap_id}: audit event type {event_type!r} is not declared for {engine_id}",
+                "declare it under '## Audit Event Types' in the engine's wiring",
+            )
+    severity = value_text(keys.get("severity")) or None
+    if severity is not None and (problem := severity_problem(severity)):
+        diagnostics.report("ECM065", _at(keys.get("severity"), entry.name), problem)
+        severity = None
     listed = {key.name for req in capability.audit for key in req.keys}
+    if declared_type is not None:
+        listed = set(declared_type.payload_keys)
     payload: list[tuple[str, str]] = []
     for key, value, span in pin_list(keys.get("payload"), diagnostics):
+        if declared_type is not None and key not in listed:
+            diagnostics.report(
+                "ECM034",
+                span,
+                f"payload key {key!r} is not among the keys audit event type "
+                f"{declared_type.name} allows",
+            )
+            continue
         if listed and key not in listed:
             diagnostics.report(
                 "ECM034",
@@ -200,6 +229,7 @@ def resolve_binding(
         cursor=tuple((column, source) for column, source, _ in cursor),
         limit=limit,
         tool_name=_tool_name(operation, keys.get("tool_name"), entry.name, diagnostics),
+        severity=severity or (declared_type.severity if declared_type else None),
         span=entry.name.span,
     )
 

@@ -7,16 +7,19 @@ resolved field records which rule typed it, so `ecmc inspect` can say why a fiel
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import Convention, FieldDef, Scalar
 from ecmc.syntax import Bullet, CompanionSection, Text
-from ecmc.type_grammar import GrammarError, parse_field_type
+from ecmc.type_grammar import FieldTypeExpr, GrammarError, parse_field_type
 
-PRIMITIVES = frozenset({"string", "int", "bool", "json", "enum"})
-_BOUNDED = frozenset({"string", "int"})
+PRIMITIVES = frozenset({"string", "int", "bool", "json", "object", "enum"})
+_BOUNDED = frozenset({"string", "int", "object"})
+JSON_BASES = frozenset({"json", "object"})
+LIMITS = ("bytes", "strings")
 FIELD_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _PATTERN = re.compile(r"\*_[a-z0-9_]+|[a-z][a-z0-9_]*_\*")
 
@@ -140,7 +143,9 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
         alias = dictionary.aliases[parsed.base]
         minimum = parsed.minimum if parsed.minimum is not None else alias.minimum
         maximum = parsed.maximum if parsed.maximum is not None else alias.maximum
-        scalar = Scalar(alias.base, alias.labels, minimum, maximum, parsed.is_list or alias.is_list)
+        scalar = dataclasses.replace(
+            alias, minimum=minimum, maximum=maximum, is_list=parsed.is_list or alias.is_list
+        )
     elif parsed.base in PRIMITIVES:
         scalar = Scalar(parsed.base, parsed.labels, parsed.minimum, parsed.maximum, parsed.is_list)
     else:
@@ -158,7 +163,9 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
     bounded = parsed.minimum is not None or parsed.maximum is not None
     if bounded and scalar.base not in _BOUNDED:
         diagnostics.report(
-            "ECM050", parsed.span, f"bounds apply to string and int, not to {scalar.base}"
+            "ECM050",
+            parsed.span,
+            f"bounds apply to string, int and object, not to {scalar.base}",
         )
         return None
     if (
@@ -170,7 +177,43 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
             "ECM050", parsed.span, f"empty bounds: {scalar.minimum} > {scalar.maximum}"
         )
         return None
-    if scalar.base == "string" and scalar.minimum is not None and scalar.minimum < 0:
-        diagnostics.report("ECM050", parsed.span, "a string length cannot be negative")
+    if scalar.base in ("string", "object") and scalar.minimum is not None and scalar.minimum < 0:
+        what = "a string length" if scalar.base == "string" else "an entry count"
+        diagnostics.report("ECM050", parsed.span, f"{what} cannot be negative")
         return None
+    return _with_limits(scalar, parsed, diagnostics)
+
+
+def _with_limits(scalar: Scalar, parsed: FieldTypeExpr, diagnostics: Diagnostics) -> Scalar | None:
+    """Size limits of a JSON value: `{bytes=..2048, strings=1..256}`."""
+    if parsed.limits and scalar.base not in JSON_BASES:
+        diagnostics.report(
+            "ECM050", parsed.span, f"size limits apply to json and object, not to {scalar.base}"
+        )
+        return None
+    seen: set[str] = set()
+    for limit in parsed.limits:
+        where = parsed.span.narrow(limit.offset, len(limit.name))
+        low, high = limit.minimum, limit.maximum
+        problem = None
+        if limit.name not in LIMITS:
+            problem = f"unknown size limit {limit.name!r} (known: {', '.join(LIMITS)})"
+        elif limit.name in seen:
+            problem = f"limit {limit.name!r} is given twice"
+        elif _empty_range(low, high):
+            problem = f"limit {limit.name!r} is an empty or negative range"
+        elif limit.name == "bytes" and (high is None or low not in (None, 0)):
+            problem = "a byte limit is a maximum: 'bytes=..N'"
+        if problem is not None:
+            diagnostics.report("ECM050", where, problem)
+            return None
+        seen.add(limit.name)
+        if limit.name == "bytes":
+            scalar = dataclasses.replace(scalar, max_bytes=high)
+        else:
+            scalar = dataclasses.replace(scalar, string_min=low, string_max=high)
     return scalar
+
+
+def _empty_range(low: int | None, high: int | None) -> bool:
+    return low is not None and (low < 0 or (high is not None and low > high))

@@ -45,6 +45,7 @@ COMPANION_SECTIONS = {
     "reason codes": "reason_codes",
     "reason code roles": "reason_code_roles",
     "tool path": "tool_path",
+    "audit event types": "audit_event_types",
 }
 
 

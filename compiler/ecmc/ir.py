@@ -13,13 +13,19 @@ from ecmc.span import Span
 
 @dataclass(frozen=True, slots=True)
 class Scalar:
-    """A field-dictionary type: a primitive with bounds (length for strings, value for ints)."""
+    """A field-dictionary type: a primitive with bounds (length for strings, value for ints,
+    entries for objects) and, for JSON values, size limits."""
 
-    base: str  # string | int | bool | json | enum
+    base: str  # string | int | bool | json | object | enum
     labels: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
     is_list: bool = False
+    max_bytes: int | None = None
+    """JSON values: the most bytes the value's canonical JSON may take."""
+    string_min: int | None = None
+    string_max: int | None = None
+    """JSON values: the length bounds of every string inside the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +208,8 @@ class CapabilityBinding:
     """The input field that caps how many rows a read returns."""
     tool_name: str | None
     """For tool_query: the tool a provider answers."""
+    severity: str | None
+    """The severity of this capability's audit rows: its own, else its event type's."""
     span: Span
 
 
@@ -216,6 +224,22 @@ class ToolPath:
     fail_commit: str
     cache_ttl_ms: int
     reason_code: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventType:
+    """An audit event type an engine emits: the payload keys it allows and its severity."""
+
+    engine_id: str
+    name: str
+    severity: str | None
+    """Every row of this type has this severity; None: the writer says."""
+    payload_keys: tuple[str, ...]
+    """The keys `payload_min` may hold: listed, else every audit key the engine's spec lists."""
+    any_engine: bool
+    """Declared for every engine (`emitted_by`: `ALL`), not only the declaring one."""
+    description: str
     span: Span
 
 
@@ -328,6 +352,7 @@ class Program:
     """(engine id, code) declared by wiring specs: codes the ECM files leave out."""
     reason_code_roles: tuple[ReasonCodeRole, ...]
     tool_paths: tuple[ToolPath, ...]
+    audit_event_types: tuple[AuditEventType, ...]
     inputs: tuple[tuple[str, str], ...]
     """(path, BLAKE3 digest) of every spec read."""
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from ecmc.audit_events import resolve_event_types
 from ecmc.bindings import resolve_binding
 from ecmc.checks import run_checks
 from ecmc.diagnostics import Diagnostics
@@ -62,6 +63,7 @@ SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
             "reason_codes",
             "reason_code_roles",
             "tool_path",
+            "audit_event_types",
         }
     ),
 }
@@ -220,6 +222,14 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         for companion, section in sections("lifecycles")
         for entry in section.entries
     ]
+    event_types = tuple(
+        resolve_event_types(
+            [(c.engine_id or "", s) for c, s in sections("audit_event_types")],
+            engine_map,
+            dictionary,
+            diagnostics,
+        )
+    )
     record_map = {r.name: r for r in records}
     bindings = [
         resolve_binding(
@@ -230,6 +240,7 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
             record_map,
             resolver,
             declared_codes,
+            event_types,
             diagnostics,
         )
         for companion, section in sections("capability_bindings")
@@ -254,6 +265,7 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         wiring_reason_codes=tuple(wiring_codes),
         reason_code_roles=tuple(roles),
         tool_paths=tuple(tool_paths),
+        audit_event_types=event_types,
         inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
     )
     run_checks(program, diagnostics)

@@ -16,11 +16,14 @@ ECM type expressions (`input_schema`, `output_schema`, record `fields`, table `c
 
 Field types in the field dictionary (`fields`, `conventions`, `aliases`)::
 
-    field_type := base [bounds] ["[" "]"]
-    base       := NAME                                string int bool json, or a declared alias
+    field_type := base [bounds] [limits] ["[" "]"]
+    base       := NAME                                string int bool json object, or an alias
                 | "enum" "(" NAME ("|" NAME)* ")"
-    bounds     := "[" [INT] ".." [INT] "]"            inclusive; length for strings, value for ints
-                | "[" INT "]"                         exact length
+    bounds     := "[" [INT] ".." [INT] "]"            inclusive: length of a string, value of
+                | "[" INT "]"                         an int, entries of an object; [n]: exact
+    limits     := "{" limit ("," limit)* "}"          JSON values (json, object) only
+    limit      := NAME "=" ([INT] ".." [INT] | INT)   bytes: canonical JSON size in bytes;
+                                                      strings: length of every string inside
 
 Tokens: NAME is `[A-Za-z_][A-Za-z0-9_]*`, INT is `-?[0-9]+`; spaces separate tokens and are
 otherwise ignored. Anything else is a located error. Parsing never raises: the entry points
@@ -141,6 +144,17 @@ TypeExpr = (
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    """A size limit of a JSON value: `bytes=..2048`, `strings=1..256`."""
+
+    name: str
+    minimum: int | None
+    maximum: int | None
+    offset: int
+    """Where the limit's name starts in the type text, for diagnostics."""
+
+
+@dataclass(frozen=True, slots=True)
 class FieldTypeExpr:
     base: str
     labels: tuple[str, ...]
@@ -148,6 +162,7 @@ class FieldTypeExpr:
     maximum: int | None
     is_list: bool
     span: Span
+    limits: tuple[Limit, ...] = ()
 
 
 _Node = TypeVar("_Node", TypeExpr, FieldTypeExpr)
@@ -354,20 +369,39 @@ class _Parser:
         minimum: int | None = None
         maximum: int | None = None
         is_list = False
+        if self.at("[") and self.tokens[self.pos + 1].text != "]":
+            self.advance()
+            minimum, maximum = self.bounds()
+        limits = self.limits() if self.at("{") else ()
         if self.at("["):
             self.advance()
-            if self.at("]"):
-                self.advance()
-                is_list = True
-            else:
-                minimum, maximum = self.bounds()
-                if self.at("["):
-                    self.advance()
-                    self.expect("]", "to close a list suffix '[]'")
-                    is_list = True
+            self.expect("]", "to close a list suffix '[]'")
+            is_list = True
         return FieldTypeExpr(
-            start.text, tuple(labels), minimum, maximum, is_list, self.span_from(start)
+            start.text, tuple(labels), minimum, maximum, is_list, self.span_from(start), limits
         )
+
+    def limits(self) -> tuple[Limit, ...]:
+        self.advance()
+        found: list[Limit] = []
+        while True:
+            name = self.current
+            if name.kind != "name":
+                raise self.fail("expected a limit name such as 'bytes' or 'strings'")
+            self.advance()
+            self.expect("=", f"after limit {name.text!r}")
+            low: int | None
+            high: int | None
+            if self.current.kind == "int" and self.tokens[self.pos + 1].text != "..":
+                low = high = int(self.advance().text)
+            else:
+                low, high = self.range()
+            found.append(Limit(name.text, low, high, name.offset))
+            if self.at(","):
+                self.advance()
+                continue
+            self.expect("}", "or ',' between limits")
+            return tuple(found)
 
     def label(self) -> str:
         token = self.current
@@ -377,15 +411,21 @@ class _Parser:
         return token.text
 
     def bounds(self) -> tuple[int | None, int | None]:
+        if self.current.kind == "int" and self.tokens[self.pos + 1].text == "]":
+            exact = int(self.advance().text)
+            self.advance()
+            return exact, exact
+        low, high = self.range()
+        self.expect("]", "to close bounds '[min..max]'")
+        return low, high
+
+    def range(self) -> tuple[int | None, int | None]:
+        """`min..max`, either end open."""
         low: int | None = None
         high: int | None = None
         if self.current.kind == "int":
             low = int(self.advance().text)
-            if self.at("]"):
-                self.advance()
-                return low, low
-        self.expect("..", "in bounds '[min..max]'")
+        self.expect("..", "in a range 'min..max'")
         if self.current.kind == "int":
             high = int(self.advance().text)
-        self.expect("]", "to close bounds '[min..max]'")
         return low, high

@@ -20,6 +20,19 @@ class AuditRule:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEventType:
+    """An audit event type an engine's wiring declares: the payload keys its rows may hold
+    and, when the type fixes it, their severity."""
+
+    name: str
+    engine_id: str
+    payload_keys: tuple[str, ...]
+    severity: str | None = None
+    any_engine: bool = False
+    """Declared for every engine, not only `engine_id`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     action: str
     from_states: tuple[str, ...]
@@ -103,6 +116,8 @@ class CapabilitySpec:
     source: str
     """`path:line` of the capability in its spec."""
     extras: tuple[tuple[str, str], ...] = field(default=())
+    severity: str | None = None
+    """The severity of this capability's audit rows, when its wiring fixes one."""
 
     @property
     def writes(self) -> bool:

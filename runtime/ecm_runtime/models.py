@@ -1,8 +1,16 @@
-"""The base of every generated model."""
+"""The base of every generated model, and the size limits of JSON fields."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
+
+from ecm_runtime.audit import canonical_json
 
 
 class SpecModel(BaseModel):
@@ -20,3 +28,60 @@ class SpecModel(BaseModel):
         # Spec fields such as `model_id` are ordinary names here; true clashes are renamed.
         protected_namespaces=(),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLimits:
+    """Size limits of a JSON field, from the field dictionary (`object{bytes=..2048}`).
+
+    Checked after the value's type: the size of its canonical JSON (the spelling its audit
+    digest is taken over) and the length of every string value inside it, however deep.
+    """
+
+    max_bytes: int | None = None
+    string_min: int | None = None
+    string_max: int | None = None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Extension keywords: JSON Schema has no word for these limits; validators ignore them.
+        out = dict(handler(schema))
+        if self.max_bytes is not None:
+            out["x-maxBytes"] = self.max_bytes
+        if self.string_min is not None:
+            out["x-minStringLength"] = self.string_min
+        if self.string_max is not None:
+            out["x-maxStringLength"] = self.string_max
+        return out
+
+    def check(self, value: Any) -> Any:
+        if self.max_bytes is not None:
+            size = len(canonical_json(value).encode("utf-8"))
+            if size > self.max_bytes:
+                raise ValueError(f"{size} bytes of JSON; at most {self.max_bytes} allowed")
+        low = self.string_min if self.string_min is not None else 0
+        high = self.string_max
+        for text in _strings(value):
+            if len(text) < low or (high is not None and len(text) > high):
+                shown = f"{low}..{high}" if high is not None else f"at least {low}"
+                raise ValueError(f"a string of {len(text)} characters; strings must be {shown}")
+        return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string value inside a JSON value (object keys are names, not values)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)

@@ -8,15 +8,15 @@ audit envelope of DESIGN §6.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from ecm_runtime.audit import digest, unknown_keys
+from ecm_runtime.audit import EventTypes, digest, unknown_keys
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
@@ -42,12 +42,7 @@ class Operations:
             raise ValueError(f"audit_append capabilities write to several tables: {audit_tables}")
         audit_table = audit_tables.pop() if audit_tables else None
         self.audit_table = self.tables[audit_table] if audit_table else None
-        self.allowed_keys: dict[str, frozenset[str]] = {}
-        for spec in runtime.capabilities.values():
-            keys = set(spec.audit_keys) | {key for key, _ in spec.audit_payload}
-            self.allowed_keys[spec.engine_id] = self.allowed_keys.get(
-                spec.engine_id, frozenset()
-            ) | frozenset(keys)
+        self.event_types = EventTypes(runtime.event_types, runtime.capabilities.values())
         self._statements: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._insert = (
             postgresql.insert if runtime.engine.dialect.name == "postgresql" else sqlite.insert
@@ -151,6 +146,12 @@ class Operations:
         row.pop(table.info.get("identity") or "", None)
         tenant_column = table.info.get("tenant_column")
         if tenant_column and row.get(tenant_column) is None:
+            if ctx.tenant_id is None and not table.c[tenant_column].nullable:
+                raise ScopeViolation(
+                    self.runtime.role(spec, "scope_violation"),
+                    f"{spec.id}: a context without a tenant cannot write tenant rows of "
+                    f"{table.name}",
+                )
             row[tenant_column] = ctx.tenant_id
         return row
 
@@ -183,6 +184,15 @@ class Operations:
         self._same_tenant(spec, table, original, row)
         identity = table.info["identity"]
         return Written(int(original[identity]), True, self.runtime.role(spec, "idempotency_replay"))
+
+    def _refusal(self, spec: CapabilitySpec) -> Callable[[str], NoReturn]:
+        """Raise the engine's contract-validation refusal with a message."""
+        code = self.runtime.role(spec, "contract_validation")
+
+        def refuse(message: str) -> NoReturn:
+            raise ContractViolation(code, message)
+
+        return refuse
 
     def _same_tenant(
         self,
@@ -360,13 +370,23 @@ class Operations:
         assert self.audit_table is not None
         columns = {c.name for c in self.audit_table.columns}
         source = values if own_row else {}
-        # Envelope fields come from the input when it has them, else from the call context.
+        # Envelope fields come from the input when it gives them, else from the call context:
+        # a row written under a tenant's context is that tenant's unless the input says whose.
         row: dict[str, Any] = {
-            name: source.get(name, getattr(ctx, name)) for name in CONTEXT_FIELDS
+            name: source[name] if source.get(name) is not None else getattr(ctx, name)
+            for name in CONTEXT_FIELDS
         }
         engine = source.get("engine") or spec.engine_id
+        event_type = source.get("event_type") or spec.event_type or ""
+        refuse = self._refusal(spec)
+        declared = self.event_types.find(engine, event_type)
+        if declared is None:
+            refuse(f"audit event type {event_type!r} is not declared for engine {engine}")
         if "payload_min" in source:
-            payload = dict(source["payload_min"] or {})
+            payload = source["payload_min"]
+            if not isinstance(payload, Mapping):
+                refuse(f"payload_min must be an object, not {type(payload).__name__}")
+            payload = dict(payload)
         else:
             payload = {
                 key: values[key]
@@ -374,23 +394,28 @@ class Operations:
                 if values.get(key) is not None and key not in columns
             }
             payload.update(dict(spec.audit_payload))
-        refused = unknown_keys(payload, self.allowed_keys.get(engine, frozenset()))
+            if problem := self.event_types.payload_problem(payload):
+                refuse(f"the audit payload of {spec.id} is out of bounds: {problem}")
+        refused = unknown_keys(payload, frozenset(declared.payload_keys))
         if refused:
-            raise ContractViolation(
-                self.runtime.role(spec, "contract_validation"),
-                f"audit payload keys not allowed by {engine}'s spec: {', '.join(refused)}",
+            refuse(
+                f"audit payload keys that {engine}'s event type {event_type} does not allow: "
+                f"{', '.join(refused)}"
             )
         if reason_code is None:
-            raise ContractViolation(
-                self.runtime.role(spec, "contract_validation"),
-                f"{spec.id}: an audit event needs a reason code",
-            )
+            refuse(f"{spec.id}: an audit event needs a reason code")
+        fixed = declared.severity
+        if (engine, event_type) == (spec.engine_id, spec.event_type) and spec.severity:
+            fixed = spec.severity
+        given = source.get("severity")
+        if given and fixed and given != fixed:
+            refuse(f"{engine}'s {event_type} events have severity {fixed}, not {given}")
         row.update(
             created_at=now,
             engine=engine,
-            event_type=source.get("event_type") or spec.event_type,
+            event_type=event_type,
             reason_code=reason_code,
-            severity=source.get("severity") or DEFAULT_SEVERITY,
+            severity=given or fixed or DEFAULT_SEVERITY,
             payload_min=payload,
             payload_digest=digest(payload),
             evidence_ref=source.get("evidence_ref"),

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.catalog import AuditEventType, CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import (
     AppendOnlyViolation,
@@ -62,10 +62,13 @@ class Runtime:
         engines = importlib.import_module(f"{name}.engines")
         self.metadata: sa.MetaData = tables.metadata
         self.capabilities: dict[str, CapabilitySpec] = {c.id: c for c in catalog.CATALOG}
+        modules = [importlib.import_module(m) for m in engines.MODULES.values()]
         self.roles: dict[str, Mapping[str, str]] = {
-            module.ENGINE_ID: module.REASON_CODE_ROLES
-            for module in (importlib.import_module(m) for m in engines.MODULES.values())
+            module.ENGINE_ID: module.REASON_CODE_ROLES for module in modules
         }
+        self.event_types: tuple[AuditEventType, ...] = tuple(
+            event_type for module in modules for event_type in module.AUDIT_EVENT_TYPES
+        )
         self.clock = clock
         self.operations = Operations(self)
         self.tools = ToolRunner(self)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -71,6 +71,21 @@ REASON_CODE_ROLES: dict[str, str] = {
     "caller_refused": "ART_SCOPE_VIOLATION",
 }
 
+AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
+    AuditEventType(
+        name="ARTIFACT_APPENDED",
+        engine_id=ENGINE_ID,
+        payload_keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
+        severity="INFO",
+    ),
+    AuditEventType(
+        name="TOOL_CACHE_WRITTEN",
+        engine_id=ENGINE_ID,
+        payload_keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
+        severity="INFO",
+    ),
+)
+
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12
 APPEND_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
     id="ART_APPEND_ARTIFACT_LEDGER_ROW",
@@ -109,6 +124,7 @@ APPEND_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19
@@ -149,6 +165,7 @@ READ_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
@@ -189,6 +206,7 @@ UPSERT_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
@@ -229,6 +247,7 @@ READ_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33",
     extras=(),
+    severity=None,
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec, Lifecycle, Transition
+from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec, Lifecycle, Transition
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -90,6 +90,10 @@ REASON_CODE_ROLES: dict[str, str] = {
     "scope_violation": "J_TENANT_SCOPE_VIOLATION",
     "caller_refused": "J_TENANT_SCOPE_VIOLATION",
 }
+
+AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
+    AuditEventType(name="STATE_TRANSITION", engine_id=ENGINE_ID, payload_keys=(), severity="INFO"),
+)
 
 # source: specs/wiring/PH1_CAPREQ.md:75
 CAPREQ_LIFECYCLE = Lifecycle(
@@ -188,6 +192,7 @@ CREATE_DRAFT_EXECUTE_SPEC = CapabilitySpec(
     lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:14",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:21
@@ -232,6 +237,7 @@ SUBMIT_FOR_APPROVAL_EXECUTE_SPEC = CapabilitySpec(
     lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:21",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:28
@@ -276,6 +282,7 @@ APPROVE_EXECUTE_SPEC = CapabilitySpec(
     lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:28",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:35
@@ -320,6 +327,7 @@ REJECT_EXECUTE_SPEC = CapabilitySpec(
     lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:35",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:42
@@ -364,6 +372,7 @@ FULFILL_EXECUTE_SPEC = CapabilitySpec(
     lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:42",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:49
@@ -408,6 +417,7 @@ CANCEL_REVOKE_EXECUTE_SPEC = CapabilitySpec(
     lifecycle=CAPREQ_LIFECYCLE,
     source="specs/ecm/PH1_CAPREQ.md:49",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:58
@@ -452,6 +462,7 @@ APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:58",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:65
@@ -496,6 +507,7 @@ READ_LEDGER_ROWS_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:65",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:72
@@ -540,6 +552,7 @@ READ_CURRENT_ROWS_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:72",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:79
@@ -584,6 +597,7 @@ READ_CURRENT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:79",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:86
@@ -628,6 +642,7 @@ REBUILD_CURRENT_ROWS_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:86",
     extras=(),
+    severity=None,
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (

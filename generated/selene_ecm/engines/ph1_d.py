@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -219,6 +219,31 @@ REASON_CODE_ROLES: dict[str, str] = {
     "caller_refused": "J_TENANT_SCOPE_VIOLATION",
 }
 
+AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
+    AuditEventType(
+        name="Other",
+        engine_id=ENGINE_ID,
+        payload_keys=(
+            "decision",
+            "output_mode",
+            "refined_intent_type",
+            "what_is_missing",
+            "analysis_kind",
+            "fail_code",
+            "request_id",
+            "prompt_template_version",
+            "output_schema_hash",
+            "tool_catalog_hash",
+            "policy_context_hash",
+            "transcript_hash",
+            "model_id",
+            "model_route_class",
+            "temperature_bp",
+            "max_tokens",
+        ),
+    ),
+)
+
 # source: specs/ecm/PH1_D.md:12
 CHAT_COMMIT_ROW_SPEC = CapabilitySpec(
     id="PH1D_CHAT_COMMIT_ROW",
@@ -281,6 +306,7 @@ CHAT_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_D.md:12",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_D.md:19
@@ -345,6 +371,7 @@ INTENT_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_D.md:19",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_D.md:26
@@ -409,6 +436,7 @@ CLARIFY_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_D.md:26",
     extras=(),
+    severity="WARN",
 )
 
 # source: specs/ecm/PH1_D.md:33
@@ -473,6 +501,7 @@ ANALYSIS_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_D.md:33",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_D.md:40
@@ -537,6 +566,7 @@ FAIL_CLOSED_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_D.md:40",
     extras=(),
+    severity="ERROR",
 )
 
 # source: specs/ecm/PH1_D.md:47
@@ -579,6 +609,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_D.md:47",
     extras=(),
+    severity=None,
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import typing as t
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec, ToolPath
+from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec, ToolPath
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -417,6 +417,21 @@ REASON_CODE_ROLES: dict[str, str] = {
     "provider_error": "E_FAIL_PROVIDER_ERROR",
 }
 
+AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
+    AuditEventType(
+        name="ToolOk",
+        engine_id=ENGINE_ID,
+        payload_keys=("tool_name", "query_hash", "cache_status"),
+        severity="INFO",
+    ),
+    AuditEventType(
+        name="ToolFail",
+        engine_id=ENGINE_ID,
+        payload_keys=("tool_name", "fail_code", "cache_status"),
+        severity="WARN",
+    ),
+)
+
 TOOL_PATH = ToolPath(
     cache_read="ART_READ_TOOL_CACHE_ROW",
     cache_write="ART_UPSERT_TOOL_CACHE_ROW",
@@ -469,6 +484,7 @@ TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:12",
     extras=(),
+    severity="INFO",
 )
 
 # source: specs/ecm/PH1_E.md:19
@@ -514,6 +530,7 @@ TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:19",
     extras=(),
+    severity="WARN",
 )
 
 # source: specs/ecm/PH1_E.md:26
@@ -559,6 +576,7 @@ TOOL_TIME_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:26",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:33
@@ -604,6 +622,7 @@ TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:33",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:40
@@ -649,6 +668,7 @@ TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:40",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:47
@@ -694,6 +714,7 @@ TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:47",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:54
@@ -739,6 +760,7 @@ TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:54",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:61
@@ -784,6 +806,7 @@ TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:61",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:68
@@ -829,6 +852,7 @@ TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:68",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:75
@@ -874,6 +898,7 @@ TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:75",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:82
@@ -919,6 +944,7 @@ TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:82",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:89
@@ -964,6 +990,7 @@ TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:89",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_E.md:96
@@ -1009,6 +1036,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_E.md:96",
     extras=(),
+    severity=None,
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -67,6 +67,30 @@ REASON_CODE_ROLES: dict[str, str] = {
     "caller_refused": "J_TENANT_SCOPE_VIOLATION",
 }
 
+AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
+    AuditEventType(name="GATE_PASS", engine_id=ENGINE_ID, payload_keys=("gate",), any_engine=True),
+    AuditEventType(name="GATE_FAIL", engine_id=ENGINE_ID, payload_keys=("gate",), any_engine=True),
+    AuditEventType(
+        name="STATE_TRANSITION",
+        engine_id=ENGINE_ID,
+        payload_keys=("state_from", "state_to"),
+        any_engine=True,
+    ),
+    AuditEventType(
+        name="TOOL_FAIL",
+        engine_id=ENGINE_ID,
+        payload_keys=("tool_name", "fail_code"),
+        severity="WARN",
+        any_engine=True,
+    ),
+    AuditEventType(
+        name="J_REDACT_APPLIED",
+        engine_id=ENGINE_ID,
+        payload_keys=("redacted_field_count",),
+        any_engine=True,
+    ),
+)
+
 # source: specs/ecm/PH1_J.md:12
 APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
     id="PH1J_APPEND_AUDIT_EVENT",
@@ -104,7 +128,7 @@ APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
     lookup=(),
     order_by=(),
     fill=(),
-    event_type="AUDIT_EVENT",
+    event_type=None,
     audit_payload=(),
     success_reason_code=None,
     engine_column=None,
@@ -116,6 +140,7 @@ APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_J.md:12",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_J.md:19
@@ -154,6 +179,7 @@ READ_AUDIT_EVENTS_BY_CORRELATION_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_J.md:19",
     extras=(),
+    severity=None,
 )
 
 # source: specs/ecm/PH1_J.md:26
@@ -192,6 +218,7 @@ READ_AUDIT_EVENTS_BY_TENANT_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_J.md:26",
     extras=(),
+    severity=None,
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
