@@ -1,6 +1,8 @@
 """A call context: who calls, for which tenant, in which correlation thread.
 
-A context is bound to the runtime that made it, so typed wrappers need nothing else.
+A context is bound to the runtime that made it, so typed wrappers need nothing else. A context
+without a tenant is a system context: its scope is the rows that belong to no tenant, so it
+never reads or writes a tenant's rows (docs/runtime-contracts.md).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class CallContext:
     runtime: Runtime
     caller: str
     """The caller class, checked against each capability's allowed callers."""
-    tenant_id: str
+    tenant_id: str | None
+    """The tenant every read and write is confined to; None: the system scope."""
     correlation_id: int = 0
     turn_id: int = 0
     session_id: str | None = None

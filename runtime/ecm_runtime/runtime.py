@@ -32,6 +32,7 @@ from ecm_runtime.errors import (
 )
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.operations import Operations
+from ecm_runtime.providers import ZERO_SETUP
 from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only, ledger_tables
 from ecm_runtime.tools import ToolRunner
 
@@ -73,6 +74,10 @@ class Runtime:
         self.operations = Operations(self)
         self.tools = ToolRunner(self)
         """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
+        tool_names = {spec.tool_name for spec in self.capabilities.values()}
+        for provider_class in ZERO_SETUP:
+            if provider_class.tool_name in tool_names:
+                self.tools.register(provider_class.tool_name, provider_class(self.clock))
         install_append_only(self.metadata)
 
     @classmethod
@@ -110,7 +115,9 @@ class Runtime:
     def ledgers(self) -> tuple[str, ...]:
         return tuple(t.name for t in ledger_tables(self.metadata))
 
-    def context(self, caller: str, tenant_id: str, **correlation: Any) -> CallContext:
+    def context(self, caller: str, tenant_id: str | None = None, **correlation: Any) -> CallContext:
+        """A context for `caller` acting for `tenant_id`; without a tenant, a system context
+        that sees and writes only rows that belong to no tenant."""
         return CallContext(self, caller, tenant_id, **correlation)
 
     # --- calling ------------------------------------------------------------------------

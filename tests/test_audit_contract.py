@@ -1,0 +1,282 @@
+"""The audit log's contract on both backends: bounded payloads, event types with their own
+allow-lists and severities, rows that stay visible to the tenant they were written for, and
+the zero-setup time tool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from ecm_runtime import Runtime, StorageError
+from ecm_runtime.errors import ContractViolation, ScopeViolation
+
+from storage import postgres_url, sqlite_url
+
+TENANT, OTHER = "tenant-a", "tenant-b"
+NOW = 1_700_000_000_000
+
+
+def event(**changes: Any) -> dict[str, Any]:
+    base = {
+        "now": NOW,
+        "engine": "PH1.J",
+        "event_type": "GATE_PASS",
+        "reason_code": "J_IDEMPOTENCY_REPLAY",
+        "severity": "INFO",
+        "correlation_id": 77,
+        "turn_id": 1,
+        "payload_min": {"gate": "wake"},
+    }
+    return {**base, **changes}
+
+
+def decision(**changes: Any) -> dict[str, Any]:
+    base = {
+        "now": NOW,
+        "tenant_id": TENANT,
+        "correlation_id": 78,
+        "turn_id": 1,
+        "user_id": "user-1",
+        "device_id": "device-1",
+        "request_id": "r",
+        "prompt_template_version": "v1",
+        "output_schema_hash": "h",
+        "tool_catalog_hash": "h",
+        "policy_context_hash": "h",
+        "transcript_hash": "h",
+        "model_id": "m",
+        "model_route_class": "PRIMARY",
+        "temperature_bp": 1,
+        "max_tokens": 10,
+        "reason_code": "D_FAIL_TIMEOUT",
+        "idempotency_key": "k",
+    }
+    return {**base, **changes}
+
+
+class AuditContract:
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> Iterator[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+        yield ""
+
+    @pytest.fixture
+    def rt(self, url: str) -> Iterator[Runtime]:
+        runtime = Runtime.open(url, clock=lambda: NOW)
+        yield runtime
+        runtime.close()
+
+    def rows(self, rt: Runtime) -> list[dict[str, Any]]:
+        table = rt.metadata.tables["audit_events"]
+        with rt.engine.connect() as connection:
+            query = sa.select(table).order_by(table.c.event_id)
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def refused(self, rt: Runtime, ctx: Any, capability: str, payload: dict[str, Any]) -> str:
+        before = self.rows(rt)
+        with pytest.raises(StorageError) as raised:
+            rt.invoke(ctx, capability, payload)
+        assert self.rows(rt) == before, "a refused call wrote a row"
+        return raised.value.reason_code
+
+    # --- bounded payloads ---------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        "payload_min",
+        [
+            "a string",
+            ["a", "list"],
+            7,
+            None,
+            {"gate": "x" * 10_000_000},
+            {"gate": ""},
+            {f"k{n}": "v" for n in range(25)},
+        ],
+        ids=["string", "list", "number", "null", "10MB", "empty-string", "25-entries"],
+    )
+    def test_payloads_outside_the_bounds_are_refused(self, rt: Runtime, payload_min: Any) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        code = self.refused(rt, ctx, "PH1J_APPEND_AUDIT_EVENT", event(payload_min=payload_min))
+        assert code == "J_CONTRACT_VALIDATION_FAILED"
+
+    def test_a_payload_the_runtime_builds_obeys_the_same_bounds(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        long_question = "w" * 300  # a valid field value, too long for an audit string
+        code = self.refused(
+            rt, ctx, "PH1D_CLARIFY_COMMIT_ROW", decision(what_is_missing=long_question)
+        )
+        assert code == "D_FAIL_INVALID_SCHEMA"
+
+    # --- event types --------------------------------------------------------------------
+
+    def test_each_event_type_allows_its_own_keys(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", event(idempotency_key="g"))
+        transition = event(
+            event_type="STATE_TRANSITION",
+            payload_min={"state_from": "DRAFT", "state_to": "OPEN"},
+            idempotency_key="s",
+        )
+        rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", transition)
+        assert [row["payload_min"] for row in self.rows(rt)] == [
+            {"gate": "wake"},
+            {"state_from": "DRAFT", "state_to": "OPEN"},
+        ]
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"event_type": "STATE_TRANSITION"},  # {gate} is GATE_PASS's key, not this type's
+            {"event_type": "NEVER_DECLARED"},
+            {"engine": "NO.SUCH.ENGINE", "event_type": "ToolOk"},
+            {"event_type": "TOOL_FAIL", "payload_min": {"tool_name": "t"}, "severity": "INFO"},
+        ],
+        ids=["other-type's-key", "undeclared-type", "unknown-engine", "wrong-severity"],
+    )
+    def test_what_an_event_type_does_not_allow_is_refused(
+        self, rt: Runtime, changes: dict[str, Any]
+    ) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        code = self.refused(rt, ctx, "PH1J_APPEND_AUDIT_EVENT", event(**changes))
+        assert code == "J_CONTRACT_VALIDATION_FAILED"
+
+    def test_severity_follows_the_declared_event_type_and_decision(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT, correlation_id=78)
+        rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", decision(idempotency_key="chat"))
+        rt.invoke(
+            ctx, "PH1D_CLARIFY_COMMIT_ROW", decision(idempotency_key="c", what_is_missing="d")
+        )
+        rt.invoke(ctx, "PH1D_FAIL_CLOSED_COMMIT_ROW", decision(idempotency_key="f", fail_code="F"))
+        tool = {
+            "tenant_id": TENANT,
+            "correlation_id": 78,
+            "turn_id": 1,
+            "user_id": "u",
+            "device_id": "d",
+            "query": "rain?",
+            "idempotency_key": "w",
+        }
+        with pytest.raises(StorageError) as failed:  # no weather provider: audited as ToolFail
+            rt.invoke(ctx, "PH1E_TOOL_WEATHER_QUERY", tool)
+        assert failed.value.reason_code == "E_FAIL_FORBIDDEN_TOOL"
+        seen = [(r["engine"], r["event_type"], r["severity"]) for r in self.rows(rt)]
+        assert seen == [
+            ("PH1.D", "Other", "INFO"),
+            ("PH1.D", "Other", "WARN"),
+            ("PH1.D", "Other", "ERROR"),
+            ("PH1.E", "ToolFail", "WARN"),
+        ]
+
+    # --- tenants ------------------------------------------------------------------------
+
+    def test_an_event_without_a_tenant_belongs_to_the_callers_tenant(self, rt: Runtime) -> None:
+        mine = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        written = rt.invoke(mine, "PH1J_APPEND_AUDIT_EVENT", event(idempotency_key="t"))
+        assert [row["tenant_id"] for row in self.rows(rt)] == [TENANT]
+        read = rt.invoke(mine, "PH1J_READ_AUDIT_EVENTS_BY_TENANT", {"tenant_id": TENANT})
+        assert [e.event_id for e in read] == [written.id]  # type: ignore[attr-defined,union-attr]
+        theirs = rt.context(caller="SELENE_OS", tenant_id=OTHER)
+        assert rt.invoke(theirs, "PH1J_READ_AUDIT_EVENTS_BY_TENANT", {"tenant_id": OTHER}) == ()
+        by_thread = rt.invoke(
+            theirs, "PH1J_READ_AUDIT_EVENTS_BY_CORRELATION", {"correlation_id": 77}
+        )
+        assert by_thread == ()
+
+    def test_an_event_naming_another_tenant_is_refused(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        code = self.refused(rt, ctx, "PH1J_APPEND_AUDIT_EVENT", event(tenant_id=OTHER))
+        assert code == "J_TENANT_SCOPE_VIOLATION"
+
+    def test_a_system_context_keeps_to_the_rows_of_no_tenant(self, rt: Runtime) -> None:
+        system = rt.context(caller="SELENE_OS")
+        rt.invoke(system, "PH1J_APPEND_AUDIT_EVENT", event(idempotency_key="sys"))
+        assert [row["tenant_id"] for row in self.rows(rt)] == [None]
+        tenant = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        assert (
+            rt.invoke(tenant, "PH1J_READ_AUDIT_EVENTS_BY_CORRELATION", {"correlation_id": 77}) == ()
+        )
+        seen = rt.invoke(system, "PH1J_READ_AUDIT_EVENTS_BY_CORRELATION", {"correlation_id": 77})
+        assert len(seen) == 1  # type: ignore[arg-type]
+        with pytest.raises(ScopeViolation):
+            rt.invoke(system, "PH1J_READ_AUDIT_EVENTS_BY_TENANT", {"tenant_id": TENANT})
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR")
+        request = {
+            "now": NOW,
+            "correlation_id": 1,
+            "turn_id": 1,
+            "capreq_id": "cr",
+            "requester_user_id": "u",
+            "simulation_id": "s",
+            "idempotency_key": "k",
+            "requested_capability_id": "c",
+            "target_scope_ref": "t",
+            "justification": "j",
+        }
+        with pytest.raises(ContractViolation):  # the request names no tenant: input refused
+            rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", request)
+        with pytest.raises(ScopeViolation):  # and it may not name one for a system context
+            rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", {**request, "tenant_id": TENANT})
+
+    # --- the zero-setup time tool -------------------------------------------------------
+
+    def test_the_time_tool_answers_on_a_fresh_runtime(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT, correlation_id=5)
+        query = {
+            "tenant_id": TENANT,
+            "correlation_id": 5,
+            "turn_id": 1,
+            "user_id": "u",
+            "device_id": "d",
+            "query": "what time is it in Tokyo",
+        }
+        first = rt.invoke(ctx, "PH1E_TOOL_TIME_QUERY", {**query, "idempotency_key": "q1"})
+        second = rt.invoke(ctx, "PH1E_TOOL_TIME_QUERY", {**query, "idempotency_key": "q2"})
+        assert "Asia/Tokyo" in first.answer_text  # type: ignore[attr-defined]
+        assert second == first
+        rows = [r for r in self.rows(rt) if r["engine"] == "PH1.E"]  # the cache write is ART's
+        assert [(r["event_type"], r["payload_min"]["cache_status"]) for r in rows] == [
+            ("ToolOk", "MISS"),
+            ("ToolOk", "HIT"),
+        ]
+
+
+class TestSQLite(AuditContract):
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> Iterator[str]:
+        yield sqlite_url(tmp_path)
+
+
+class TestPostgreSQL(AuditContract):
+    @pytest.fixture
+    def url(self, tmp_path: Path) -> Iterator[str]:
+        yield from postgres_url()
+
+
+def test_the_default_runtime_needs_no_setup_for_the_time_tool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ECM_DATABASE_URL", raising=False)
+    rt = Runtime.open()
+    try:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        answer = rt.invoke(
+            ctx,
+            "PH1E_TOOL_TIME_QUERY",
+            {
+                "tenant_id": TENANT,
+                "correlation_id": 1,
+                "turn_id": 1,
+                "user_id": "u",
+                "device_id": "d",
+                "query": "what time is it in Tokyo",
+                "idempotency_key": "k",
+            },
+        )
+        assert "Asia/Tokyo" in answer.answer_text  # type: ignore[attr-defined]
+        assert (tmp_path / "ecm.sqlite3").is_file()
+    finally:
+        rt.close()
