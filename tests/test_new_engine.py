@@ -193,9 +193,8 @@ def test_tables_work_on_sqlite(demo: ModuleType) -> None:
         connection.execute(demo_notes.insert(), {**row, "note_kind": "MEMO"})
 
 
-def test_the_new_module_meets_the_code_bar(demo: ModuleType) -> None:
-    package = Path(demo.__file__ or "").parent
-    # The bar the project holds generated code to, stated without this repository's layout.
+def assert_code_bar(package: Path) -> None:
+    """The bar the project holds generated code to, stated without this repository's layout."""
     rules = ["--isolated", "--line-length", "100", "--target-version", "py311"]
     for command in (
         [
@@ -209,7 +208,7 @@ def test_the_new_module_meets_the_code_bar(demo: ModuleType) -> None:
             str(package),
         ],
         ["ruff", "format", *rules, "--check", str(package)],
-        ["mypy", "--strict", "--no-incremental", "-p", "demo_ecm"],
+        ["mypy", "--strict", "--no-incremental", "-p", package.name],
     ):
         run = subprocess.run(
             [sys.executable, "-m", *command],
@@ -221,3 +220,74 @@ def test_the_new_module_meets_the_code_bar(demo: ModuleType) -> None:
             env={"MYPYPATH": f"{package.parent}:{RUNTIME}", "PATH": ""},
         )
         assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_new_module_meets_the_code_bar(demo: ModuleType) -> None:
+    assert_code_bar(Path(demo.__file__ or "").parent)
+
+
+READ_ONLY_ECM = """# DEMO.LOOKUP ECM Spec
+
+## Engine Header
+- `engine_id`: `DEMO.LOOKUP`
+- `purpose`: Answer lookups; writes nothing, so it has no audit rules and no reason codes.
+- `data_owned`: `demo_lookups`
+- `version`: `v1`
+- `status`: `ACTIVE`
+
+## Capability List
+
+### `LOOKUP_READ_ONE`
+- `name`: Read one entry
+- `input_schema`: `(tenant_id, lookup_id)`
+- `output_schema`: `Option<LookupRow>`
+- `allowed_callers`: `SELENE_OS_ONLY`
+- `side_effects`: `NONE`
+"""
+READ_ONLY_WIRING = """# DEMO.LOOKUP Wiring
+
+## Spec Header
+- `kind`: `ENGINE_WIRING`
+- `engine_id`: `DEMO.LOOKUP`
+
+## Tables
+
+### `demo_lookups`
+- `truth_type`: `CACHE`
+- `columns`: `(lookup_id, tenant_id, expires_at)`
+- `primary_key`: `(tenant_id, lookup_id)`
+- `tenant_column`: `tenant_id`
+- `ttl_column`: `expires_at`
+
+## Records
+
+### `LookupRow`
+- `row_of`: `demo_lookups`
+
+## Capability Bindings
+
+### `LOOKUP_READ_ONE`
+- `operation`: `read_one`
+- `table`: `demo_lookups`
+- `lookup`: `(tenant_id, lookup_id)`
+"""
+
+
+def test_an_engine_that_only_reads_meets_the_code_bar(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path / "lookup",
+        "lookup_ecm",
+        {"ecm/DEMO_LOOKUP.md": READ_ONLY_ECM, "wiring/DEMO_LOOKUP.md": READ_ONLY_WIRING},
+        keep_project=False,
+    )
+    (root / "specs" / "common").mkdir()
+    for name in ("fields.md", "callers.md"):
+        (root / "specs" / "common" / name).write_bytes(
+            (REPO / "specs" / "common" / name).read_bytes()
+        )
+    project, report = build(load_config(root))
+    assert project.result.diagnostics == [], project.result.diagnostics
+    assert report is not None
+    module = (root / "generated" / "lookup_ecm" / "engines" / "demo_lookup.py").read_text()
+    assert "AuditRule" not in module and "enum" not in module
+    assert_code_bar(root / "generated" / "lookup_ecm")

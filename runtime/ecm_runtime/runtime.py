@@ -128,13 +128,28 @@ class Runtime:
         if spec is None:
             raise UnknownCapability(f"no compiled spec declares capability {capability_id!r}")
         self._gate(ctx, spec)
+        return self._run(ctx, spec, self._validated(spec, payload))
+
+    def invoke_within(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        capability_id: str,
+        payload: Mapping[str, Any],
+    ) -> object:
+        """Call a storage capability inside the caller's open transaction (the tool path's
+        cache write and audit row), with the same gate and input contract as `invoke`."""
+        spec = self.capabilities[capability_id]
+        self._gate(ctx, spec)
+        return self.operations.run(connection, ctx, spec, self._validated(spec, payload))
+
+    def _validated(self, spec: CapabilitySpec, payload: Mapping[str, Any]) -> pydantic.BaseModel:
         try:
-            model = spec.input_model.model_validate(dict(payload))
+            return spec.input_model.model_validate(dict(payload))
         except pydantic.ValidationError as error:
             raise ContractViolation(
                 self.role(spec, "contract_validation"), _summary(error)
             ) from None
-        return self._run(ctx, spec, model)
 
     def execute(
         self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
@@ -122,19 +123,18 @@ class ToolRunner:
                 self._commit(call, path.ok_commit, HIT, None)
                 return response
         response = self._provide(call, payload, model, status)
-        if status == MISS:
-            now = self.runtime.clock()
-            self.runtime.invoke(
-                ctx,
-                path.cache_write,
-                {
+        # The cache row and the ok row commit together: a refused commit leaves no cache row.
+        with self.runtime.transaction(read_only=False, spec=spec) as connection:
+            if status == MISS:
+                now = self.runtime.clock()
+                entry = {
                     **key,
                     "now": now,
                     "result_payload": response.model_dump(mode="json"),
                     "expires_at": now + path.cache_ttl_ms,
-                },
-            )
-        self._commit(call, path.ok_commit, status, None)
+                }
+                self.runtime.invoke_within(connection, ctx, path.cache_write, entry)
+            self._commit(call, path.ok_commit, status, None, connection)
         return response
 
     def _check_policy(self, call: _Call, status: str) -> None:
@@ -174,7 +174,15 @@ class ToolRunner:
 
     # --- audit, replay ------------------------------------------------------------------
 
-    def _commit(self, call: _Call, capability: str, status: str, code: str | None) -> None:
+    def _commit(
+        self,
+        call: _Call,
+        capability: str,
+        status: str,
+        code: str | None,
+        connection: Connection | None = None,
+    ) -> None:
+        """The ok or fail audit row of a call, in `connection`'s transaction if given."""
         spec = self.runtime.capabilities[capability]
         fields = {
             **call.values,
@@ -186,7 +194,11 @@ class ToolRunner:
             "reason_code": code or call.path.reason_code,
         }
         names = {info.alias or name for name, info in spec.input_model.model_fields.items()}
-        self.runtime.invoke(call.ctx, capability, {k: v for k, v in fields.items() if k in names})
+        row = {k: v for k, v in fields.items() if k in names}
+        if connection is None:
+            self.runtime.invoke(call.ctx, capability, row)
+        else:
+            self.runtime.invoke_within(connection, call.ctx, capability, row)
 
     def _fail(self, call: _Call, role: str, status: str, message: str) -> NoReturn:
         code = self.runtime.role(call.spec, role)
@@ -194,7 +206,8 @@ class ToolRunner:
         raise ToolError(code, f"{call.spec.id}: {message}")
 
     def _earlier(self, call: _Call) -> Mapping[str, Any] | None:
-        """The audit row of an earlier call with this idempotency key, in this tenant."""
+        """The audit row of an earlier call with this idempotency key in this thread. A key
+        another tenant holds fails closed before anything runs, revealing nothing of it."""
         table = self.runtime.operations.audit_table
         key = call.values.get("idempotency_key")
         if table is None or key is None:
@@ -202,14 +215,28 @@ class ToolRunner:
         query = sa.select(table).where(
             table.c.correlation_id == call.values.get("correlation_id"),
             table.c.idempotency_key == key,
-            table.c.tenant_id == call.ctx.tenant_id,
         )
-        with self.runtime.transaction(read_only=True) as connection:
+        with self.runtime.transaction(read_only=True, spec=call.spec) as connection:
             row = connection.execute(query).mappings().first()
+        if row is not None and row["tenant_id"] != call.ctx.tenant_id:
+            raise ToolError(
+                self.runtime.role(call.spec, "scope_violation"),
+                f"{call.spec.id}: the idempotency key is taken in another tenant",
+            )
         return dict(row) if row is not None else None
 
     def _replay(self, call: _Call, earlier: Mapping[str, Any], model: type[BaseModel]) -> BaseModel:
-        """A retry answers as the first call did, without running the tool again."""
+        """A retry answers as the first call did, without running the tool again. A key the
+        thread already used for another tool or another query is a conflict, not a retry."""
+        recorded = earlier["payload_min"] or {}
+        if (
+            recorded.get("tool_name") != call.key["tool_name"]
+            or recorded.get("query_hash", call.key["query_hash"]) != call.key["query_hash"]
+        ):
+            raise ToolError(
+                self.runtime.role(call.spec, "contract_validation"),
+                f"{call.spec.id}: the idempotency key was already used for another query",
+            )
         fail_spec = self.runtime.capabilities[call.path.fail_commit]
         if earlier["event_type"] == fail_spec.event_type:
             raise ToolError(earlier["reason_code"], f"{call.spec.id}: replay of a failed query")
@@ -218,7 +245,7 @@ class ToolRunner:
         query = sa.select(table.c.result_payload).where(
             *(table.c[column] == call.key[column] for column in read.lookup)
         )
-        with self.runtime.transaction(read_only=True) as connection:
+        with self.runtime.transaction(read_only=True, spec=call.spec) as connection:
             stored = connection.execute(query).scalar()
         if stored is None:
             raise ToolError(
@@ -240,7 +267,7 @@ class ToolRunner:
             table.c.engine == call.spec.engine_id,
             table.c.event_type.in_(types),
         )
-        with self.runtime.transaction(read_only=True) as connection:
+        with self.runtime.transaction(read_only=True, spec=call.spec) as connection:
             return int(connection.execute(query).scalar_one())
 
 
