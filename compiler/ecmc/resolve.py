@@ -168,6 +168,17 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
                     variant.name.span,
                     f"variant name {variant.name.text!r} must be snake_case",
                 )
+            first_variant: dict[str, Entry] = {}
+            for variant in entry.children:
+                first = first_variant.setdefault(variant.name.text, variant)
+                if first is not variant:
+                    diagnostics.report(
+                        "ECM060",
+                        variant.name.span,
+                        f"{name}: variant {variant.name.text!r} is defined twice",
+                        f"first at {first.name.span}",
+                    )
+                    bad_variants.append(variant)
             if bad_variants:
                 entry = dataclasses.replace(
                     entry, children=tuple(v for v in entry.children if v not in bad_variants)
@@ -873,12 +884,13 @@ def _reason_code_roles(
     declared: set[str],
     diagnostics: Diagnostics,
 ) -> list[ReasonCodeRole]:
-    roles = []
+    roles: dict[tuple[str, str], ReasonCodeRole] = {}
     for companion, section in sections:
         for bullet in section.bullets:
             if bullet.key is None or bullet.value is None:
                 diagnostics.report("ECM018", bullet.span, "expected '`role`: `REASON_CODE`'")
                 continue
+
             if bullet.key.text not in REASON_CODE_ROLES:
                 diagnostics.report(
                     "ECM017",
@@ -888,9 +900,17 @@ def _reason_code_roles(
                 )
                 continue
             _referenced_code(bullet, declared, diagnostics)
-            roles.append(
-                ReasonCodeRole(
-                    companion.engine_id or "", bullet.key.text, bullet.value.text, bullet.span
+            seen = roles.get((companion.engine_id or "", bullet.key.text))
+            if seen is not None:
+                diagnostics.report(
+                    "ECM012",
+                    bullet.key.span,
+                    f"reason-code role {bullet.key.text!r} is given twice",
+                    f"first at {seen.span}",
                 )
+                continue
+            role = ReasonCodeRole(
+                companion.engine_id or "", bullet.key.text, bullet.value.text, bullet.span
             )
-    return roles
+            roles[(role.engine_id, role.role)] = role
+    return list(roles.values())
