@@ -170,13 +170,13 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
                 )
             first_variant: dict[str, Entry] = {}
             for variant in entry.children:
-                first = first_variant.setdefault(variant.name.text, variant)
-                if first is not variant:
+                earlier = first_variant.setdefault(variant.name.text, variant)
+                if earlier is not variant:
                     diagnostics.report(
                         "ECM060",
                         variant.name.span,
                         f"{name}: variant {variant.name.text!r} is defined twice",
-                        f"first at {first.name.span}",
+                        f"first at {earlier.name.span}",
                     )
                     bad_variants.append(variant)
             if bad_variants:
