@@ -14,6 +14,7 @@ from ecmc.audit_events import find_event_type, severity_problem
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import AuditEventType, Capability, CapabilityBinding, Engine, Record, Table
 from ecmc.keys import bullet_names, keyed, pin_list, value_text
+from ecmc.shapes import map_key_fields, output_row, record_fields
 from ecmc.span import Span
 from ecmc.syntax import Bullet, Entry, Text
 from ecmc.types import TypeResolver
@@ -52,6 +53,7 @@ TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 DIGEST = "DIGEST"
 """A `fill` source: the BLAKE3 digest of the call's canonical input."""
 _AUDITED = frozenset({"audit_append", "append", "upsert", "transition"})
+READS = frozenset({"read_one", "read_many", "read_map"})
 
 
 def resolve_binding(
@@ -112,6 +114,22 @@ def resolve_binding(
             f"{cap_id}: {operation} acts on {', '.join(sorted(truth_types))} tables; "
             f"{table.name} is {table.truth_type}",
         )
+    if table is not None and not table.scope:
+        diagnostics.report(
+            "ECM066",
+            _at(keys.get("table"), entry.name),
+            f"{cap_id}: table {table.name} names no 'tenant_column' and is not declared "
+            "'scope: GLOBAL': its rows would be every tenant's",
+            "name the column that holds the tenant, or say `scope`: `GLOBAL` for rows every "
+            "tenant shares",
+        )
+    if operation == "rebuild" and table is not None and table.projection_of is None:
+        diagnostics.report(
+            "ECM064",
+            _at(keys.get("table"), entry.name),
+            f"{cap_id}: rebuild needs a CURRENT table that is a 'projection_of' a ledger; "
+            f"{table.name} is a plain state table",
+        )
     columns = {c.name for c in table.columns} if table else set()
 
     lookup = bullet_names(keys.get("lookup"), diagnostics)
@@ -127,7 +145,7 @@ def resolve_binding(
                 "ECM054", name.span, f"{cap_id}: order_by names unknown column {name.text!r}"
             )
 
-    inputs = _input_fields(capability, records)
+    inputs = {m.name for m in capability.input_fields}
     fill: list[tuple[str, str]] = []
     for column, source, span in pin_list(keys.get("fill"), diagnostics):
         if table is not None and column not in columns:
@@ -215,6 +233,28 @@ def resolve_binding(
             _at(keys.get("reason_code"), entry.name),
             f"reason code {reason_code} is referenced but no spec declares it",
         )
+    if (
+        audited
+        and operation != "transition"
+        and reason_code is None
+        and "reason_code" not in inputs
+    ):
+        diagnostics.report(
+            "ECM010",
+            entry.name.span,
+            f"{cap_id} writes an audit row, which needs a reason code: its input has no "
+            "'reason_code', so its binding needs one",
+        )
+    _check_runnable(
+        capability,
+        operation,
+        table,
+        lookup,
+        fill,
+        records,
+        _at(keys.get("operation"), entry.name),
+        diagnostics,
+    )
     return CapabilityBinding(
         capability_id=cap_id,
         operation=operation,
@@ -253,18 +293,74 @@ def _tool_name(
     return name
 
 
-def _input_fields(capability: Capability, records: Mapping[str, Record]) -> set[str]:
-    """The field names a call's input carries, whatever shape the spec gives it."""
-    ref = capability.input.type if capability.input else None
-    if ref is None:
-        return set()
-    if ref.kind == "record" and ref.name is not None and ref.name in records:
-        record = records[ref.name]
-        variants = [v for v in record.variants if v.name == ref.variant]
-        members = variants[0].members if variants else record.members
-        return {m.name for m in members}
-    if ref.kind == "scalar" and ref.name:
-        return {ref.name}
-    if ref.kind == "option" and ref.args and ref.args[0].name:
-        return {ref.args[0].name}
-    return {m.name for m in ref.members if m.name}
+def _check_runnable(
+    capability: Capability,
+    operation: str,
+    table: Table | None,
+    lookup: list[Text],
+    fill: list[tuple[str, str]],
+    records: Mapping[str, Record],
+    at: Span,
+    diagnostics: Diagnostics,
+) -> None:
+    """What the runtime needs at call time, checked now: lint accepts only what runs."""
+    if table is None:
+        return
+    cap_id = capability.id
+    inputs = {m.name for m in capability.input_fields}
+    columns = {c.name for c in table.columns}
+    for name in lookup:
+        if name.text not in inputs:
+            diagnostics.report(
+                "ECM064", name.span, f"{cap_id}: lookup column {name.text!r} is not an input field"
+            )
+    output = capability.output.type if capability.output else None
+    if operation in READS or operation == "transition":
+        row = output_row(output, records)
+        if row is None:
+            shown = capability.output.text if capability.output else "(none)"
+            diagnostics.report(
+                "ECM064",
+                at,
+                f"{cap_id}: {operation} returns rows, but its output {shown!r} is no record",
+            )
+        elif operation in READS:
+            record = records.get(row.name or "")
+            fields = record_fields(record) if record is not None else row.members
+            missing = [m.name for m in fields if not m.optional and m.name not in columns]
+            if missing:
+                diagnostics.report(
+                    "ECM064",
+                    at,
+                    f"{cap_id}: its output record needs {', '.join(missing)}, which "
+                    f"{table.name} does not have",
+                )
+    if operation == "read_map":
+        key = map_key_fields(output, records)
+        if not key or not set(key) <= columns:
+            diagnostics.report(
+                "ECM064",
+                at,
+                f"{cap_id}: read_map needs a Map<K, V> output keyed by columns of {table.name}",
+            )
+    if operation == "upsert":
+        conflict_key = {n.text for n in lookup} or set(table.primary_key)
+        unique = [set(table.primary_key), *(set(k.columns) for k in table.unique_keys)]
+        if conflict_key not in unique:
+            diagnostics.report(
+                "ECM064",
+                at,
+                f"{cap_id}: an upsert is keyed by its lookup (else the primary key), which must "
+                f"be the primary key or a unique key of {table.name}",
+            )
+    if operation in ("append", "upsert"):
+        provided = inputs | {column for column, _ in fill}
+        provided |= {c for c in (table.identity, table.tenant_column) if c is not None}
+        missing = [c.name for c in table.columns if not c.nullable and c.name not in provided]
+        if missing:
+            diagnostics.report(
+                "ECM064",
+                at,
+                f"{cap_id}: nothing provides {', '.join(missing)}, which {table.name} requires",
+                "add the fields to the input, or `fill` the columns from other input fields",
+            )

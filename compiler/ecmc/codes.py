@@ -83,6 +83,7 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     DiagnosticCode("ECM063", _E, "a wiring entry refers to a capability that does not exist"),
     DiagnosticCode("ECM064", _E, "a capability binding does not fit its capability or its table"),
     DiagnosticCode("ECM065", _E, "an audit event type is undeclared, declared twice or malformed"),
+    DiagnosticCode("ECM066", _E, "a capability acts on a table that has no tenant scope"),
 )
 
 REGISTRY: dict[str, DiagnosticCode] = {entry.code: entry for entry in _TABLE}

@@ -153,6 +153,9 @@ class Table:
     ttl_column: str | None
     tenant_column: str | None
     """The column that holds the tenant: reads and writes never cross it."""
+    scope: str
+    """TENANT (rows belong to the tenant in `tenant_column`), GLOBAL (rows every tenant
+    shares, as the wiring says explicitly), or '' (neither: no capability may use it)."""
     project: tuple[tuple[str, str], ...]
     """CURRENT tables: (column, ledger column) for columns not named as in the ledger."""
     description: str
@@ -289,6 +292,8 @@ class Capability:
     side_effects: SideEffects | None
     input: Schema | None
     output: Schema | None
+    input_fields: tuple[Member, ...]
+    """The input as the flat fields a call carries, whatever shape the spec gives it."""
     reason_codes: tuple[str, ...]
     failure_modes: tuple[str, ...]
     audit: tuple[AuditRequirement, ...]

@@ -82,10 +82,12 @@ TABLE_KEYS = frozenset(
         "projection_of",
         "ttl_column",
         "tenant_column",
+        "scope",
         "project",
         "description",
     }
 )
+TABLE_SCOPES = ("TENANT", "GLOBAL")
 RECORD_KEYS = frozenset({"fields", "row_of", "alias_of", "description"})
 VARIANT_KEYS = frozenset({"fields", "description", "action"})
 LIFECYCLE_KEYS = frozenset(
@@ -208,8 +210,9 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         _record(companion.engine_id, entry, resolver, table_map, diagnostics)
         for companion, entry in record_entries.values()
     ]
+    record_map = {r.name: r for r in records}
     engines = [
-        resolve_engine(syntax, spec.digest, resolver, policies, diagnostics)
+        resolve_engine(syntax, spec.digest, resolver, policies, record_map, diagnostics)
         for spec, syntax in parsed
         if isinstance(syntax, EngineSyntax)
     ]
@@ -241,7 +244,6 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
             diagnostics,
         )
     )
-    record_map = {r.name: r for r in records}
     bindings = [
         resolve_binding(
             companion.engine_id or "",
@@ -518,10 +520,13 @@ def _table(
     ttl = checked(bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
     tenant = checked(bullet_names(keys.get("tenant_column"), diagnostics), "tenant_column")
     projection = value_text(keys.get("projection_of")) or None
-    if truth == "CURRENT" and projection is None:
+    if truth != "CURRENT" and projection is not None:
         diagnostics.report(
-            "ECM059", entry.name.span, f"CURRENT table {name} needs 'projection_of' its ledger"
+            "ECM059",
+            keys["projection_of"].span,
+            f"table {name}: only a CURRENT table is a projection of a ledger",
         )
+    scope = _scope(keys.get("scope"), bool(tenant), name, diagnostics)
     if truth == "CACHE" and not ttl:
         diagnostics.report("ECM059", entry.name.span, f"CACHE table {name} needs a 'ttl_column'")
     return Table(
@@ -538,10 +543,37 @@ def _table(
         projection_of=projection,
         ttl_column=ttl[0] if ttl else None,
         tenant_column=tenant[0] if tenant else None,
+        scope=scope,
         project=_projection(keys.get("project"), name, column_names, diagnostics),
         description=value_text(keys.get("description")),
         span=entry.name.span,
     )
+
+
+def _scope(bullet: Bullet | None, has_tenant: bool, table: str, diagnostics: Diagnostics) -> str:
+    """TENANT when the table names its tenant column, GLOBAL when it says so, else ''."""
+    declared = value_text(bullet)
+    if bullet is None:
+        return "TENANT" if has_tenant else ""
+    if declared not in TABLE_SCOPES:
+        diagnostics.report(
+            "ECM059",
+            bullet.value.span if bullet.value else bullet.span,
+            f"table {table}: scope {declared!r} is not one of {', '.join(TABLE_SCOPES)}",
+        )
+        return "TENANT" if has_tenant else ""
+    if (declared == "TENANT") != has_tenant:
+        diagnostics.report(
+            "ECM059",
+            bullet.span,
+            f"table {table}: scope {declared} "
+            + (
+                "needs a 'tenant_column'"
+                if declared == "TENANT"
+                else "contradicts its 'tenant_column'"
+            ),
+        )
+    return declared
 
 
 def _projection(

@@ -17,11 +17,13 @@ from ecmc.ir import (
     Engine,
     Member,
     ReasonCode,
+    Record,
     Schema,
     SideEffects,
     TypeRef,
 )
 from ecmc.keys import keyed, names_in, value_text
+from ecmc.shapes import input_fields
 from ecmc.span import Span
 from ecmc.syntax import AuditRuleSyntax, Bullet, CapabilitySyntax, EngineSyntax, Text
 from ecmc.type_grammar import GrammarError, parse_member
@@ -70,6 +72,7 @@ def resolve_engine(
     digest: str,
     resolver: TypeResolver,
     policies: Mapping[str, CallerPolicy],
+    records: Mapping[str, Record],
     diagnostics: Diagnostics,
 ) -> Engine:
     header = keyed(syntax.header, HEADER_KEYS, "engine header", diagnostics)
@@ -97,7 +100,7 @@ def resolve_engine(
     default_callers = header.get("allowed_callers")
 
     capabilities = [
-        _capability(cap, default_callers, resolver, policies, diagnostics)
+        _capability(cap, default_callers, resolver, policies, records, diagnostics)
         for cap in syntax.capabilities
     ]
     if not capabilities:
@@ -220,6 +223,7 @@ def _capability(
     default_callers: Bullet | None,
     resolver: TypeResolver,
     policies: Mapping[str, CallerPolicy],
+    records: Mapping[str, Record],
     diagnostics: Diagnostics,
 ) -> Capability:
     cap_id = syntax.id.text
@@ -260,6 +264,7 @@ def _capability(
         else:
             callers = policy.callers
 
+    input_schema = _schema(keys.get("input_schema"), resolver, diagnostics)
     return Capability(
         id=cap_id,
         name=name,
@@ -267,8 +272,14 @@ def _capability(
         allowed_callers=policy_name,
         callers=callers,
         side_effects=_side_effects(keys.get("side_effects"), diagnostics),
-        input=_schema(keys.get("input_schema"), resolver, diagnostics),
+        input=input_schema,
         output=_schema(keys.get("output_schema"), resolver, diagnostics),
+        input_fields=input_fields(
+            input_schema.type if input_schema else TypeRef("unit", syntax.span),
+            records,
+            cap_id,
+            diagnostics,
+        ),
         reason_codes=tuple(
             code.text for code in _reason_code_list(keys["reason_codes"], diagnostics)
         )
@@ -449,10 +460,19 @@ def _audit_keys(
 ) -> tuple[AuditKey, ...]:
     keys: list[AuditKey] = []
     for child in _flatten(rule.keys):
-        for code in child.codes:
-            qualifier = ""
-            if len(child.codes) == 1:
-                qualifier = child.text.text.replace(f"`{code.text}`", "", 1).strip()
+        if child.key is not None:
+            # `event_type`: `STATE_TRANSITION` names a key and the value it holds.
+            named = [(child.key, child.text.text.partition(":")[2].strip())]
+        else:
+            # An UPPER_CASE code span is a value being mentioned (`STATE_TRANSITION`).
+            codes = [c for c in child.codes if not c.text.isupper()]
+            named = [
+                (code, child.text.text.replace(f"`{code.text}`", "", 1).strip())
+                if len(codes) == 1
+                else (code, "")
+                for code in codes
+            ]
+        for code, qualifier in named:
             if resolver.dictionary.lookup(code.text) is None:
                 diagnostics.report(
                     "ECM034",

@@ -44,7 +44,7 @@ ArtifactLedgerEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=922337203685
 
 
 # artifact_type:  [convention *_type]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 ArtifactType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
@@ -147,7 +147,7 @@ EvidenceRefs = tuple[t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length
 
 
 # expires_at:  [convention *_at]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:46
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:47
 ExpiresAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
@@ -222,7 +222,7 @@ OutputSchemaHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1
 
 
 # package_hash:  [convention *_hash]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 PackageHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -246,7 +246,7 @@ PayloadMin = t.Annotated[
 
 
 # payload_ref:  [convention *_ref]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 PayloadRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
@@ -261,7 +261,7 @@ PromptTemplateVersion = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_len
 
 
 # provenance_ref:  [convention *_ref]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 ProvenanceRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
@@ -271,7 +271,7 @@ Query = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=4096)]
 
 
 # query_hash:  [convention *_hash]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:46
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:47
 QueryHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
@@ -321,7 +321,7 @@ RetrievedAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
 # scope_id:  [convention *_id]
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 ScopeId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 

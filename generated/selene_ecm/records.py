@@ -15,7 +15,7 @@ from selene_ecm import fields as _f
 AuditEventId = _f.EventId
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:42
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:43
 class ArtifactLedgerRow(SpecModel):
     """The ArtifactLedgerRow record."""
 
@@ -33,7 +33,7 @@ class ArtifactLedgerRow(SpecModel):
     idempotency_key: _f.IdempotencyKey | None = None
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:38
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:39
 class ArtifactLedgerRowInput(SpecModel):
     """One artifact version to append; `now` becomes `created_at`."""
 
@@ -231,7 +231,7 @@ class StorageError(SpecModel):
     message: _f.Message
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:49
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:50
 class ToolCacheRow(SpecModel):
     """The ToolCacheRow record."""
 
@@ -244,7 +244,7 @@ class ToolCacheRow(SpecModel):
     expires_at: _f.ExpiresAt
 
 
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:45
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:46
 class ToolCacheRowInput(SpecModel):
     """One cache entry to insert or replace under its deterministic key."""
 

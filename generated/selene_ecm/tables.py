@@ -43,6 +43,7 @@ artifacts_ledger = sa.Table(
         "ttl_column": None,
         "identity": "artifact_id",
         "tenant_column": "scope_id",
+        "scope": "TENANT",
         "project": (),
         "idempotency_keys": (
             ("scope_type", "scope_id", "artifact_type", "artifact_version", "idempotency_key"),
@@ -106,6 +107,7 @@ tool_cache = sa.Table(
         "ttl_column": "expires_at",
         "identity": "cache_id",
         "tenant_column": None,
+        "scope": "GLOBAL",
         "project": (),
         "idempotency_keys": (),
         "source": "specs/wiring/ARTIFACTS_LEDGER_TABLES.md:24",
@@ -151,6 +153,7 @@ capreq_ledger = sa.Table(
         "ttl_column": None,
         "identity": "capreq_event_id",
         "tenant_column": "tenant_id",
+        "scope": "TENANT",
         "project": (),
         "idempotency_keys": (("tenant_id", "capreq_id", "idempotency_key"),),
         "source": "specs/wiring/PH1_CAPREQ.md:10",
@@ -202,6 +205,7 @@ capreq_current = sa.Table(
         "ttl_column": None,
         "identity": None,
         "tenant_column": "tenant_id",
+        "scope": "TENANT",
         "project": (
             ("last_action", "action"),
             ("source_event_id", "capreq_event_id"),
@@ -253,6 +257,7 @@ audit_events = sa.Table(
         "ttl_column": None,
         "identity": "event_id",
         "tenant_column": "tenant_id",
+        "scope": "TENANT",
         "project": (),
         "idempotency_keys": (
             ("correlation_id", "idempotency_key"),

@@ -8,7 +8,7 @@ audit envelope of DESIGN §6.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import sqlalchemy as sa
@@ -20,7 +20,8 @@ from ecm_runtime.audit import EventTypes, digest, unknown_keys
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
-from ecm_runtime.results import Written
+from ecm_runtime.idempotency import OUTCOMES, Claim, Outcomes
+from ecm_runtime.results import RowId, Written
 
 if TYPE_CHECKING:
     from ecm_runtime.runtime import Runtime
@@ -47,6 +48,7 @@ class Operations:
         self._insert = (
             postgresql.insert if runtime.engine.dialect.name == "postgresql" else sqlite.insert
         )
+        self.outcomes = Outcomes(OUTCOMES, self._insert)
         self.projections = {
             t.info["projection_of"]: t for t in self.tables.values() if t.info.get("projection_of")
         }
@@ -167,7 +169,7 @@ class Operations:
         row = self._envelope(ctx, spec, values, now, values.get("reason_code"), own_row=True)
         new_id = self._insert_new(connection, self.audit_table, row)
         if new_id is not None:
-            return Written(int(new_id), False, row["reason_code"])
+            return Written(new_id, False, row["reason_code"])
         return self._replayed(connection, spec, self.audit_table, row)
 
     def _replayed(
@@ -183,7 +185,7 @@ class Operations:
             )
         self._same_tenant(spec, table, original, row)
         identity = table.info["identity"]
-        return Written(int(original[identity]), True, self.runtime.role(spec, "idempotency_replay"))
+        return self._written_replay(spec, original[identity])
 
     def _refusal(self, spec: CapabilitySpec) -> Callable[[str], NoReturn]:
         """Raise the engine's contract-validation refusal with a message."""
@@ -218,13 +220,20 @@ class Operations:
         table: sa.Table,
     ) -> Written:
         row = self._row(ctx, spec, values, table)
+        claim = None
+        if not _keyed_by_table(table):
+            claim = self._claim(connection, ctx, spec, values, now, table, row, ())
+            if claim is not None and claim.replay is not None:
+                return self._written_replay(spec, claim.replay)
         new_id = self._insert_new(connection, table, row)
         if new_id is None:
             return self._replayed(connection, spec, table, row)
         self.project(connection, table, {**row, table.info["identity"]: new_id})
         reason = values.get("reason_code") or spec.success_reason_code
         self._audit(connection, ctx, spec, values, now, reason)
-        return Written(int(new_id), False, reason)
+        if claim is not None:
+            self.outcomes.record(connection, claim, new_id)
+        return Written(new_id, False, reason)
 
     def _upsert(
         self,
@@ -237,17 +246,55 @@ class Operations:
     ) -> Written:
         row = self._row(ctx, spec, values, table)
         key = list(spec.lookup) or [c.name for c in table.primary_key.columns]
-        identity = table.info.get("identity") or table.primary_key.columns[0].name
+        claim = self._claim(connection, ctx, spec, values, now, table, row, key)
+        if claim is not None and claim.replay is not None:
+            return self._written_replay(spec, claim.replay)
+        identity = [table.c[table.info["identity"]]] if table.info.get("identity") else None
+        returned = identity or list(table.primary_key.columns)
         statement = self._statement(
             "upsert_returning",
             table,
             tuple(row),
-            lambda: self._upsert_statement(table, key, row).returning(table.c[identity]),
+            lambda: self._upsert_statement(table, key, row, guard_tenant=True).returning(*returned),
         )
-        written = connection.execute(statement, row).scalar_one()
+        written = connection.execute(statement, row).first()
+        if written is None:
+            raise ScopeViolation(
+                self.runtime.role(spec, "scope_violation"),
+                f"{spec.id}: the row with this key in {table.name} belongs to another tenant",
+            )
+        row_id = written[0] if len(written) == 1 else tuple(written)
         reason = values.get("reason_code") or spec.success_reason_code
         self._audit(connection, ctx, spec, values, now, reason)
-        return Written(int(written), False, reason)
+        if claim is not None:
+            self.outcomes.record(connection, claim, row_id)
+        return Written(row_id, False, reason)
+
+    def _claim(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        table: sa.Table,
+        row: Mapping[str, Any],
+        key: Sequence[str],
+    ) -> Claim | None:
+        """Claim the call's idempotency key in the table's scope of the row (its declared
+        idempotency key's columns, else the columns the write is keyed by); None: no key."""
+        idempotency_key = values.get("idempotency_key")
+        if idempotency_key is None:
+            return None
+        declared = next(iter(table.info.get("idempotency_keys", ())), ())
+        columns = [c for c in declared if c != "idempotency_key"] or list(key)
+        scope = [table.name, *(row.get(c) for c in columns)]
+        return self.outcomes.claim(
+            connection, spec.id, ctx.tenant_id, scope, str(idempotency_key), now
+        )
+
+    def _written_replay(self, spec: CapabilitySpec, row_id: RowId) -> Written:
+        return Written(row_id, True, self.runtime.role(spec, "idempotency_replay"))
 
     def _transition(
         self,
@@ -329,11 +376,24 @@ class Operations:
         )
         connection.execute(statement, values)
 
-    def _upsert_statement(self, table: sa.Table, key: list[str], row: Mapping[str, Any]) -> Any:
-        """INSERT ... ON CONFLICT (key) DO UPDATE of the row's other columns."""
+    def _upsert_statement(
+        self,
+        table: sa.Table,
+        key: list[str],
+        row: Mapping[str, Any],
+        *,
+        guard_tenant: bool = False,
+    ) -> Any:
+        """INSERT ... ON CONFLICT (key) DO UPDATE of the row's other columns. Guarded, the
+        update happens only where the row already belongs to the writer's tenant: a key
+        another tenant holds updates nothing and returns no row."""
         insert = self._insert(table)
         changes = {column: insert.excluded[column] for column in row if column not in key}
-        return insert.on_conflict_do_update(index_elements=key, set_=changes)
+        tenant = table.info.get("tenant_column") if guard_tenant else None
+        where = table.c[tenant] == insert.excluded[tenant] if tenant else None
+        if not changes:  # every column is the key: an unchanged row still answers
+            changes = {key[0]: insert.excluded[key[0]]}
+        return insert.on_conflict_do_update(index_elements=key, set_=changes, where=where)
 
     def _rebuild(self, connection: Connection, ctx: CallContext, current: sa.Table) -> None:
         """Rebuild the caller's tenant's rows of a CURRENT table from its ledger, in event
@@ -369,7 +429,9 @@ class Operations:
         fields fill the envelope and its idempotency key dedupes it."""
         assert self.audit_table is not None
         columns = {c.name for c in self.audit_table.columns}
-        source = values if own_row else {}
+        # A write's own audit row takes every key its spec lists from the input (envelope
+        # columns as columns, the rest into the payload); the context supplies the rest.
+        source = values if own_row else {k: values[k] for k in spec.audit_keys if k in values}
         # Envelope fields come from the input when it gives them, else from the call context:
         # a row written under a tenant's context is that tenant's unless the input says whose.
         row: dict[str, Any] = {
@@ -419,7 +481,7 @@ class Operations:
             payload_min=payload,
             payload_digest=digest(payload),
             evidence_ref=source.get("evidence_ref"),
-            idempotency_key=source.get("idempotency_key") if own_row else None,
+            idempotency_key=source.get("idempotency_key"),
         )
         return {key: value for key, value in row.items() if key in columns}
 
@@ -436,10 +498,13 @@ class Operations:
         if self.audit_table is None or not any(r.mode == "required" for r in spec.audit):
             return
         row = self._envelope(ctx, spec, values, now, reason_code, own_row=False)
-        table = self.audit_table
-        connection.execute(
-            self._statement("insert", table, tuple(row), lambda: sa.insert(table)), row
-        )
+        if self._insert_new(connection, self.audit_table, row) is None:
+            # The audit log's own keys: one audited write per idempotency key and thread.
+            raise ContractViolation(
+                self.runtime.role(spec, "contract_validation"),
+                f"{spec.id}: idempotency key {row.get('idempotency_key')!r} already names "
+                "another audited write in this correlation thread",
+            )
 
     # --- reads --------------------------------------------------------------------------
 
@@ -471,3 +536,8 @@ def _build(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
     """A record from a row: the fields the record declares, by their spec names."""
     names = {info.alias or name for name, info in model.model_fields.items()}
     return model.model_validate({key: value for key, value in data.items() if key in names})
+
+
+def _keyed_by_table(table: sa.Table) -> bool:
+    """Whether the table's own unique keys tell a retry: one of them holds the key."""
+    return any("idempotency_key" in key for key in table.info.get("idempotency_keys", ()))

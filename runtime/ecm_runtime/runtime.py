@@ -31,6 +31,7 @@ from ecm_runtime.errors import (
     UnknownCapability,
 )
 from ecm_runtime.eventlog import EventLog
+from ecm_runtime.idempotency import metadata as runtime_tables
 from ecm_runtime.operations import Operations
 from ecm_runtime.providers import ZERO_SETUP
 from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only, ledger_tables
@@ -99,6 +100,7 @@ class Runtime:
 
     def create_schema(self) -> None:
         self.metadata.create_all(self.engine)
+        runtime_tables.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -38,9 +38,9 @@ class ReasonCode(enum.StrEnum):
     ART_SCOPE_VIOLATION = "ART_SCOPE_VIOLATION"
     # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:44
     ART_CONTRACT_VALIDATION_FAILED = "ART_CONTRACT_VALIDATION_FAILED"
-    # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:53 (an artifact version was appended to the ledger)
+    # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:54 (an artifact version was appended to the ledger)
     ART_OK_APPEND = "ART_OK_APPEND"
-    # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:54 (a tool cache row was written)
+    # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:55 (a tool cache row was written)
     ART_OK_UPSERT = "ART_OK_UPSERT"
 
 
