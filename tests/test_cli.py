@@ -116,11 +116,29 @@ def test_outside_a_project_without_specs_is_a_usage_error(tmp_path: Path) -> Non
     assert "no specs directory" in run.stderr
 
 
-def test_explain_every_code() -> None:
+def test_explain_gives_the_rule_a_failing_example_and_the_fix() -> None:
     run = ecmc("lint", "--explain", "ecm021")
     assert run.returncode == 0
-    assert run.stdout.strip() == f"ECM021 (error): {REGISTRY['ECM021'].summary}"
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"ECM021 (error): {REGISTRY['ECM021'].summary}"
+    assert [line.split(":")[0] for line in lines if line[:5] in ("Rule:", "Fails", "Fix: ")] == [
+        "Rule",
+        "Fails",
+        "Fix",
+    ]
     assert ecmc("lint", "--explain", "ECM999").returncode == 2
+
+
+def test_every_code_is_explained_and_listed() -> None:
+    from ecmc.explain import EXPLANATIONS, explain
+
+    assert sorted(EXPLANATIONS) == sorted(REGISTRY)
+    for code, entry in EXPLANATIONS.items():
+        assert entry.rule and entry.example and entry.fix, code
+        assert (explain(code) or "").startswith(code)
+    listed = ecmc("lint", "--list-codes")
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == list(REGISTRY)
 
 
 def test_report_is_cut_after_the_limit(tmp_path: Path) -> None:

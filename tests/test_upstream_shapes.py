@@ -8,6 +8,7 @@ alias. No Python changes: specs only.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -211,6 +212,22 @@ class UpstreamShapes:
         assert retry == Written("s-1", True, "SESS_IDEMPOTENCY_REPLAY")
         assert self.state(rt).session_state == "ACTIVE"  # not rolled back to OPEN
         assert len(self.audit_rows(rt)) == audited  # a replay writes no audit row
+
+    def test_concurrent_retries_of_one_key_write_once(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=A)
+        answers: list[Any] = []
+
+        def write() -> None:
+            answers.append(rt.invoke(ctx, "SESS_UPSERT_SESSION_ROW", session("OPEN", "k-x")))
+
+        threads = [threading.Thread(target=write) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(a.replayed for a in answers) == [False] + [True] * 7
+        assert {a.id for a in answers} == {"s-1"}
+        assert len(self.audit_rows(rt)) == 1
 
     def test_audit_rows_carry_the_keys_the_spec_lists(self, rt: Runtime) -> None:
         ctx = rt.context(caller="SELENE_OS", tenant_id=A, correlation_id=7, turn_id=3)

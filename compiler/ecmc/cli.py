@@ -53,23 +53,28 @@ def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
     help="Diagnostics shown before '... and N more' (human format).",
 )
 @click.option("--fail-on-warning", is_flag=True, help="Exit 1 on warnings as well as errors.")
-@click.option("--explain", metavar="CODE", help="Describe a diagnostic code and exit.")
+@click.option("--explain", metavar="CODE", help="Explain a diagnostic code: rule, example, fix.")
+@click.option("--list-codes", is_flag=True, help="List every diagnostic code and exit.")
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
     max_diagnostics: int,
     fail_on_warning: bool,
     explain: str | None,
+    list_codes: bool,
 ) -> None:
     """Report diagnostics for spec files (default: the project's specs directory)."""
-    if explain is not None:
-        from ecmc.codes import REGISTRY
+    if explain is not None or list_codes:
+        from ecmc import explain as explanations
 
-        entry = REGISTRY.get(explain.upper())
-        if entry is None:
+        if list_codes:
+            click.echo(explanations.list_codes())
+            return
+        text = explanations.explain((explain or "").upper())
+        if text is None:
             click.echo(f"ecmc: error: unknown diagnostic code {explain!r}", err=True)
             sys.exit(EXIT_USAGE)
-        click.echo(f"{entry.code} ({entry.severity}): {entry.summary}")
+        click.echo(text)
         return
     from ecmc.diagnostics import render_human, render_json
 

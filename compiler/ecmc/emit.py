@@ -509,6 +509,7 @@ def _engine_view(
     imports = Imports(package, future=True)
     capability_spec = imports.name("ecm_runtime.catalog", "CapabilitySpec")
     records = names.records
+    scopes = {t.name: t.scope for t in program.tables}
     annotator = _Annotator(names, imports, in_records=False)
     prefix = capability_prefix([c.id for c in engine.capabilities])
     roles = [r for r in program.reason_code_roles if r.engine_id == engine.engine_id]
@@ -583,6 +584,7 @@ def _engine_view(
             ("source", pyrepr(source)),
             ("extras", literal(cap.extras)),
             ("severity", pyrepr(binding.severity if binding else None)),
+            ("scope", pyrepr(scopes.get(binding.table or "") if binding else None)),
         ]
         spec = call(
             capability_spec,
@@ -615,6 +617,7 @@ def _engine_view(
                     output_model,
                     source,
                     imports,
+                    scopes.get(binding.table or ""),
                 )
             )
     notes = [
@@ -774,6 +777,10 @@ _WRAPPED: Mapping[str, tuple[str, str]] = {
     "read_many": ("read_many", "tuple[{model}, ...]"),
     "read_map": ("read_map", "dict[tuple[object, ...], {model}]"),
 }
+_SCOPE_NOTES = {
+    "TENANT": "\n\nTenant scope: reads and writes stay within the caller's tenant.",
+    "GLOBAL": "\n\nTenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says.",
+}
 # Module-level names of an engine module that a wrapper function must not take.
 _ENGINE_MODULE_FUNCTIONS = frozenset({"annotations", "enum", "t", "pd"})
 
@@ -787,6 +794,7 @@ def _wrapper(
     output_model: str,
     source: str,
     imports: Imports,
+    scope: str | None,
 ) -> dict[str, str]:
     """A typed function that calls one capability through the caller's context."""
     method, returns = _WRAPPED[operation]
@@ -805,7 +813,7 @@ def _wrapper(
         "source": source,
         "signature": render(Group(f"def {function}", "(", parameters, ")"), 0, f" -> {returns}:"),
         "returns": returns,
-        "doc": f"{cap.name or cap.id} ({cap.id}).",
+        "doc": f"{cap.name or cap.id} ({cap.id}).{_SCOPE_NOTES.get(scope or '', '')}",
         "body": render(prefixed("return ", call(f"ctx.{method}", *arguments)), INDENT),
     }
 

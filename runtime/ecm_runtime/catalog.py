@@ -118,6 +118,9 @@ class CapabilitySpec:
     extras: tuple[tuple[str, str], ...] = field(default=())
     severity: str | None = None
     """The severity of this capability's audit rows, when its wiring fixes one."""
+    scope: str | None = None
+    """TENANT when its table's rows belong to tenants (reads and writes stay in the caller's),
+    GLOBAL when every tenant shares them (as its wiring says); None: no table."""
 
     @property
     def writes(self) -> bool:

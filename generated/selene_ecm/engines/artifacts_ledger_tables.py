@@ -125,6 +125,7 @@ APPEND_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19
@@ -166,6 +167,7 @@ READ_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
@@ -207,6 +209,7 @@ UPSERT_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26",
     extras=(),
     severity="INFO",
+    scope="GLOBAL",
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
@@ -248,6 +251,7 @@ READ_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33",
     extras=(),
     severity=None,
+    scope="GLOBAL",
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
@@ -260,7 +264,9 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12
 def append_artifact_ledger_row(ctx: CallContext, payload: _r.ArtifactLedgerRowInput) -> Written:
-    """Append artifact ledger row (ART_APPEND_ARTIFACT_LEDGER_ROW)."""
+    """Append artifact ledger row (ART_APPEND_ARTIFACT_LEDGER_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(APPEND_ARTIFACT_LEDGER_ROW_SPEC, payload)
 
 
@@ -269,17 +275,23 @@ def read_artifact_ledger_row(
     ctx: CallContext,
     payload: ReadArtifactLedgerRowInput,
 ) -> _r.ArtifactLedgerRow | None:
-    """Read artifact ledger row by scope/type/version (ART_READ_ARTIFACT_LEDGER_ROW)."""
+    """Read artifact ledger row by scope/type/version (ART_READ_ARTIFACT_LEDGER_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_one(READ_ARTIFACT_LEDGER_ROW_SPEC, payload, _r.ArtifactLedgerRow)
 
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
 def upsert_tool_cache_row(ctx: CallContext, payload: _r.ToolCacheRowInput) -> Written:
-    """Upsert deterministic tool cache row (ART_UPSERT_TOOL_CACHE_ROW)."""
+    """Upsert deterministic tool cache row (ART_UPSERT_TOOL_CACHE_ROW).
+
+    Tenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says."""
     return ctx.write(UPSERT_TOOL_CACHE_ROW_SPEC, payload)
 
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
 def read_tool_cache_row(ctx: CallContext, payload: ReadToolCacheRowInput) -> _r.ToolCacheRow | None:
-    """Read tool cache row by deterministic key (ART_READ_TOOL_CACHE_ROW)."""
+    """Read tool cache row by deterministic key (ART_READ_TOOL_CACHE_ROW).
+
+    Tenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says."""
     return ctx.read_one(READ_TOOL_CACHE_ROW_SPEC, payload, _r.ToolCacheRow)

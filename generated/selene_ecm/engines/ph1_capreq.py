@@ -193,6 +193,7 @@ CREATE_DRAFT_EXECUTE_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:14",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:21
@@ -238,6 +239,7 @@ SUBMIT_FOR_APPROVAL_EXECUTE_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:21",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:28
@@ -283,6 +285,7 @@ APPROVE_EXECUTE_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:28",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:35
@@ -328,6 +331,7 @@ REJECT_EXECUTE_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:35",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:42
@@ -373,6 +377,7 @@ FULFILL_EXECUTE_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:42",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:49
@@ -418,6 +423,7 @@ CANCEL_REVOKE_EXECUTE_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:49",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:58
@@ -463,6 +469,7 @@ APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:58",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:65
@@ -508,6 +515,7 @@ READ_LEDGER_ROWS_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:65",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:72
@@ -553,6 +561,7 @@ READ_CURRENT_ROWS_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:72",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:79
@@ -598,6 +607,7 @@ READ_CURRENT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:79",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_CAPREQ.md:86
@@ -643,6 +653,7 @@ REBUILD_CURRENT_ROWS_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_CAPREQ.md:86",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
@@ -665,7 +676,9 @@ def create_draft_execute(
     ctx: CallContext,
     payload: _r.Ph1CapreqRequestCreateDraftV1,
 ) -> _r.Ph1CapreqResponse:
-    """Execute create-draft lifecycle action (PH1CAPREQ_CREATE_DRAFT_EXECUTE)."""
+    """Execute create-draft lifecycle action (PH1CAPREQ_CREATE_DRAFT_EXECUTE).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.transition(CREATE_DRAFT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
@@ -674,7 +687,9 @@ def submit_for_approval_execute(
     ctx: CallContext,
     payload: _r.Ph1CapreqRequestSubmitForApprovalCommitV1,
 ) -> _r.Ph1CapreqResponse:
-    """Execute submit-for-approval lifecycle action (PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE)."""
+    """Execute submit-for-approval lifecycle action (PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.transition(SUBMIT_FOR_APPROVAL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
@@ -683,7 +698,9 @@ def approve_execute(
     ctx: CallContext,
     payload: _r.Ph1CapreqRequestApproveCommitV1,
 ) -> _r.Ph1CapreqResponse:
-    """Execute approve lifecycle action (PH1CAPREQ_APPROVE_EXECUTE)."""
+    """Execute approve lifecycle action (PH1CAPREQ_APPROVE_EXECUTE).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.transition(APPROVE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
@@ -692,7 +709,9 @@ def reject_execute(
     ctx: CallContext,
     payload: _r.Ph1CapreqRequestRejectCommitV1,
 ) -> _r.Ph1CapreqResponse:
-    """Execute reject lifecycle action (PH1CAPREQ_REJECT_EXECUTE)."""
+    """Execute reject lifecycle action (PH1CAPREQ_REJECT_EXECUTE).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.transition(REJECT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
@@ -701,7 +720,9 @@ def fulfill_execute(
     ctx: CallContext,
     payload: _r.Ph1CapreqRequestFulfillCommitV1,
 ) -> _r.Ph1CapreqResponse:
-    """Execute fulfill lifecycle action (PH1CAPREQ_FULFILL_EXECUTE)."""
+    """Execute fulfill lifecycle action (PH1CAPREQ_FULFILL_EXECUTE).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.transition(FULFILL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
@@ -710,13 +731,17 @@ def cancel_revoke_execute(
     ctx: CallContext,
     payload: _r.Ph1CapreqRequestCancelRevokeV1,
 ) -> _r.Ph1CapreqResponse:
-    """Execute cancel/revoke lifecycle action (PH1CAPREQ_CANCEL_REVOKE_EXECUTE)."""
+    """Execute cancel/revoke lifecycle action (PH1CAPREQ_CANCEL_REVOKE_EXECUTE).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.transition(CANCEL_REVOKE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:58
 def append_ledger_row(ctx: CallContext, payload: _r.CapabilityRequestLedgerEventInput) -> Written:
-    """Append CAPREQ ledger event (PH1CAPREQ_APPEND_LEDGER_ROW)."""
+    """Append CAPREQ ledger event (PH1CAPREQ_APPEND_LEDGER_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(APPEND_LEDGER_ROW_SPEC, payload)
 
 
@@ -725,7 +750,9 @@ def read_ledger_rows(
     ctx: CallContext,
     payload: ReadLedgerRowsInput,
 ) -> tuple[_r.CapabilityRequestLedgerEvent, ...]:
-    """Read CAPREQ ledger rows (PH1CAPREQ_READ_LEDGER_ROWS)."""
+    """Read CAPREQ ledger rows (PH1CAPREQ_READ_LEDGER_ROWS).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_LEDGER_ROWS_SPEC, payload, _r.CapabilityRequestLedgerEvent)
 
 
@@ -734,7 +761,9 @@ def read_current_rows(
     ctx: CallContext,
     payload: ReadCurrentRowsInput,
 ) -> dict[tuple[object, ...], _r.CapabilityRequestCurrentRecord]:
-    """Read CAPREQ current projection map (PH1CAPREQ_READ_CURRENT_ROWS)."""
+    """Read CAPREQ current projection map (PH1CAPREQ_READ_CURRENT_ROWS).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_map(READ_CURRENT_ROWS_SPEC, payload, _r.CapabilityRequestCurrentRecord)
 
 
@@ -743,12 +772,16 @@ def read_current_row(
     ctx: CallContext,
     payload: ReadCurrentRowInput,
 ) -> _r.CapabilityRequestCurrentRecord | None:
-    """Read one CAPREQ current projection row (PH1CAPREQ_READ_CURRENT_ROW)."""
+    """Read one CAPREQ current projection row (PH1CAPREQ_READ_CURRENT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_one(READ_CURRENT_ROW_SPEC, payload, _r.CapabilityRequestCurrentRecord)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:86
 def rebuild_current_rows(ctx: CallContext, payload: RebuildCurrentRowsInput) -> None:
     """Rebuild CAPREQ current projection from append-only ledger
-    (PH1CAPREQ_REBUILD_CURRENT_ROWS)."""
+    (PH1CAPREQ_REBUILD_CURRENT_ROWS).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.rebuild(REBUILD_CURRENT_ROWS_SPEC, payload)

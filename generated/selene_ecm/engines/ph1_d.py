@@ -307,6 +307,7 @@ CHAT_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_D.md:12",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_D.md:19
@@ -372,6 +373,7 @@ INTENT_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_D.md:19",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_D.md:26
@@ -437,6 +439,7 @@ CLARIFY_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_D.md:26",
     extras=(),
     severity="WARN",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_D.md:33
@@ -502,6 +505,7 @@ ANALYSIS_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_D.md:33",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_D.md:40
@@ -567,6 +571,7 @@ FAIL_CLOSED_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_D.md:40",
     extras=(),
     severity="ERROR",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_D.md:47
@@ -610,6 +615,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_D.md:47",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
@@ -624,35 +630,47 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
 
 # source: specs/ecm/PH1_D.md:12
 def chat_commit_row(ctx: CallContext, payload: ChatCommitRowInput) -> Written:
-    """Commit PH1.D chat output decision (PH1D_CHAT_COMMIT_ROW)."""
+    """Commit PH1.D chat output decision (PH1D_CHAT_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(CHAT_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_D.md:19
 def intent_commit_row(ctx: CallContext, payload: IntentCommitRowInput) -> Written:
-    """Commit PH1.D intent refinement decision (PH1D_INTENT_COMMIT_ROW)."""
+    """Commit PH1.D intent refinement decision (PH1D_INTENT_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(INTENT_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_D.md:26
 def clarify_commit_row(ctx: CallContext, payload: ClarifyCommitRowInput) -> Written:
-    """Commit PH1.D clarify decision (PH1D_CLARIFY_COMMIT_ROW)."""
+    """Commit PH1.D clarify decision (PH1D_CLARIFY_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(CLARIFY_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_D.md:33
 def analysis_commit_row(ctx: CallContext, payload: AnalysisCommitRowInput) -> Written:
-    """Commit PH1.D analysis decision (PH1D_ANALYSIS_COMMIT_ROW)."""
+    """Commit PH1.D analysis decision (PH1D_ANALYSIS_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(ANALYSIS_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_D.md:40
 def fail_closed_commit_row(ctx: CallContext, payload: FailClosedCommitRowInput) -> Written:
-    """Commit PH1.D fail-closed decision (PH1D_FAIL_CLOSED_COMMIT_ROW)."""
+    """Commit PH1.D fail-closed decision (PH1D_FAIL_CLOSED_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(FAIL_CLOSED_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_D.md:47
 def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.AuditEvent, ...]:
-    """Read PH1.D audit rows for one correlation thread (PH1D_READ_AUDIT_ROWS)."""
+    """Read PH1.D audit rows for one correlation thread (PH1D_READ_AUDIT_ROWS).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)

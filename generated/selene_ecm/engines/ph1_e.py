@@ -485,6 +485,7 @@ TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:12",
     extras=(),
     severity="INFO",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_E.md:19
@@ -531,6 +532,7 @@ TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:19",
     extras=(),
     severity="WARN",
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_E.md:26
@@ -577,6 +579,7 @@ TOOL_TIME_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:26",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:33
@@ -623,6 +626,7 @@ TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:33",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:40
@@ -669,6 +673,7 @@ TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:40",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:47
@@ -715,6 +720,7 @@ TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:47",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:54
@@ -761,6 +767,7 @@ TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:54",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:61
@@ -807,6 +814,7 @@ TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:61",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:68
@@ -853,6 +861,7 @@ TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:68",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:75
@@ -899,6 +908,7 @@ TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:75",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:82
@@ -945,6 +955,7 @@ TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:82",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:89
@@ -991,6 +1002,7 @@ TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:89",
     extras=(),
     severity=None,
+    scope=None,
 )
 
 # source: specs/ecm/PH1_E.md:96
@@ -1037,6 +1049,7 @@ READ_AUDIT_ROWS_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_E.md:96",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
@@ -1058,19 +1071,25 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
 
 # source: specs/ecm/PH1_E.md:12
 def tool_ok_commit_row(ctx: CallContext, payload: ToolOkCommitRowInput) -> Written:
-    """Commit successful tool outcome (PH1E_TOOL_OK_COMMIT_ROW)."""
+    """Commit successful tool outcome (PH1E_TOOL_OK_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(TOOL_OK_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_E.md:19
 def tool_fail_commit_row(ctx: CallContext, payload: ToolFailCommitRowInput) -> Written:
-    """Commit failed tool outcome (PH1E_TOOL_FAIL_COMMIT_ROW)."""
+    """Commit failed tool outcome (PH1E_TOOL_FAIL_COMMIT_ROW).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(TOOL_FAIL_COMMIT_ROW_SPEC, payload)
 
 
 # source: specs/ecm/PH1_E.md:96
 def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.AuditEvent, ...]:
-    """Read PH1.E audit rows for one correlation thread (PH1E_READ_AUDIT_ROWS)."""
+    """Read PH1.E audit rows for one correlation thread (PH1E_READ_AUDIT_ROWS).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
 
 

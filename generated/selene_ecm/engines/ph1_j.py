@@ -141,6 +141,7 @@ APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_J.md:12",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_J.md:19
@@ -180,6 +181,7 @@ READ_AUDIT_EVENTS_BY_CORRELATION_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_J.md:19",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 # source: specs/ecm/PH1_J.md:26
@@ -219,6 +221,7 @@ READ_AUDIT_EVENTS_BY_TENANT_SPEC = CapabilitySpec(
     source="specs/ecm/PH1_J.md:26",
     extras=(),
     severity=None,
+    scope="TENANT",
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
@@ -230,7 +233,9 @@ CAPABILITIES: tuple[CapabilitySpec, ...] = (
 
 # source: specs/ecm/PH1_J.md:12
 def append_audit_event(ctx: CallContext, payload: _r.AuditEventInput) -> Written:
-    """Append one audit event (PH1J_APPEND_AUDIT_EVENT)."""
+    """Append one audit event (PH1J_APPEND_AUDIT_EVENT).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(APPEND_AUDIT_EVENT_SPEC, payload)
 
 
@@ -239,7 +244,9 @@ def read_audit_events_by_correlation(
     ctx: CallContext,
     payload: ReadAuditEventsByCorrelationInput,
 ) -> tuple[_r.AuditEvent, ...]:
-    """Read the audit events of one correlation thread (PH1J_READ_AUDIT_EVENTS_BY_CORRELATION)."""
+    """Read the audit events of one correlation thread (PH1J_READ_AUDIT_EVENTS_BY_CORRELATION).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_AUDIT_EVENTS_BY_CORRELATION_SPEC, payload, _r.AuditEvent)
 
 
@@ -248,5 +255,7 @@ def read_audit_events_by_tenant(
     ctx: CallContext,
     payload: ReadAuditEventsByTenantInput,
 ) -> tuple[_r.AuditEvent, ...]:
-    """Read a tenant's audit events after a cursor (PH1J_READ_AUDIT_EVENTS_BY_TENANT)."""
+    """Read a tenant's audit events after a cursor (PH1J_READ_AUDIT_EVENTS_BY_TENANT).
+
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_AUDIT_EVENTS_BY_TENANT_SPEC, payload, _r.AuditEvent)
