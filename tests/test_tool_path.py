@@ -254,12 +254,21 @@ class _Pages(BaseHTTPRequestHandler):
             self._send(200, b"late")
         elif self.path == "/big":
             self._send(200, b"x" * 300_000)
+        elif self.path == "/commented":
+            page = b"<!-- <title>Old</title> --><title>New</title><script>var t='x'</script><p>Hi"
+            self._send(200, page)
+        elif self.path == "/latin1":
+            page = "<title>Café</title><p>Crème brûlée</p>".encode("latin-1")
+            self._send(200, page, "text/html; charset=ISO-8859-1")
+        elif self.path == "/meta":
+            page = '<meta charset="windows-1252"><title>Caf\xe9 “quoted”</title>'.encode("cp1252")
+            self._send(200, page)
         else:
             self._send(404, b"no")
 
-    def _send(self, status: int, body: bytes) -> None:
+    def _send(self, status: int, body: bytes, content_type: str = "text/html") -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -299,6 +308,21 @@ def test_url_provider_fetches_follows_allowed_hops_and_cites(server: str) -> Non
     assert answer["answer_text"] == "Ledger & Log: Ledger & Log Append only."
     assert answer["citations"] == [server + "/ok"]
     assert answer["provenance"] == {"source": server + "/ok", "retrieved_at": START}
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "text"),
+    [
+        ("/commented", "New", "New Hi"),  # a commented-out title and scripts say nothing
+        ("/latin1", "Café", "Café Crème brûlée"),  # decoded by the header's charset
+        ("/meta", "Café “quoted”", "Café “quoted”"),  # by the page's own <meta charset>
+    ],
+)
+def test_url_provider_reads_pages_as_browsers_do(
+    server: str, path: str, title: str, text: str
+) -> None:
+    answer = fetch(server, path)
+    assert answer["answer_text"] == f"{title}: {text}"
 
 
 @pytest.mark.parametrize(

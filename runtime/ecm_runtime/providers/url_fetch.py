@@ -1,14 +1,18 @@
 """The URL fetch-and-cite tool: fetch one page from an allowed domain, cite it, summarise it.
 
 Every hop of a redirect is checked against the domain allow-list before it is requested; the
-body is read in chunks and abandoned past the size limit; every request has a deadline.
+body is read in chunks and abandoned past the size limit; every request has a deadline. The
+page is decoded by its declared charset (the Content-Type header, else a `<meta>` in its
+head, else UTF-8) and read with the standard library's HTML parser: comments, scripts and
+styles say nothing.
 """
 
 from __future__ import annotations
 
-import html
+import codecs
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -17,9 +21,55 @@ from pydantic import BaseModel
 
 from ecm_runtime.tools import ToolFailure, domain_allowed
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
-_TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.I | re.S)
 SUMMARY_CHARS = 280
+_SNIFF_BYTES = 2048
+# `<meta charset="x">` or `<meta http-equiv="Content-Type" content="text/html; charset=x">`
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:\-]+)", re.I)
+_SILENT = frozenset({"script", "style", "noscript", "template"})
+
+
+class _Text(HTMLParser):
+    """The title and the visible text of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.words: list[str] = []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SILENT or tag == "title":
+            self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
+
+    def handle_data(self, data: str) -> None:
+        if any(tag in _SILENT for tag in self._open):
+            return
+        if "title" in self._open:
+            self.title.append(data)
+        self.words.append(data)
+
+
+def page_text(body: bytes, declared: str | None) -> tuple[str, str]:
+    """(title, text) of an HTML page, decoded by its declared charset."""
+    parser = _Text()
+    parser.feed(body.decode(_charset(body, declared), errors="replace"))
+    parser.close()
+    return " ".join("".join(parser.title).split()), " ".join(" ".join(parser.words).split())
+
+
+def _charset(body: bytes, declared: str | None) -> str:
+    sniffed = _META_CHARSET.search(body[:_SNIFF_BYTES])
+    for candidate in (declared, sniffed.group(1).decode("ascii") if sniffed else None):
+        if candidate:
+            try:
+                return codecs.lookup(candidate).name
+            except LookupError:
+                continue
+    return "utf-8"
 
 
 class UrlFetchProvider:
@@ -44,11 +94,8 @@ class UrlFetchProvider:
 
     def __call__(self, request: BaseModel) -> dict[str, Any]:
         url = str(request.model_dump()["url"])
-        body, final = self._fetch(url)
-        text = body.decode("utf-8", errors="replace")
-        title = _TITLE.search(text)
-        words = " ".join(html.unescape(_TAGS.sub(" ", text)).split())
-        heading = " ".join(html.unescape(title.group(1)).split()) if title else ""
+        body, charset, final = self._fetch(url)
+        heading, words = page_text(body, charset)
         summary = words[:SUMMARY_CHARS]
         return {
             "tool_name": self.tool_name,
@@ -57,7 +104,8 @@ class UrlFetchProvider:
             "provenance": {"source": final, "retrieved_at": self.clock()},
         }
 
-    def _fetch(self, url: str) -> tuple[bytes, str]:
+    def _fetch(self, url: str) -> tuple[bytes, str | None, str]:
+        """The body, its declared charset and the final URL."""
         with httpx.Client(
             follow_redirects=False, timeout=self.timeout, transport=self.transport
         ) as client:
@@ -75,7 +123,7 @@ class UrlFetchProvider:
                             continue
                         if response.status_code >= 400:
                             raise ToolFailure("provider_error", f"HTTP {response.status_code}")
-                        return self._read(response), url
+                        return self._read(response), response.charset_encoding, url
                 except httpx.TimeoutException as error:
                     raise ToolFailure("timeout", f"{url}: {error}") from None
                 except httpx.HTTPError as error:
