@@ -12,7 +12,7 @@ SOURCES = ["compiler", "runtime", "generated", "tests", "bench", "noxfile.py"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev]", "-e", "./generated")
     session.run("pytest", *session.posargs)
 
 
@@ -25,7 +25,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev]", "-e", "./generated")
     session.run("mypy", "--strict", "compiler/ecmc", "runtime/ecm_runtime", "generated/selene_ecm")
 
 

@@ -56,6 +56,15 @@ def project() -> FrontendResult:
     return compile_texts(project_specs())
 
 
+def project_counts() -> tuple[int, int, int]:
+    """(engines, capabilities, generated files) of the project's specs: tests count from the
+    specs, so adding an engine breaks no count (only the golden snapshots, by design)."""
+    program = compile_texts(project_specs()).program
+    capabilities = sum(len(engine.capabilities) for engine in program.engines)
+    # the package __init__, py.typed, fields, records, tables, catalog, engines/__init__
+    return len(program.engines), capabilities, 7 + len(program.engines)
+
+
 def make_project(
     root: Path, package: str, specs: dict[str, str], keep_project: bool = True
 ) -> Path:
