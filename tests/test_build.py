@@ -11,16 +11,15 @@ import pytest
 from conftest import make_project, project_counts
 from ecmc.build import build
 from ecmc.config import load_config
-from ecmc.manifest import MANIFEST_NAME, load_manifest
+from ecmc.manifest import MANIFEST_NAME, load_manifest, package_files
 
 
 def tree(root: Path) -> dict[str, bytes]:
+    """What ecmc writes under `generated/`: the package and the manifest (not what else a
+    project keeps there, such as a pyproject.toml or pip's egg-info)."""
     out = root / "generated"
-    return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
+    written = [*package_files(out, "selene_ecm"), MANIFEST_NAME]
+    return {path: (out / path).read_bytes() for path in written if (out / path).is_file()}
 
 
 def ecmc(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -180,5 +180,7 @@ def test_arbitrary_text_yields_only_diagnostics(text: str) -> None:
 def test_mutation_strategy_reads_real_seeds() -> None:
     # every ECM file but the audit engine's, every wiring spec, the field dictionary, callers
     engines = len(list((SPECS / "ecm").glob("*.md")))
-    wiring = len(list((SPECS / "wiring").glob("*.md")))
-    assert len(SEED_TEXTS) == (engines - 1) + wiring + 2
+    companions = len(list((SPECS / "wiring").glob("*.md"))) + len(
+        list((SPECS / "common").glob("*.md"))
+    )
+    assert len(SEED_TEXTS) == (engines - 1) + companions
