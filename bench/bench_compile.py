@@ -91,10 +91,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from ecmc.build import build, compile_project
+    from ecmc.commands.build import build, compile_project
+    from ecmc.commands.check import up_to_date_without_parsing
     from ecmc.config import load_config
-    from ecmc.drift import up_to_date_without_parsing
-    from ecmc.writer import render_all
+    from ecmc.write.writer import render_all
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p296"

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from ecmc.frontend import FrontendResult, compile_texts
+from ecmc.pipeline import FrontendResult, compile_texts
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS = REPO / "specs"
@@ -31,8 +31,8 @@ def project_specs() -> dict[str, str | bytes]:
 def compile_with_project(extra: dict[str, str | bytes]) -> FrontendResult:
     """Compile extra specs beside the project's; report only the extra ones."""
     from ecmc.diagnostics import Diagnostics
-    from ecmc.frontend import compile_specs
-    from ecmc.reader import decode_spec
+    from ecmc.frontend.reader import decode_spec
+    from ecmc.pipeline import compile_specs
 
     diagnostics = Diagnostics()
     context = project_specs()

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import make_project
-from ecmc.build import build
+from ecmc.commands.build import build
 from ecmc.config import load_config
 
 CANARY = "PWNED"

@@ -10,7 +10,7 @@ from syrupy.assertion import SnapshotAssertion
 from conftest import compile_with_project
 from ecmc.codes import REGISTRY
 from ecmc.diagnostics import render_human
-from ecmc.reader import MAX_SPEC_BYTES
+from ecmc.frontend.reader import MAX_SPEC_BYTES
 
 BROKEN = Path(__file__).parent / "broken_specs"
 BROKEN_FILES = sorted(BROKEN.glob("*.md"))

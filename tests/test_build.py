@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import make_project, project_counts
-from ecmc.build import build
+from ecmc.commands.build import build
 from ecmc.config import load_config
-from ecmc.manifest import MANIFEST_NAME, load_manifest, package_files
+from ecmc.write.manifest import MANIFEST_NAME, load_manifest, package_files
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -130,7 +130,7 @@ def test_explain_gives_the_rule_a_failing_example_and_the_fix() -> None:
 
 
 def test_every_code_is_explained_and_listed() -> None:
-    from ecmc.explain import EXPLANATIONS, explain
+    from ecmc.commands.explain import EXPLANATIONS, explain
 
     assert sorted(EXPLANATIONS) == sorted(REGISTRY)
     for code, entry in EXPLANATIONS.items():

@@ -8,10 +8,10 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from syrupy.assertion import SnapshotAssertion
 
 from conftest import REPO
-from ecmc.build import compile_project
+from ecmc.commands.build import compile_project
+from ecmc.commands.check import check
 from ecmc.config import load_config
-from ecmc.drift import check
-from ecmc.writer import render_all
+from ecmc.write.writer import render_all
 
 PROJECT = compile_project(load_config(REPO))
 GOLDEN = render_all(PROJECT.planned)

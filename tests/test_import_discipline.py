@@ -20,9 +20,9 @@ def loaded_after(code: str) -> set[str]:
 
 def test_the_compile_path_never_loads_the_runtime_or_its_libraries() -> None:
     loaded = loaded_after(
-        "from ecmc.build import compile_project\n"
+        "from ecmc.commands.build import compile_project\n"
         "from ecmc.config import load_config\n"
-        "from ecmc.writer import render_all\n"
+        "from ecmc.write.writer import render_all\n"
         "render_all(compile_project(load_config()).planned)"
     )
     assert "markdown_it" in loaded and "jinja2" in loaded
@@ -32,7 +32,7 @@ def test_the_compile_path_never_loads_the_runtime_or_its_libraries() -> None:
 def test_check_with_nothing_changed_does_not_parse() -> None:
     loaded = loaded_after(
         "from ecmc.config import load_config\n"
-        "from ecmc.drift import check\n"
+        "from ecmc.commands.check import check\n"
         "assert check(load_config()).fast"
     )
     assert loaded.isdisjoint({"markdown_it", "jinja2", *HEAVY})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecmc.markdown_tree import Item, Line, is_title_line, parse_document
+from ecmc.frontend.markdown import Item, Line, is_title_line, parse_document
 from ecmc.span import Span
 
 SPEC = """# Demo ECM Spec

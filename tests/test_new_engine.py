@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import REPO, make_project, project_counts
-from ecmc.build import build
+from ecmc.commands.build import build
 from ecmc.config import load_config
 
 FIELDS = """# Demo Fields

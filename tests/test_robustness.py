@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from conftest import REPO, SPECS, compile_with_project, project_specs
 from ecmc.codes import REGISTRY
-from ecmc.emit import plan
-from ecmc.frontend import compile_texts
-from ecmc.writer import render_all
+from ecmc.emit.plan import plan
+from ecmc.pipeline import compile_texts
+from ecmc.write.writer import render_all
 
 SEED_PATHS = sorted(
     path.relative_to(REPO).as_posix()

@@ -29,7 +29,7 @@ from ecm_runtime.errors import (
 from ecm_runtime.eventlog import ProjectionWriter
 
 from conftest import REPO, project_specs
-from ecmc.frontend import compile_texts
+from ecmc.pipeline import compile_texts
 from storage import example, postgres_url, sqlite_url
 
 TENANT = "tenant-1"

@@ -7,8 +7,8 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from conftest import SEED_ENGINES
-from ecmc.frontend import FrontendResult
 from ecmc.ir import to_jsonable
+from ecmc.pipeline import FrontendResult
 
 
 @pytest.fixture

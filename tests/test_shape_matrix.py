@@ -19,7 +19,7 @@ import pytest
 from ecm_runtime import Runtime
 
 from conftest import compile_with_project, make_project
-from ecmc.build import build
+from ecmc.commands.build import build
 from ecmc.config import load_config
 from storage import example
 

@@ -8,11 +8,10 @@ import pytest
 
 from conftest import SPECS, project_counts, reference_files
 from ecmc.diagnostics import Diagnostics
-from ecmc.extract import extract
-from ecmc.markdown_tree import parse_document
-from ecmc.span import Span
-from ecmc.syntax import EngineSyntax
-from ecmc.type_grammar import (
+from ecmc.frontend.extract import extract
+from ecmc.frontend.markdown import parse_document
+from ecmc.frontend.syntax import EngineSyntax
+from ecmc.frontend.type_grammar import (
     FieldRef,
     FieldTypeExpr,
     GenericType,
@@ -29,6 +28,7 @@ from ecmc.type_grammar import (
     parse_member,
     parse_type,
 )
+from ecmc.span import Span
 
 BASE = Span.point("t.md", 3, 10)
 

@@ -20,7 +20,7 @@ from ecm_runtime import Runtime, Written
 from ecm_runtime.errors import ScopeViolation
 
 from conftest import make_project
-from ecmc.build import build
+from ecmc.commands.build import build
 from ecmc.config import load_config
 from storage import postgres_url, sqlite_url
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ecmc.frontend import FrontendResult
+    from ecmc.pipeline import FrontendResult
 
 EXIT_CLEAN, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
 
@@ -26,8 +26,8 @@ def main() -> None:
 
 def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
     from ecmc.config import load_config
-    from ecmc.frontend import compile_paths
-    from ecmc.reader import SpecPathError
+    from ecmc.frontend.reader import SpecPathError
+    from ecmc.pipeline import compile_paths
 
     config = load_config()
     try:
@@ -65,7 +65,7 @@ def lint(
 ) -> None:
     """Report diagnostics for spec files (default: the project's specs directory)."""
     if explain is not None or list_codes:
-        from ecmc import explain as explanations
+        from ecmc.commands import explain as explanations
 
         if list_codes:
             click.echo(explanations.list_codes())
@@ -104,7 +104,7 @@ def inspect(paths: tuple[Path, ...], fmt: str) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False))
 def build(specs_dir: Path | None, out_dir: Path | None) -> None:
     """Compile the specs into the generated package; print a one-line summary."""
-    from ecmc.build import build as run_build
+    from ecmc.commands.build import build as run_build
     from ecmc.config import load_config
     from ecmc.diagnostics import render_human
 
@@ -132,11 +132,11 @@ def build(specs_dir: Path | None, out_dir: Path | None) -> None:
 @main.command()
 def check() -> None:
     """Exit 1 when the generated package is not what `ecmc build` would write."""
+    from ecmc.commands.check import check as run_check
+    from ecmc.commands.check import describe
     from ecmc.config import load_config
     from ecmc.diagnostics import render_human
-    from ecmc.drift import check as run_check
-    from ecmc.drift import describe
-    from ecmc.reader import display_path
+    from ecmc.frontend.reader import display_path
 
     config = load_config()
     if not config.specs.is_dir():

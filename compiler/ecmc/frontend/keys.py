@@ -6,9 +6,16 @@ import re
 from collections.abc import Iterable
 
 from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.syntax import Bullet, Text
+from ecmc.frontend.type_grammar import (
+    FieldRef,
+    GrammarError,
+    Pinned,
+    TupleType,
+    UnitType,
+    parse_type,
+)
 from ecmc.span import Span
-from ecmc.syntax import Bullet, Text
-from ecmc.type_grammar import FieldRef, GrammarError, Pinned, TupleType, UnitType, parse_type
 
 _NAME_LIST_ITEM = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from ecmc.markdown_tree import Block, Item, Line, Section
-from ecmc.syntax import Bullet, Text
+from ecmc.frontend.markdown import Block, Item, Line, Section
+from ecmc.frontend.syntax import Bullet, Text
 
 _PLAIN_KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*:(?!:)")
 

@@ -9,10 +9,10 @@ name is asked of the module's `Imports`, so the module imports exactly what it u
 
 from __future__ import annotations
 
-from ecmc.filters import pyrepr
-from ecmc.imports import Imports
+from ecmc.emit.imports import Imports
+from ecmc.emit.layout import Atom, Expr, call, subscript
+from ecmc.emit.literals import pyrepr
 from ecmc.ir import Scalar
-from ecmc.layout import Atom, Expr, call, subscript
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)

@@ -6,10 +6,8 @@ import difflib
 from collections.abc import Mapping
 
 from ecmc.diagnostics import Diagnostics
-from ecmc.dictionary import FieldDictionary
-from ecmc.ir import Member, Schema, TypeRef
-from ecmc.syntax import Text
-from ecmc.type_grammar import (
+from ecmc.frontend.syntax import Text
+from ecmc.frontend.type_grammar import (
     FieldRef,
     GenericType,
     GrammarError,
@@ -23,6 +21,8 @@ from ecmc.type_grammar import (
     UnitType,
     parse_type,
 )
+from ecmc.ir import Member, Schema, TypeRef
+from ecmc.resolve.dictionary import FieldDictionary
 
 # The generics of the ECM type language: name -> (IR kind, number of arguments).
 GENERICS: Mapping[str, tuple[str, int]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecmc.layout import LINE_LIMIT, Atom, Group, render
+from ecmc.emit.layout import LINE_LIMIT, Atom, Group, render
 
 _STANDARD_LIBRARY = frozenset({"enum", "typing"})
 

@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecmc.emit import PlannedFile
-from ecmc.manifest import (
+from ecmc.emit.plan import PlannedFile
+from ecmc.write.manifest import (
     MANIFEST_NAME,
     Manifest,
     Output,

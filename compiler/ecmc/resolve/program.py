@@ -12,12 +12,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ecmc.audit_events import resolve_event_types
-from ecmc.bindings import resolve_binding
-from ecmc.checks import run_checks
+from ecmc.check.rules import run_checks
 from ecmc.diagnostics import Diagnostics
-from ecmc.dictionary import build_dictionary
-from ecmc.extract import REASON_CODE
+from ecmc.frontend.extract import REASON_CODE
+from ecmc.frontend.keys import bullet_names, keyed, name_list, names_in, pin_list, value_text
+from ecmc.frontend.reader import SpecFile
+from ecmc.frontend.syntax import (
+    Bullet,
+    CompanionSection,
+    CompanionSyntax,
+    EngineSyntax,
+    Entry,
+    SpecSyntax,
+    Text,
+)
 from ecmc.ir import (
     CallerPolicy,
     Column,
@@ -36,20 +44,12 @@ from ecmc.ir import (
     TypeRef,
     Variant,
 )
-from ecmc.keys import bullet_names, keyed, name_list, names_in, pin_list, value_text
-from ecmc.reader import SpecFile
-from ecmc.resolve_engine import ENGINE_ID, resolve_engine
+from ecmc.resolve.audit_events import resolve_event_types
+from ecmc.resolve.bindings import resolve_binding
+from ecmc.resolve.dictionary import build_dictionary
+from ecmc.resolve.engine import ENGINE_ID, resolve_engine
+from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
-from ecmc.syntax import (
-    Bullet,
-    CompanionSection,
-    CompanionSyntax,
-    EngineSyntax,
-    Entry,
-    SpecSyntax,
-    Text,
-)
-from ecmc.types import TypeResolver
 
 SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
     "FIELD_DICTIONARY": frozenset({"conventions", "aliases", "fields"}),

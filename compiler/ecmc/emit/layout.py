@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmc.filters import pyrepr
+from ecmc.emit.literals import pyrepr
 
 LINE_LIMIT = 100
 INDENT = 4

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.syntax import Bullet, CompanionSection, Text
+from ecmc.frontend.type_grammar import FieldTypeExpr, GrammarError, parse_field_type
 from ecmc.ir import Convention, FieldDef, Scalar
-from ecmc.syntax import Bullet, CompanionSection, Text
-from ecmc.type_grammar import FieldTypeExpr, GrammarError, parse_field_type
 
 PRIMITIVES = frozenset({"string", "int", "bool", "json", "object", "enum"})
 _BOUNDED = frozenset({"string", "int", "object"})

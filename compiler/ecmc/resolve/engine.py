@@ -7,7 +7,10 @@ import re
 from collections.abc import Mapping
 
 from ecmc.diagnostics import Diagnostics
-from ecmc.extract import CAPABILITY_ID, REASON_CODE
+from ecmc.frontend.extract import CAPABILITY_ID, REASON_CODE
+from ecmc.frontend.keys import keyed, names_in, value_text
+from ecmc.frontend.syntax import AuditRuleSyntax, Bullet, CapabilitySyntax, EngineSyntax, Text
+from ecmc.frontend.type_grammar import GrammarError, parse_member
 from ecmc.ir import (
     AuditKey,
     AuditRequirement,
@@ -22,12 +25,9 @@ from ecmc.ir import (
     SideEffects,
     TypeRef,
 )
-from ecmc.keys import keyed, names_in, value_text
-from ecmc.shapes import input_fields
+from ecmc.resolve.shapes import input_fields
+from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
-from ecmc.syntax import AuditRuleSyntax, Bullet, CapabilitySyntax, EngineSyntax, Text
-from ecmc.type_grammar import GrammarError, parse_member
-from ecmc.types import TypeResolver
 
 ENGINE_ID = re.compile(r"[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*")
 VERSION = re.compile(r"v[0-9]+(?:\.[0-9]+)*")

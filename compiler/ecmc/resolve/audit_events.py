@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ecmc.diagnostics import Diagnostics
-from ecmc.dictionary import FieldDictionary
+from ecmc.frontend.keys import bullet_names, keyed, value_text
+from ecmc.frontend.syntax import CompanionSection, Entry
 from ecmc.ir import AuditEventType, Engine
-from ecmc.keys import bullet_names, keyed, value_text
-from ecmc.syntax import CompanionSection, Entry
+from ecmc.resolve.dictionary import FieldDictionary
 
 SEVERITIES = ("INFO", "WARN", "ERROR", "CRITICAL")
 """The audit envelope's severities, least to most severe."""

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ecmc.diagnostics import Diagnostic, Diagnostics
-from ecmc.extract import extract
+from ecmc.frontend.extract import extract
+from ecmc.frontend.markdown import parse_document
+from ecmc.frontend.reader import SpecFile, decode_spec, find_spec_files, read_spec
+from ecmc.frontend.syntax import SpecSyntax
 from ecmc.ir import Program, to_jsonable
-from ecmc.markdown_tree import parse_document
-from ecmc.reader import SpecFile, decode_spec, find_spec_files, read_spec
-from ecmc.resolve import resolve_program
-from ecmc.syntax import SpecSyntax
+from ecmc.resolve.program import resolve_program
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecmc.config import Config
-from ecmc.manifest import (
+from ecmc.frontend.reader import display_path, find_spec_files
+from ecmc.write.manifest import (
     MANIFEST_NAME,
     digest_file,
     generator_digest,
     load_manifest,
     package_files,
 )
-from ecmc.reader import display_path, find_spec_files
 
 if TYPE_CHECKING:
-    from ecmc.build import CompiledProject
+    from ecmc.commands.build import CompiledProject
 
 MAX_DIFF_LINES = 60
 
@@ -65,8 +65,8 @@ def check(config: Config) -> DriftReport:
     if up_to_date_without_parsing(config):
         return DriftReport(fast=True)
     # Only now the parser, the templates and their libraries are loaded.
-    from ecmc.build import compile_project
-    from ecmc.writer import manifest_for, render_all
+    from ecmc.commands.build import compile_project
+    from ecmc.write.writer import manifest_for, render_all
 
     project = compile_project(config)
     report = DriftReport(project=project)

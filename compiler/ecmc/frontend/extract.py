@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 
-from ecmc.bullets import bullets_of, line_text, section_bullets
 from ecmc.diagnostics import Diagnostics
-from ecmc.ir import Note
-from ecmc.markdown_tree import Document, Line, Section
-from ecmc.span import Span
-from ecmc.syntax import (
+from ecmc.frontend.bullets import bullets_of, line_text, section_bullets
+from ecmc.frontend.markdown import Document, Line, Section
+from ecmc.frontend.syntax import (
     AuditRuleSyntax,
     Bullet,
     CapabilitySyntax,
@@ -26,6 +24,8 @@ from ecmc.syntax import (
     SpecSyntax,
     Text,
 )
+from ecmc.ir import Note
+from ecmc.span import Span
 
 CAPABILITY_ID = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 REASON_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ecmc.audit_events import find_event_type, severity_problem
 from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.keys import bullet_names, keyed, pin_list, value_text
+from ecmc.frontend.syntax import Bullet, Entry, Text
 from ecmc.ir import AuditEventType, Capability, CapabilityBinding, Engine, Record, Table
-from ecmc.keys import bullet_names, keyed, pin_list, value_text
-from ecmc.shapes import map_key_fields, output_row, record_fields
+from ecmc.resolve.audit_events import find_event_type, severity_problem
+from ecmc.resolve.shapes import map_key_fields, output_row, record_fields
+from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
-from ecmc.syntax import Bullet, Entry, Text
-from ecmc.types import TypeResolver
 
 # operation -> (writes?, truth types of the table it may act on; empty: no table)
 OPERATIONS: Mapping[str, tuple[bool, frozenset[str]]] = {

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecmc.config import Config
-from ecmc.emit import PlannedFile, plan
-from ecmc.frontend import FrontendResult, compile_paths
-from ecmc.manifest import generator_digest
-from ecmc.writer import WriteReport, write_package
+from ecmc.emit.plan import PlannedFile, plan
+from ecmc.pipeline import FrontendResult, compile_paths
+from ecmc.write.manifest import generator_digest
+from ecmc.write.writer import WriteReport, write_package
 
 
 @dataclass(frozen=True, slots=True)

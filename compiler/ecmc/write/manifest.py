@@ -76,7 +76,7 @@ def generator_digest() -> str:
     """A digest of the compiler itself: templates or emitter changes make all output stale."""
     root = Path(ecmc.__file__).parent
     hasher = blake3()
-    for path in sorted([*root.glob("*.py"), *root.glob("templates/*.j2")]):
+    for path in sorted([*root.rglob("*.py"), *root.rglob("templates/*.j2")]):
         hasher.update(path.relative_to(root).as_posix().encode() + b"\0")
         # Line endings are normalised: a Windows checkout is the same compiler.
         hasher.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
