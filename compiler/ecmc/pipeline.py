@@ -1,4 +1,4 @@
-"""The front end in one call: read -> parse -> extract -> resolve and check.
+"""The pipeline up to the IR in one call: read -> parse -> extract -> resolve -> check.
 
 Context specs (the project's own, when the user names other files) take part in resolution, so
 a file is checked against the project's field dictionary, records and callers, but only the
@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from ecmc.check.rules import run_checks
 from ecmc.diagnostics import Diagnostic, Diagnostics
 from ecmc.frontend.extract import extract
 from ecmc.frontend.markdown import parse_document
@@ -93,6 +94,7 @@ def compile_specs(
         if syntax is not None:
             parsed.append((spec, syntax))
     program = resolve_program(parsed, diagnostics)
+    run_checks(program, diagnostics)
     shown = [d for d in diagnostics.sorted() if d.span.path in reported]
     sources = {spec.path: spec.lines for spec in specs if spec.path in reported}
     return FrontendResult(program, shown, sources, reported)

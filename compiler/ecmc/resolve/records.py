@@ -1,0 +1,160 @@
+"""Records of the wiring specs: fields, rows of tables, aliases of fields, variants."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.keys import keyed, value_text
+from ecmc.frontend.syntax import CompanionSection, Entry
+from ecmc.ir import Member, Record, Table, TypeRef, Variant
+from ecmc.resolve.companions import Companion
+from ecmc.resolve.types import TypeResolver
+
+RECORD_KEYS = frozenset({"fields", "row_of", "alias_of", "description"})
+
+
+VARIANT_KEYS = frozenset({"fields", "description", "action"})
+
+
+RECORD_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+
+VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+RESERVED_RECORD_NAMES = frozenset({"SpecModel"})
+
+
+def resolve_record(
+    engine_id: str | None,
+    entry: Entry,
+    resolver: TypeResolver,
+    tables: Mapping[str, Table],
+    diagnostics: Diagnostics,
+) -> Record:
+    name = entry.name.text
+    keys = keyed(entry.keys, RECORD_KEYS, f"record {name}", diagnostics)
+    given = [k for k in ("fields", "row_of", "alias_of") if k in keys]
+    if len(given) != 1:
+        diagnostics.report(
+            "ECM060",
+            entry.name.span,
+            f"record {name} needs exactly one of 'fields', 'row_of', 'alias_of'"
+            + (f"; has {', '.join(given)}" if given else ""),
+        )
+    members: tuple[Member, ...] = ()
+    row_of = value_text(keys.get("row_of")) or None
+    alias_of: TypeRef | None = None
+    if "fields" in keys and keys["fields"].value is not None:
+        members = resolver.members(keys["fields"].value) or ()
+    elif row_of is not None:
+        table = tables.get(row_of)
+        if table is None:
+            bullet = keys["row_of"]
+            diagnostics.report(
+                "ECM060",
+                bullet.value.span if bullet.value else bullet.span,
+                f"record {name}: row_of names unknown table {row_of!r}",
+            )
+        else:
+            members = tuple(
+                Member(
+                    c.name,
+                    TypeRef("scalar", c.span, name=c.name, scalar=c.type, typed_by=c.typed_by),
+                    c.nullable,
+                    (),
+                    c.span,
+                )
+                for c in table.columns
+            )
+    elif "alias_of" in keys and keys["alias_of"].value is not None:
+        alias_of = resolver.schema(keys["alias_of"].value).type
+
+    variants = []
+    for child in entry.children:
+        vkeys = keyed(child.keys, VARIANT_KEYS, f"variant {name}::{child.name.text}", diagnostics)
+        extra: tuple[Member, ...] = ()
+        if "fields" in vkeys and vkeys["fields"].value is not None:
+            extra = resolver.members(vkeys["fields"].value) or ()
+        base_names = {m.name: m for m in members}
+        for member in extra:
+            if member.name in base_names:
+                diagnostics.report(
+                    "ECM026",
+                    member.span,
+                    f"variant field {member.name!r} is already a field of {name}",
+                )
+        combined = members + tuple(m for m in extra if m.name not in base_names)
+        attributes = tuple(
+            (k, value_text(b)) for k, b in vkeys.items() if k not in ("fields", "description")
+        )
+        variants.append(Variant(child.name.text, combined, attributes, child.name.span))
+    return Record(
+        name=name,
+        engine_id=engine_id,
+        members=members,
+        variants=tuple(variants),
+        row_of=row_of,
+        alias_of=alias_of,
+        description=value_text(keys.get("description")),
+        span=entry.name.span,
+    )
+
+
+def collect_records(
+    sections: list[tuple[Companion, CompanionSection]], diagnostics: Diagnostics
+) -> dict[str, tuple[Companion, Entry]]:
+    """The record entries by name, before any is resolved, so any schema may name any record.
+    Bad names and variant names are reported and dropped; a record defined twice keeps the
+    first definition."""
+    entries: dict[str, tuple[Companion, Entry]] = {}
+    for companion, section in sections:
+        for entry in section.entries:
+            checked = _checked_entry(entry, diagnostics)
+            if checked is None:
+                continue
+            if checked.name.text in entries:
+                first = entries[checked.name.text][1].name.span
+                diagnostics.report(
+                    "ECM052",
+                    checked.name.span,
+                    f"record {checked.name.text!r} is defined twice",
+                    f"first at {first}",
+                )
+                continue
+            entries[checked.name.text] = (companion, checked)
+    return entries
+
+
+def _checked_entry(entry: Entry, diagnostics: Diagnostics) -> Entry | None:
+    name = entry.name.text
+    if not RECORD_NAME.fullmatch(name) or name in RESERVED_RECORD_NAMES:
+        clash = " and not a name the generated code uses" if RECORD_NAME.fullmatch(name) else ""
+        diagnostics.report(
+            "ECM060",
+            entry.name.span,
+            f"record name {name!r} must be PascalCase letters and digits{clash}",
+        )
+        return None
+    dropped = [v for v in entry.children if not VARIANT_NAME.fullmatch(v.name.text)]
+    for variant in dropped:
+        diagnostics.report(
+            "ECM060", variant.name.span, f"variant name {variant.name.text!r} must be snake_case"
+        )
+    first_variant: dict[str, Entry] = {}
+    for variant in entry.children:
+        earlier = first_variant.setdefault(variant.name.text, variant)
+        if earlier is not variant:
+            diagnostics.report(
+                "ECM060",
+                variant.name.span,
+                f"{name}: variant {variant.name.text!r} is defined twice",
+                f"first at {earlier.name.span}",
+            )
+            dropped.append(variant)
+    if not dropped:
+        return entry
+    return dataclasses.replace(entry, children=tuple(v for v in entry.children if v not in dropped))

@@ -1,0 +1,162 @@
+"""What else a wiring spec declares: reason codes, their roles, the tool path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.extract import REASON_CODE
+from ecmc.frontend.keys import keyed, value_text
+from ecmc.frontend.syntax import Bullet, CompanionSection
+from ecmc.ir import Engine, ReasonCode, ReasonCodeRole, ToolPath
+from ecmc.resolve.companions import Companion
+
+REASON_CODE_ROLES = frozenset(
+    {
+        "contract_validation",
+        "scope_violation",
+        "idempotency_replay",
+        "append_only_violation",
+        "caller_refused",
+        "transition_invalid",
+        "not_found",
+        "forbidden_tool",
+        "timeout",
+        "budget_exceeded",
+        "policy_block",
+        "forbidden_domain",
+        "provider_error",
+    }
+)
+
+
+TOOL_PATH_KEYS = frozenset(
+    {"cache_read", "cache_write", "ok_commit", "fail_commit", "cache_ttl_ms", "reason_code"}
+)
+
+
+def referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostics) -> None:
+    assert bullet.value is not None
+    code = bullet.value.text
+    if not REASON_CODE.fullmatch(code):
+        diagnostics.report(
+            "ECM040", bullet.value.span, f"reason code {code!r} is not UPPER_SNAKE_CASE"
+        )
+    elif code not in declared:
+        diagnostics.report(
+            "ECM036",
+            bullet.value.span,
+            f"reason code {code} is referenced but no ECM spec declares it",
+        )
+
+
+def resolve_tool_path(
+    engine_id: str,
+    section: CompanionSection,
+    engines: Mapping[str, Engine],
+    declared_codes: set[str],
+    diagnostics: Diagnostics,
+) -> ToolPath:
+    """The capabilities a tool query runs through: cache read and write, ok and fail rows."""
+    keys = keyed(section.bullets, TOOL_PATH_KEYS, "tool path", diagnostics)
+    known = {c.id for e in engines.values() for c in e.capabilities}
+    chosen: dict[str, str] = {}
+    for key in ("cache_read", "cache_write", "ok_commit", "fail_commit"):
+        value = value_text(keys.get(key))
+        if not value:
+            diagnostics.report("ECM010", section.title.span, f"tool path needs '{key}'")
+        elif value not in known:
+            bullet = keys[key]
+            diagnostics.report(
+                "ECM063",
+                bullet.value.span if bullet.value else bullet.span,
+                f"tool path {key} names {value}, which no ECM spec declares",
+            )
+        chosen[key] = value
+    ttl = value_text(keys.get("cache_ttl_ms"))
+    if not ttl.isdigit():
+        diagnostics.report(
+            "ECM011", section.title.span, "tool path needs 'cache_ttl_ms' as a whole number"
+        )
+    reason = value_text(keys.get("reason_code"))
+    if reason and reason not in declared_codes:
+        bullet = keys["reason_code"]
+        diagnostics.report(
+            "ECM036",
+            bullet.value.span if bullet.value else bullet.span,
+            f"reason code {reason} is referenced but no spec declares it",
+        )
+    return ToolPath(
+        engine_id,
+        chosen["cache_read"],
+        chosen["cache_write"],
+        chosen["ok_commit"],
+        chosen["fail_commit"],
+        int(ttl) if ttl.isdigit() else 0,
+        reason or None,
+        section.title.span,
+    )
+
+
+def resolve_wiring_reason_codes(
+    sections: list[tuple[Companion, CompanionSection]], diagnostics: Diagnostics
+) -> list[tuple[str, ReasonCode]]:
+    """Reason codes a wiring spec adds for its engine: `` `CODE`: what it means ``."""
+    codes = []
+    for companion, section in sections:
+        for bullet in section.bullets:
+            if bullet.key is None:
+                diagnostics.report("ECM018", bullet.span, "expected '`REASON_CODE`: meaning'")
+                continue
+            if not REASON_CODE.fullmatch(bullet.key.text):
+                diagnostics.report(
+                    "ECM040",
+                    bullet.key.span,
+                    f"reason code {bullet.key.text!r} is not UPPER_SNAKE_CASE",
+                )
+                continue
+            description = bullet.text.text.partition(":")[2].strip()
+            codes.append(
+                (
+                    companion.engine_id or "",
+                    ReasonCode(bullet.key.text, description, bullet.key.span),
+                )
+            )
+    return codes
+
+
+def resolve_reason_code_roles(
+    sections: list[tuple[Companion, CompanionSection]],
+    declared: set[str],
+    diagnostics: Diagnostics,
+) -> list[ReasonCodeRole]:
+    roles: dict[tuple[str, str], ReasonCodeRole] = {}
+    for companion, section in sections:
+        for bullet in section.bullets:
+            if bullet.key is None or bullet.value is None:
+                diagnostics.report("ECM018", bullet.span, "expected '`role`: `REASON_CODE`'")
+                continue
+
+            if bullet.key.text not in REASON_CODE_ROLES:
+                diagnostics.report(
+                    "ECM017",
+                    bullet.key.span,
+                    f"unknown reason-code role {bullet.key.text!r}",
+                    f"roles: {', '.join(sorted(REASON_CODE_ROLES))}",
+                )
+                continue
+            referenced_code(bullet, declared, diagnostics)
+            seen = roles.get((companion.engine_id or "", bullet.key.text))
+            if seen is not None:
+                diagnostics.report(
+                    "ECM012",
+                    bullet.key.span,
+                    f"reason-code role {bullet.key.text!r} is given twice",
+                    f"first at {seen.span}",
+                )
+                continue
+            role = ReasonCodeRole(
+                companion.engine_id or "", bullet.key.text, bullet.value.text, bullet.span
+            )
+            roles[(role.engine_id, role.role)] = role
+    return list(roles.values())
