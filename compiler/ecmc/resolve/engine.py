@@ -2,36 +2,39 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.extract import CAPABILITY_ID, REASON_CODE
 from ecmc.frontend.keys import keyed, names_in, value_text
-from ecmc.frontend.syntax import AuditRuleSyntax, Bullet, CapabilitySyntax, EngineSyntax, Text
-from ecmc.frontend.type_grammar import GrammarError, parse_member
+from ecmc.frontend.syntax import Bullet, CapabilitySyntax, EngineSyntax, Text
 from ecmc.ir import (
-    AuditKey,
-    AuditRequirement,
     CallerPolicy,
     Capability,
     DataOwned,
     Engine,
-    Member,
     ReasonCode,
     Record,
     Schema,
     SideEffects,
     TypeRef,
 )
+from ecmc.resolve.audit_rules import attach_audit
+from ecmc.resolve.prose import prose_schema
 from ecmc.resolve.shapes import input_fields
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
 
 ENGINE_ID = re.compile(r"[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*")
+
+
 VERSION = re.compile(r"v[0-9]+(?:\.[0-9]+)*")
+
+
 STATUSES = frozenset({"ACTIVE", "DRAFT", "DEPRECATED", "RETIRED"})
+
+
 HEADER_KEYS = frozenset(
     {
         "engine_id",
@@ -46,9 +49,11 @@ HEADER_KEYS = frozenset(
         "owner",
     }
 )
+
+
 RECOMMENDED_HEADER_KEYS = ("purpose", "data_owned", "version", "status")
-# Keys the IR models; any other key of a capability is kept in `extras`, and only keys outside
-# both sets are reported as unknown.
+
+
 CAPABILITY_CORE_KEYS = frozenset(
     {
         "name",
@@ -60,11 +65,18 @@ CAPABILITY_CORE_KEYS = frozenset(
         "reason_codes",
     }
 )
+
+
 CAPABILITY_KEYS = CAPABILITY_CORE_KEYS | {"simulation_gated", "simulation_id", "description"}
+
+
 REQUIRED_CAPABILITY_KEYS = ("input_schema", "output_schema", "side_effects")
+
+
 EFFECTS = frozenset({"DB_WRITE", "DB_WRITE_CURRENT_PROJECTION", "EXTERNAL_SEND_REQUEST"})
+
+
 _SIDE_EFFECTS = re.compile(r"DECLARED\s*\((?P<effects>[^()]*)\)")
-_OPTIONAL_BEFORE = re.compile(r"\boptional\s*$", re.IGNORECASE)
 
 
 def resolve_engine(
@@ -107,7 +119,7 @@ def resolve_engine(
         diagnostics.report(
             "ECM041", syntax.header_span, f"engine {engine_id or '?'} declares no capabilities"
         )
-    capabilities = _attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
+    capabilities = attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
 
     reason_codes: dict[str, ReasonCode] = {}
     for declared in syntax.reason_codes:
@@ -338,199 +350,8 @@ def _schema(
     if bullet.value is not None:
         return resolver.schema(bullet.value)
     if bullet.children:
-        return _prose_schema(bullet, resolver, diagnostics)
+        return prose_schema(bullet, resolver, diagnostics)
     diagnostics.report(
         "ECM020", bullet.span, f"{bullet.key.text if bullet.key else 'schema'} is empty"
     )
     return None
-
-
-def _prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostics) -> Schema:
-    """A schema written as bullets of prose around backticked fields (the WORK shape).
-
-    Every backticked field is typed; an UPPER_CASE code span is a value being mentioned, not a
-    field; prose that names no field is reported, with its location, as untyped.
-    """
-    members: list[Member] = []
-    seen: set[str] = set()
-    lines: list[str] = []
-    for child in _flatten(bullet.children):
-        lines.append(child.text.text)
-        fields = [c for c in child.codes if not c.text.isupper()]
-        for code in fields:
-            parsed = parse_member(code.text, code.span)
-            if isinstance(parsed, GrammarError):
-                diagnostics.report("ECM020", parsed.span(code.span), parsed.message)
-                continue
-            member = resolver.member(parsed, named_only=True)
-            if member is None:
-                continue
-            before = child.text.text.split(f"`{code.text}`", 1)[0]
-            if _OPTIONAL_BEFORE.search(before):
-                member = Member(member.name, member.type, True, member.pinned, member.span)
-            if member.name in seen:
-                diagnostics.report("ECM026", code.span, f"field {member.name!r} appears twice")
-                continue
-            seen.add(member.name)
-            members.append(member)
-        for piece, offset in _untyped_pieces(child.text.text, bool(fields)):
-            diagnostics.report(
-                "ECM025",
-                child.text.span.narrow(offset, len(piece)),
-                f"could not type {piece!r}: name the field in backticks",
-            )
-    span = bullet.key.span if bullet.key is not None else bullet.span
-    fields_ref = TypeRef("tuple", span, members=tuple(members))
-    if not members:
-        fields_ref = TypeRef("error", span)
-    return Schema("\n".join(lines), fields_ref)
-
-
-def _flatten(bullets: tuple[Bullet, ...]) -> list[Bullet]:
-    out: list[Bullet] = []
-    for bullet in bullets:
-        out.append(bullet)
-        out.extend(_flatten(bullet.children))
-    return out
-
-
-_SCHEMA_TOKEN = re.compile(r"[(),+]|`[^`]*`|[^,+()`]+")
-
-
-def _untyped_pieces(text: str, has_fields: bool) -> list[tuple[str, int]]:
-    """Prose pieces of a schema bullet that stand where a field should, with their offsets.
-
-    A bullet with no field at all is untyped as a whole. Otherwise the pieces reported are the
-    prose members of a field list, `label (`a`, `b`, some flags)`, and prose joined to a field
-    by `+`. The label before a list, the word 'optional', and notes in parentheses right after
-    a field are description, not members.
-    """
-    stripped = text.strip()
-    if not has_fields:
-        return [(stripped, text.find(stripped))] if stripped else []
-    found: list[tuple[str, int]] = []
-    member_lists: list[bool] = []  # per open parenthesis: does it hold members?
-    previous = ""
-    for match in _SCHEMA_TOKEN.finditer(text):
-        token = match.group()
-        if token == "(":
-            member_lists.append(previous != "code")
-            previous = "("
-        elif token == ")":
-            if member_lists:
-                member_lists.pop()
-            previous = ")"
-        elif token in (",", "+"):
-            previous = token
-        elif token.startswith("`"):
-            previous = "code"
-        elif word := token.strip():
-            in_list = len(member_lists) == 1 and member_lists[0] and previous in (",", "(")
-            after_plus = not member_lists and previous == "+"
-            if (
-                (in_list or after_plus)
-                and word.lower() != "optional"
-                and any(c.isalpha() for c in word)
-            ):
-                found.append((word, match.start() + token.find(word)))
-            previous = "prose"
-    return found
-
-
-def _attach_audit(
-    rules: tuple[AuditRuleSyntax, ...],
-    capabilities: list[Capability],
-    resolver: TypeResolver,
-    diagnostics: Diagnostics,
-) -> list[Capability]:
-    by_id = {cap.id: cap for cap in capabilities}
-    attached: dict[str, list[AuditRequirement]] = {cap.id: [] for cap in capabilities}
-    for rule in rules:
-        keys = _audit_keys(rule, resolver, diagnostics)
-        subjects = _rule_subjects(rule, capabilities, diagnostics)
-        requirement = AuditRequirement(rule.mode, keys, rule.subject.text, rule.span)
-        for cap_id in subjects:
-            if cap_id in by_id:
-                attached[cap_id].append(requirement)
-    return [dataclasses.replace(cap, audit=tuple(attached[cap.id])) for cap in capabilities]
-
-
-def _audit_keys(
-    rule: AuditRuleSyntax, resolver: TypeResolver, diagnostics: Diagnostics
-) -> tuple[AuditKey, ...]:
-    keys: list[AuditKey] = []
-    for child in _flatten(rule.keys):
-        if child.key is not None:
-            # `event_type`: `STATE_TRANSITION` names a key and the value it holds.
-            named = [(child.key, child.text.text.partition(":")[2].strip())]
-        else:
-            # An UPPER_CASE code span is a value being mentioned (`STATE_TRANSITION`).
-            codes = [c for c in child.codes if not c.text.isupper()]
-            named = [
-                (code, child.text.text.replace(f"`{code.text}`", "", 1).strip())
-                if len(codes) == 1
-                else (code, "")
-                for code in codes
-            ]
-        for code, qualifier in named:
-            if resolver.dictionary.lookup(code.text) is None:
-                diagnostics.report(
-                    "ECM034",
-                    code.span,
-                    f"audit key {code.text!r} is not a known field",
-                    "audit payload keys must be fields of the field dictionary",
-                )
-                continue
-            keys.append(AuditKey(code.text, qualifier, code.span))
-    return tuple(keys)
-
-
-_SUBJECT_WORDS = re.compile(r"[a-z][a-z\-]*")
-
-
-def _rule_subjects(
-    rule: AuditRuleSyntax, capabilities: list[Capability], diagnostics: Diagnostics
-) -> list[str]:
-    """The capabilities a rule speaks of: by id, else by a phrase like 'write capabilities'.
-
-    In a phrase, 'write' and 'read' select by side effects and any other word selects the
-    capabilities whose group heading contains it ('lifecycle execution capabilities').
-    """
-    known = {cap.id for cap in capabilities}
-    if rule.capability_ids:
-        for cap_id in rule.capability_ids:
-            if cap_id.text not in known:
-                diagnostics.report(
-                    "ECM039",
-                    cap_id.span,
-                    f"audit requirement names {cap_id.text}, which this engine does not declare",
-                )
-        return [c.text for c in rule.capability_ids]
-    lowered = rule.subject.text.lower()
-    head, found, _ = lowered.partition("capabilit")
-    if not found:
-        diagnostics.report(
-            "ECM039",
-            rule.subject.span,
-            "audit requirement names no capability; name capability ids or say which "
-            "capabilities ('write capabilities ...')",
-        )
-        return []
-    words = _SUBJECT_WORDS.findall(head)
-    selected = capabilities
-    if "write" in words:
-        selected = [c for c in selected if c.side_effects is not None and c.side_effects.writes]
-    if "read" in words:
-        selected = [c for c in selected if c.side_effects is not None and not c.side_effects.writes]
-    group_words = [w for w in words if w not in ("write", "read", "all", "every", "the")]
-    if group_words:
-        selected = [
-            c
-            for c in selected
-            if c.group is not None and any(w in c.group.lower() for w in group_words)
-        ]
-    if not selected:
-        diagnostics.report(
-            "ECM039", rule.subject.span, "audit requirement matches no capability of this engine"
-        )
-    return [c.id for c in selected]

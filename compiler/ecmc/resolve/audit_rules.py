@@ -1,0 +1,113 @@
+"""An ECM spec's audit emission requirements, attached to the capabilities they speak of:
+by id, or by a phrase such as 'write capabilities'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.syntax import AuditRuleSyntax
+from ecmc.ir import AuditKey, AuditRequirement, Capability
+from ecmc.resolve.prose import flatten
+from ecmc.resolve.types import TypeResolver
+
+
+def attach_audit(
+    rules: tuple[AuditRuleSyntax, ...],
+    capabilities: list[Capability],
+    resolver: TypeResolver,
+    diagnostics: Diagnostics,
+) -> list[Capability]:
+    by_id = {cap.id: cap for cap in capabilities}
+    attached: dict[str, list[AuditRequirement]] = {cap.id: [] for cap in capabilities}
+    for rule in rules:
+        keys = _audit_keys(rule, resolver, diagnostics)
+        subjects = _rule_subjects(rule, capabilities, diagnostics)
+        requirement = AuditRequirement(rule.mode, keys, rule.subject.text, rule.span)
+        for cap_id in subjects:
+            if cap_id in by_id:
+                attached[cap_id].append(requirement)
+    return [dataclasses.replace(cap, audit=tuple(attached[cap.id])) for cap in capabilities]
+
+
+def _audit_keys(
+    rule: AuditRuleSyntax, resolver: TypeResolver, diagnostics: Diagnostics
+) -> tuple[AuditKey, ...]:
+    keys: list[AuditKey] = []
+    for child in flatten(rule.keys):
+        if child.key is not None:
+            # `event_type`: `STATE_TRANSITION` names a key and the value it holds.
+            named = [(child.key, child.text.text.partition(":")[2].strip())]
+        else:
+            # An UPPER_CASE code span is a value being mentioned (`STATE_TRANSITION`).
+            codes = [c for c in child.codes if not c.text.isupper()]
+            named = [
+                (code, child.text.text.replace(f"`{code.text}`", "", 1).strip())
+                if len(codes) == 1
+                else (code, "")
+                for code in codes
+            ]
+        for code, qualifier in named:
+            if resolver.dictionary.lookup(code.text) is None:
+                diagnostics.report(
+                    "ECM034",
+                    code.span,
+                    f"audit key {code.text!r} is not a known field",
+                    "audit payload keys must be fields of the field dictionary",
+                )
+                continue
+            keys.append(AuditKey(code.text, qualifier, code.span))
+    return tuple(keys)
+
+
+_SUBJECT_WORDS = re.compile(r"[a-z][a-z\-]*")
+
+
+def _rule_subjects(
+    rule: AuditRuleSyntax, capabilities: list[Capability], diagnostics: Diagnostics
+) -> list[str]:
+    """The capabilities a rule speaks of: by id, else by a phrase like 'write capabilities'.
+
+    In a phrase, 'write' and 'read' select by side effects and any other word selects the
+    capabilities whose group heading contains it ('lifecycle execution capabilities').
+    """
+    known = {cap.id for cap in capabilities}
+    if rule.capability_ids:
+        for cap_id in rule.capability_ids:
+            if cap_id.text not in known:
+                diagnostics.report(
+                    "ECM039",
+                    cap_id.span,
+                    f"audit requirement names {cap_id.text}, which this engine does not declare",
+                )
+        return [c.text for c in rule.capability_ids]
+    lowered = rule.subject.text.lower()
+    head, found, _ = lowered.partition("capabilit")
+    if not found:
+        diagnostics.report(
+            "ECM039",
+            rule.subject.span,
+            "audit requirement names no capability; name capability ids or say which "
+            "capabilities ('write capabilities ...')",
+        )
+        return []
+    words = _SUBJECT_WORDS.findall(head)
+    selected = capabilities
+    if "write" in words:
+        selected = [c for c in selected if c.side_effects is not None and c.side_effects.writes]
+    if "read" in words:
+        selected = [c for c in selected if c.side_effects is not None and not c.side_effects.writes]
+    group_words = [w for w in words if w not in ("write", "read", "all", "every", "the")]
+    if group_words:
+        selected = [
+            c
+            for c in selected
+            if c.group is not None and any(w in c.group.lower() for w in group_words)
+        ]
+    if not selected:
+        diagnostics.report(
+            "ECM039", rule.subject.span, "audit requirement matches no capability of this engine"
+        )
+    return [c.id for c in selected]

@@ -1,0 +1,108 @@
+"""Schemas written as bullets of prose around backticked fields (the shape some real ECM
+files use): every backticked field is typed, and prose that stands where a field should is a
+located warning (ECM025).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.syntax import Bullet
+from ecmc.frontend.type_grammar import GrammarError, parse_member
+from ecmc.ir import Member, Schema, TypeRef
+from ecmc.resolve.types import TypeResolver
+
+_OPTIONAL_BEFORE = re.compile(r"\boptional\s*$", re.IGNORECASE)
+
+
+def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostics) -> Schema:
+    """A schema written as bullets of prose around backticked fields (the WORK shape).
+
+    Every backticked field is typed; an UPPER_CASE code span is a value being mentioned, not a
+    field; prose that names no field is reported, with its location, as untyped.
+    """
+    members: list[Member] = []
+    seen: set[str] = set()
+    lines: list[str] = []
+    for child in flatten(bullet.children):
+        lines.append(child.text.text)
+        fields = [c for c in child.codes if not c.text.isupper()]
+        for code in fields:
+            parsed = parse_member(code.text, code.span)
+            if isinstance(parsed, GrammarError):
+                diagnostics.report("ECM020", parsed.span(code.span), parsed.message)
+                continue
+            member = resolver.member(parsed, named_only=True)
+            if member is None:
+                continue
+            before = child.text.text.split(f"`{code.text}`", 1)[0]
+            if _OPTIONAL_BEFORE.search(before):
+                member = Member(member.name, member.type, True, member.pinned, member.span)
+            if member.name in seen:
+                diagnostics.report("ECM026", code.span, f"field {member.name!r} appears twice")
+                continue
+            seen.add(member.name)
+            members.append(member)
+        for piece, offset in _untyped_pieces(child.text.text, bool(fields)):
+            diagnostics.report(
+                "ECM025",
+                child.text.span.narrow(offset, len(piece)),
+                f"could not type {piece!r}: name the field in backticks",
+            )
+    span = bullet.key.span if bullet.key is not None else bullet.span
+    fields_ref = TypeRef("tuple", span, members=tuple(members))
+    if not members:
+        fields_ref = TypeRef("error", span)
+    return Schema("\n".join(lines), fields_ref)
+
+
+def flatten(bullets: tuple[Bullet, ...]) -> list[Bullet]:
+    out: list[Bullet] = []
+    for bullet in bullets:
+        out.append(bullet)
+        out.extend(flatten(bullet.children))
+    return out
+
+
+_SCHEMA_TOKEN = re.compile(r"[(),+]|`[^`]*`|[^,+()`]+")
+
+
+def _untyped_pieces(text: str, has_fields: bool) -> list[tuple[str, int]]:
+    """Prose pieces of a schema bullet that stand where a field should, with their offsets.
+
+    A bullet with no field at all is untyped as a whole. Otherwise the pieces reported are the
+    prose members of a field list, `label (`a`, `b`, some flags)`, and prose joined to a field
+    by `+`. The label before a list, the word 'optional', and notes in parentheses right after
+    a field are description, not members.
+    """
+    stripped = text.strip()
+    if not has_fields:
+        return [(stripped, text.find(stripped))] if stripped else []
+    found: list[tuple[str, int]] = []
+    member_lists: list[bool] = []  # per open parenthesis: does it hold members?
+    previous = ""
+    for match in _SCHEMA_TOKEN.finditer(text):
+        token = match.group()
+        if token == "(":
+            member_lists.append(previous != "code")
+            previous = "("
+        elif token == ")":
+            if member_lists:
+                member_lists.pop()
+            previous = ")"
+        elif token in (",", "+"):
+            previous = token
+        elif token.startswith("`"):
+            previous = "code"
+        elif word := token.strip():
+            in_list = len(member_lists) == 1 and member_lists[0] and previous in (",", "(")
+            after_plus = not member_lists and previous == "+"
+            if (
+                (in_list or after_plus)
+                and word.lower() != "optional"
+                and any(c.isalpha() for c in word)
+            ):
+                found.append((word, match.start() + token.find(word)))
+            previous = "prose"
+    return found
