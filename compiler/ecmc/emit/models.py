@@ -1,0 +1,119 @@
+"""Pydantic models of records and of capability inputs and outputs, as views the templates
+place; nested inline records become models of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ecmc.emit.imports import Imports
+from ecmc.emit.layout import INDENT, Atom, Expr, call, prefixed, render
+from ecmc.emit.literals import pyrepr
+from ecmc.emit.names import ClassName, model_field, pascal
+from ecmc.emit.package_names import PackageNames
+from ecmc.ir import Member, TypeRef
+
+
+@dataclass
+class ModelView:
+    name: str
+    base: str
+    doc: str
+    source: str
+    fields: list[str] = field(default_factory=list)
+    """Laid-out field statements, indented for the class body."""
+    class_vars: list[str] = field(default_factory=list)
+
+
+_ENGINE_MODULE_NAMES = frozenset({"ReasonCode", "SpecModel", "AuditRule", "CapabilitySpec"})
+
+
+@dataclass
+class Annotator:
+    """Annotations for model fields; nested inline records become models of their own."""
+
+    names: PackageNames
+    imports: Imports
+    in_records: bool
+    """True inside records.py, where records are local names; elsewhere they are `_r.X`."""
+    models: list[ModelView] = field(default_factory=list)
+    reserved: frozenset[str] = frozenset()
+    """Record and variant class names of the module: made-up names never take them."""
+
+    def annotation(self, ref: TypeRef, owner: str, member: str, source: str) -> str:
+        if ref.kind == "scalar" and ref.name is not None:
+            fields_module = self.imports.name(self.imports.package, "fields", "_f")
+            return f"{fields_module}.{self.names.field_aliases[ref.name]}"
+        if ref.kind == "record" and ref.name is not None:
+            prefix = ""
+            if not self.in_records:
+                prefix = self.imports.name(self.imports.package, "records", "_r") + "."
+            record = self.names.records[ref.name]
+            if ref.variant is not None:
+                return prefix + pascal(record.name, ref.variant)
+            return prefix + ClassName(record.name)
+        if ref.kind in ("list",):
+            return f"tuple[{self.annotation(ref.args[0], owner, member, source)}, ...]"
+        if ref.kind == "option":
+            return f"{self.annotation(ref.args[0], owner, member, source)} | None"
+        if ref.kind == "map":
+            key = self.annotation(ref.args[0], owner, member, source)
+            value = self.annotation(ref.args[1], owner, member, source)
+            return f"dict[{key}, {value}]"
+        if ref.kind == "result":
+            return self.annotation(ref.args[0], owner, member, source)
+        if ref.kind == "tuple" and all(not m.name for m in ref.members):
+            inner = ", ".join(self.annotation(m.type, owner, member, source) for m in ref.members)
+            return f"tuple[{inner}]" if inner else "tuple[()]"
+        if ref.kind in ("tuple", "inline_record"):
+            name = pascal(owner, member) if member else ClassName(owner)
+            return self.model(name, "", ref.members, source).name
+        if ref.kind == "unit":
+            return "None"
+        raise ValueError(f"cannot annotate a {ref.kind} type")  # pragma: no cover
+
+    def model(
+        self,
+        name: str,
+        doc: str,
+        members: tuple[Member, ...],
+        source: str,
+        base: str | None = None,
+        exact: bool = False,
+    ) -> ModelView:
+        """Add a model. A record keeps its own (`exact`) name; a name made up here gives way
+        to every record name and every name already taken, by a numeric suffix."""
+        if base is None:
+            base = self.imports.name("ecm_runtime.models", "SpecModel")
+        unique = name
+        if not exact:
+            taken = {m.name for m in self.models} | _ENGINE_MODULE_NAMES | self.reserved
+            n = 2
+            while unique in taken:
+                unique, n = f"{name}{n}", n + 1
+        view = ModelView(unique, base, doc, source)
+        self.models.append(view)
+        for index, member in enumerate(members):
+            view.fields.append(self.model_field(unique, member, index, source))
+        return view
+
+    def model_field(self, owner: str, member: Member, index: int, source: str) -> str:
+        spec_name = member.name or f"value_{index}"
+        attribute, alias = model_field(spec_name)
+        if member.pinned:
+            literal = f"{self.imports.module('typing', 't')}.Literal"
+            annotation = f"{literal}[" + ", ".join(pyrepr(v) for v in member.pinned) + "]"
+        else:
+            annotation = self.annotation(member.type, owner, spec_name, source)
+        if member.optional:
+            annotation = f"{annotation} | None"
+        statement: Expr
+        if alias is not None:
+            arguments = (["default=None"] if member.optional else []) + [f"alias={pyrepr(alias)}"]
+            pd_field = f"{self.imports.module('pydantic', 'pd')}.Field"
+            statement = prefixed(f"{attribute}: {annotation} = ", call(pd_field, *arguments))
+        elif member.optional:
+            statement = Atom(f"{attribute}: {annotation} = None")
+        else:
+            statement = Atom(f"{attribute}: {annotation}")
+        return render(statement, INDENT)

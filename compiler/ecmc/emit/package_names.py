@@ -1,0 +1,101 @@
+"""The Python names of everything in the generated package, decided once for the whole
+package: field aliases, engine modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ecmc.emit.imports import Imports
+from ecmc.emit.layout import prefixed, render
+from ecmc.emit.literals import source_line
+from ecmc.emit.names import ClassName, PythonIdentifier, pascal, snake
+from ecmc.emit.pytypes import scalar_annotation
+from ecmc.ir import Engine, Member, Program, TypeRef
+
+
+class PackageNames:
+    """The Python names of everything, decided once for the whole package."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.records = {r.name: r for r in program.records}
+        used: dict[str, TypeRef] = {}
+        for member in all_members(program):
+            _collect_fields(member.type, used)
+        for table in program.tables:
+            for column in table.columns:
+                used.setdefault(
+                    column.name,
+                    TypeRef(
+                        "scalar",
+                        column.span,
+                        name=column.name,
+                        scalar=column.type,
+                        typed_by=column.typed_by,
+                    ),
+                )
+        self.field_types = {name: used[name] for name in sorted(used)}
+        self.field_aliases: dict[str, ClassName] = {}
+        taken: set[str] = set()
+        for name in self.field_types:
+            alias = pascal(name)
+            candidate, n = alias, 2
+            while candidate in taken:
+                candidate, n = ClassName(f"{alias}{n}"), n + 1
+            taken.add(candidate)
+            self.field_aliases[name] = candidate
+        modules: dict[str, str] = {}
+        self.modules: dict[str, PythonIdentifier] = {}
+        for engine in program.engines:
+            module = snake(engine.engine_id)
+            if module in modules:
+                module = PythonIdentifier(f"{module}_{len(modules)}")
+            modules[module] = engine.engine_id
+            self.modules[engine.engine_id] = module
+
+    def engine_module(self, engine: Engine) -> PythonIdentifier:
+        return self.modules[engine.engine_id]
+
+    def fields_view(self, package: str) -> dict[str, object]:
+        definitions = {f.name: f for f in self.program.fields}
+        imports = Imports(package)
+        views: list[dict[str, str]] = []
+        for name, ref in self.field_types.items():
+            assert ref.scalar is not None
+            definition = definitions.get(name)
+            alias = self.field_aliases[name]
+            annotation = scalar_annotation(ref.scalar, imports)
+            views.append(
+                {
+                    "code": render(prefixed(f"{alias} = ", annotation)),
+                    "name": name,
+                    "typed_by": ref.typed_by or "",
+                    "description": definition.description if definition else "",
+                    "source": source_line(definition.span if definition else ref.span),
+                }
+            )
+        return {"imports": imports.render(), "fields": views}
+
+
+def all_members(program: Program) -> Iterable[Member]:
+    for record in program.records:
+        yield from record.members
+        for variant in record.variants:
+            yield from variant.members
+        if record.alias_of is not None:
+            yield Member(record.name, record.alias_of, False, (), record.span)
+    for engine in program.engines:
+        for cap in engine.capabilities:
+            for schema in (cap.input, cap.output):
+                if schema is not None:
+                    yield Member("", schema.type, False, (), schema.type.span)
+
+
+def _collect_fields(ref: TypeRef, used: dict[str, TypeRef]) -> None:
+    if ref.kind == "scalar" and ref.name is not None and ref.scalar is not None:
+        used.setdefault(ref.name, ref)
+    for member in ref.members:
+        _collect_fields(member.type, used)
+    for arg in ref.args:
+        _collect_fields(arg, used)

@@ -1,0 +1,104 @@
+"""`tables.py`: SQLAlchemy Core tables on one shared MetaData, with their keys and indexes."""
+
+from __future__ import annotations
+
+from ecmc.emit.imports import Imports
+from ecmc.emit.layout import Expr, call, dict_of, literal, prefixed, render
+from ecmc.emit.literals import pyrepr, source_line
+from ecmc.emit.names import PythonIdentifier, snake
+from ecmc.emit.pytypes import identity_sql_type, sql_type
+from ecmc.ir import Program, Table
+
+_TABLES_MODULE_NAMES = frozenset({"sa", "metadata", "JSONB", "UnsignedDecimal"})
+
+
+def tables_view(program: Program, package: str) -> dict[str, object]:
+    imports = Imports(package)
+    imports.module("sqlalchemy", "sa")
+    tables = [_table_view(table, imports) for table in program.tables]
+    return {"imports": imports.render(), "tables": tables}
+
+
+def _table_view(table: Table, imports: Imports) -> dict[str, object]:
+    variable = snake(table.name)
+    if variable in _TABLES_MODULE_NAMES:
+        variable = PythonIdentifier(f"{variable}_table")
+    items: list[Expr | str] = [pyrepr(table.name), "metadata"]
+    for column in table.columns:
+        is_identity = column.name == table.identity
+        args: list[Expr | str] = [
+            pyrepr(column.name),
+            identity_sql_type(imports) if is_identity else sql_type(column.type, imports),
+        ]
+        args.extend(
+            call("sa.ForeignKey", pyrepr(f"{fk.table}.{fk.target_column}"))
+            for fk in table.foreign_keys
+            if fk.column == column.name
+        )
+        if is_identity:
+            args.append("autoincrement=True")
+        args.append(f"nullable={column.nullable}")
+        items.append(call("sa.Column", *args))
+    items.append(
+        call(
+            "sa.PrimaryKeyConstraint",
+            *(pyrepr(c) for c in table.primary_key),
+            f"name={pyrepr(f'pk_{table.name}')}",
+        )
+    )
+    for column in table.columns:
+        if column.type.base == "enum" and not column.type.is_list:
+            allowed = call(f"sa.column({pyrepr(column.name)}).in_", literal(column.type.labels))
+            items.append(
+                call(
+                    "sa.CheckConstraint",
+                    allowed,
+                    f"name={pyrepr(f'ck_{table.name}_{column.name}')}",
+                )
+            )
+    if table.description:
+        items.append(f"comment={pyrepr(table.description)}")
+    info = [
+        ("engine_id", table.engine_id),
+        ("truth_type", table.truth_type),
+        ("projection_of", table.projection_of),
+        ("ttl_column", table.ttl_column),
+        ("identity", table.identity),
+        ("tenant_column", table.tenant_column),
+        ("scope", table.scope),
+        ("project", table.project),
+        ("idempotency_keys", tuple(k.columns for k in table.idempotency_keys)),
+        ("source", source_line(table.span)),
+    ]
+    items.append(
+        prefixed(
+            "info=",
+            dict_of(
+                [(pyrepr(k), literal(v) if isinstance(v, tuple) else pyrepr(v)) for k, v in info]
+            ),
+        )
+    )
+    statements = [
+        {
+            "source": source_line(table.span),
+            "code": render(prefixed(f"{variable} = ", call("sa.Table", *items))),
+        }
+    ]
+    nullable = {c.name for c in table.columns if c.nullable}
+    for key, unique, partial in (
+        *((k, True, False) for k in table.unique_keys),
+        *((k, True, True) for k in table.idempotency_keys),
+        *((k, False, False) for k in table.indexes),
+    ):
+        args = [pyrepr(key.name), *(f"{variable}.c[{pyrepr(c)}]" for c in key.columns)]
+        if unique:
+            args.append("unique=True")
+        where = [f"{variable}.c[{pyrepr(c)}].is_not(None)" for c in key.columns if c in nullable]
+        if partial and where:
+            condition: Expr | str = where[0] if len(where) == 1 else call("sa.and_", *where)
+            args.append(prefixed("sqlite_where=", condition))
+            args.append(prefixed("postgresql_where=", condition))
+        statements.append(
+            {"source": source_line(key.span), "code": render(call("sa.Index", *args))}
+        )
+    return {"statements": statements}
