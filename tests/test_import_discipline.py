@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO
 
@@ -36,3 +38,74 @@ def test_check_with_nothing_changed_does_not_parse() -> None:
         "assert check(load_config()).fast"
     )
     assert loaded.isdisjoint({"markdown_it", "jinja2", *HEAVY})
+
+
+# --- the shape of the code, drawn from its imports ------------------------------------------
+
+PIPELINE = ("frontend", "resolve", "check", "emit", "write", "commands")
+"""The compiler's stage packages in pipeline order: each may import only those before it."""
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (TYPE_CHECKING imports included)."""
+    roots = {"ecmc": REPO / "compiler" / "ecmc", "ecm_runtime": REPO / "runtime" / "ecm_runtime"}
+    modules: dict[str, Path] = {}
+    for top, root in roots.items():
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            name = ".".join((top, *parts)).removesuffix(".__init__")
+            modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            found |= {t for t in targets if t in modules and t != name}
+        graph[name] = found
+    return graph
+
+
+def test_there_is_no_import_circle() -> None:
+    graph = import_graph()
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import circle: " + " -> ".join([*path, module]))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+
+
+def test_nothing_imports_the_runtime_that_composes_it() -> None:
+    importers = {m for m, targets in import_graph().items() if "ecm_runtime.runtime" in targets}
+    assert importers == {"ecm_runtime"}  # the package's public face only
+
+
+def test_compiler_stages_import_only_earlier_stages() -> None:
+    for module, targets in import_graph().items():
+        stage = module.split(".")[1] if module.startswith("ecmc.") else ""
+        if stage not in PIPELINE:
+            continue
+        later = set(PIPELINE[PIPELINE.index(stage) + 1 :])
+        bad = {t for t in targets if t.startswith("ecmc.") and t.split(".")[1] in later}
+        assert not bad, f"{module} imports a later stage: {sorted(bad)}"
+
+
+def test_no_module_is_over_400_lines() -> None:
+    sources = [*(REPO / "compiler").rglob("*.py"), *(REPO / "runtime").rglob("*.py")]
+    long = {
+        p.relative_to(REPO).as_posix(): n
+        for p in sources
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}

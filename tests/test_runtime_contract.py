@@ -325,7 +325,7 @@ class RuntimeContract:
         def broken_audit(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("audit write failed")
 
-        monkeypatch.setattr(rt.operations, "_audit", broken_audit)
+        monkeypatch.setattr(rt.audit, "write", broken_audit)
         with pytest.raises(RuntimeError):
             rt.invoke(ctx, "ART_APPEND_ARTIFACT_LEDGER_ROW", artifact())
         assert self.count(rt, "artifacts_ledger") == 0

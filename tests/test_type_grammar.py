@@ -9,11 +9,11 @@ import pytest
 from conftest import SPECS, project_counts, reference_files
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.extract import extract
+from ecmc.frontend.field_types import FieldTypeExpr, parse_field_type
 from ecmc.frontend.markdown import parse_document
 from ecmc.frontend.syntax import EngineSyntax
 from ecmc.frontend.type_grammar import (
     FieldRef,
-    FieldTypeExpr,
     GenericType,
     GrammarError,
     InlineRecord,
@@ -24,7 +24,6 @@ from ecmc.frontend.type_grammar import (
     TupleType,
     TypeExpr,
     UnitType,
-    parse_field_type,
     parse_member,
     parse_type,
 )

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.results import Written
 
-if TYPE_CHECKING:
-    from ecm_runtime.runtime import Runtime
-
 M = TypeVar("M", bound=BaseModel)
+
+
+class Executor(Protocol):
+    """What a context calls through: the runtime that made it."""
+
+    def execute(self, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel) -> object:
+        """Gate and run a capability with an already-built input model."""
 
 
 @dataclass(frozen=True)
 class CallContext:
-    runtime: Runtime
+    runtime: Executor
     caller: str
     """The caller class, checked against each capability's allowed callers."""
     tenant_id: str | None

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-if TYPE_CHECKING:
-    from ecm_runtime.runtime import Runtime
+from ecm_runtime.projection import Projector
+from ecm_runtime.transactions import Transactions
 
 REPLAY_BATCH = 500
 
@@ -37,9 +37,9 @@ class ViewWriter(Protocol):
 
 
 class EventLog:
-    def __init__(self, runtime: Runtime, table: str) -> None:
-        self.runtime = runtime
-        self.table = runtime.metadata.tables[table]
+    def __init__(self, tables: Mapping[str, sa.Table], transactions: Transactions, table: str):
+        self.transactions = transactions
+        self.table = tables[table]
         if self.table.info.get("truth_type") != "LEDGER" or not self.table.info.get("identity"):
             raise ValueError(f"{table} is not a ledger with a sequence column")
         self.sequence = self.table.c[self.table.info["identity"]]
@@ -69,22 +69,26 @@ class EventLog:
     async def tail(
         self, since: int = 0, *, poll_seconds: float = 0.2, limit: int = REPLAY_BATCH
     ) -> AsyncIterator[LedgerEvent]:
-        """Events after `since` as they arrive; polls on both backends. Stops when the
-        consumer stops iterating."""
+        """Events after `since` as they arrive; polls on both backends. Each poll runs in a
+        worker thread, so the event loop never waits on the database. Stops when the consumer
+        stops iterating."""
         cursor = since
         while True:
-            with self.runtime.transaction(read_only=True) as connection:
-                batch = self.fetch_since(connection, cursor, limit)
+            batch = await asyncio.to_thread(self._fetch, cursor, limit)
             for event in batch:
                 cursor = event.sequence
                 yield event
             if len(batch) < limit:
                 await asyncio.sleep(poll_seconds)
 
+    def _fetch(self, since: int, limit: int) -> list[LedgerEvent]:
+        with self.transactions.begin(read_only=True) as connection:
+            return self.fetch_since(connection, since, limit)
+
     def replay(self, writer: ViewWriter, *, reset: bool = True) -> int:
         """Drain the log through `writer` in one transaction; the highest sequence applied."""
         highest = 0
-        with self.runtime.transaction(read_only=False) as connection:
+        with self.transactions.begin(read_only=False) as connection:
             if reset:
                 writer.reset(connection)
             query = sa.select(self.table).order_by(self.sequence)
@@ -96,13 +100,22 @@ class EventLog:
         return highest
 
 
-class ProjectionWriter:
-    """The view writer of a ledger's CURRENT table, shared with the runtime's direct writes."""
+class HasProjector(Protocol):
+    """What owns the projections: the runtime, in practice."""
 
-    def __init__(self, runtime: Runtime, ledger: str) -> None:
-        self.runtime = runtime
-        self.ledger = runtime.metadata.tables[ledger]
-        current = runtime.operations.projections.get(ledger)
+    @property
+    def projector(self) -> Projector: ...
+
+
+class ProjectionWriter:
+    """The view writer of a ledger's CURRENT table: the projector the runtime's direct writes
+    use, so a replay and direct writes give the same rows. A replay resets every tenant's
+    rows and replays every tenant's events."""
+
+    def __init__(self, owner: HasProjector, ledger: str) -> None:
+        self.projector = owner.projector
+        self.ledger = self.projector.storage.tables[ledger]
+        current = self.projector.projections.get(ledger)
         if current is None:
             raise ValueError(f"{ledger} has no CURRENT projection")
         self.current = current
@@ -111,4 +124,4 @@ class ProjectionWriter:
         connection.execute(self.current.delete())
 
     def apply(self, connection: Connection, event: LedgerEvent) -> None:
-        self.runtime.operations.project(connection, self.ledger, event.row)
+        self.projector.project(connection, self.ledger, event.row)

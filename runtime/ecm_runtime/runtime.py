@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
@@ -20,22 +20,21 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from ecm_runtime.audit import EventTypes
+from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import (
-    AppendOnlyViolation,
-    CallerRefused,
-    ContractViolation,
-    ReadOnlyViolation,
-    StorageError,
-    UnknownCapability,
-)
+from ecm_runtime.errors import CallerRefused, ContractViolation, StorageError, UnknownCapability
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.idempotency import metadata as runtime_tables
 from ecm_runtime.operations import Operations
+from ecm_runtime.projection import Projector
 from ecm_runtime.providers import ZERO_SETUP
-from ecm_runtime.schema import APPEND_ONLY_MESSAGE, install_append_only, ledger_tables
+from ecm_runtime.refusals import Refusals
+from ecm_runtime.schema import install_append_only, ledger_tables
+from ecm_runtime.storage import Storage
 from ecm_runtime.tools import ToolRunner
+from ecm_runtime.transactions import Transactions
 
 DEFAULT_URL = "sqlite:///ecm.sqlite3"
 URL_VARIABLE = "ECM_DATABASE_URL"
@@ -47,7 +46,8 @@ def unix_ms() -> int:
 
 
 class Runtime:
-    """Storage plus the compiled catalog of one generated package."""
+    """Storage plus the compiled catalog of one generated package. It composes the pieces and
+    hands each the narrow things it needs; none of them imports this module."""
 
     def __init__(
         self,
@@ -65,15 +65,30 @@ class Runtime:
         self.metadata: sa.MetaData = tables.metadata
         self.capabilities: dict[str, CapabilitySpec] = {c.id: c for c in catalog.CATALOG}
         modules = [importlib.import_module(m) for m in engines.MODULES.values()]
-        self.roles: dict[str, Mapping[str, str]] = {
-            module.ENGINE_ID: module.REASON_CODE_ROLES for module in modules
-        }
+        self.refusals = Refusals({module.ENGINE_ID: module.REASON_CODE_ROLES for module in modules})
         self.event_types: tuple[AuditEventType, ...] = tuple(
             event_type for module in modules for event_type in module.AUDIT_EVENT_TYPES
         )
         self.clock = clock
-        self.operations = Operations(self)
-        self.tools = ToolRunner(self)
+        self.transactions = Transactions(engine, self.refusals)
+        self.storage = Storage(self.metadata, engine.dialect.name, self.refusals, clock)
+        self.audit = AuditLog(
+            self.storage,
+            _audit_table(self.metadata, self.capabilities.values()),
+            EventTypes(self.event_types, self.capabilities.values()),
+            self.refusals,
+        )
+        self.projector = Projector(self.storage)
+        self.operations = Operations(self.storage, self.audit, self.projector)
+        self.tools = ToolRunner(
+            self,
+            self.capabilities,
+            self.metadata.tables,
+            self.audit.table,
+            self.refusals,
+            self.transactions,
+            clock,
+        )
         """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
         tool_names = {spec.tool_name for spec in self.capabilities.values()}
         for provider_class in ZERO_SETUP:
@@ -111,7 +126,7 @@ class Runtime:
 
     def event_log(self, ledger: str) -> EventLog:
         """The event-log operations of one LEDGER table."""
-        return EventLog(self, ledger)
+        return EventLog(self.metadata.tables, self.transactions, ledger)
 
     @property
     def ledgers(self) -> tuple[str, ...]:
@@ -189,49 +204,22 @@ class Runtime:
 
     def role(self, spec: CapabilitySpec, role: str) -> str:
         """The engine's reason code for a kind of refusal, as its wiring names it."""
-        roles = self.roles.get(spec.engine_id, {})
-        code = roles.get(role) or roles.get("contract_validation")
-        return code or (spec.reason_codes[0] if spec.reason_codes else "")
+        return self.refusals.code(spec, role)
 
-    # --- transactions -------------------------------------------------------------------
-
-    @contextmanager
     def transaction(
         self, *, read_only: bool, spec: CapabilitySpec | None = None
-    ) -> Iterator[Connection]:
+    ) -> AbstractContextManager[Connection]:
         """One transaction; read-only ones refuse writes at the database. Driver errors
         become StorageErrors with the spec's codes."""
-        sqlite = self.engine.dialect.name == "sqlite"
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(ecm_read_only=read_only)
-            # query_only is state of the SQLite connection, not of a transaction: set it on the
-            # driver's connection, where it does not open one.
-            driver = connection.connection.driver_connection if sqlite else None
-            try:
-                if read_only and driver is not None:
-                    driver.execute("PRAGMA query_only = ON")
-                with connection.begin():
-                    if read_only and not sqlite:
-                        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-                    yield connection
-            except sa.exc.DBAPIError as error:
-                raise self._translate(error, spec) from error
-            finally:
-                if read_only and driver is not None:
-                    driver.execute("PRAGMA query_only = OFF")
+        return self.transactions.begin(read_only=read_only, spec=spec)
 
-    def _translate(self, error: sa.exc.DBAPIError, spec: CapabilitySpec | None) -> Exception:
-        text = str(error.orig)
-        if spec is None:
-            return error
-        if APPEND_ONLY_MESSAGE in text:
-            return AppendOnlyViolation(self.role(spec, "append_only_violation"), text)
-        if "read-only" in text or "readonly" in text or "query_only" in text:
-            return ReadOnlyViolation(self.role(spec, "contract_validation"), text)
-        if isinstance(error, sa.exc.IntegrityError | sa.exc.DataError):
-            # A value the database cannot hold (a NUL in PostgreSQL text, say) is bad input.
-            return ContractViolation(self.role(spec, "contract_validation"), text)
-        return error
+
+def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.Table | None:
+    """The audit log: the one table the catalog's audit_append capabilities write to."""
+    tables = {spec.table for spec in specs if spec.operation == "audit_append" and spec.table}
+    if len(tables) > 1:
+        raise ValueError(f"audit_append capabilities write to several tables: {tables}")
+    return metadata.tables[tables.pop()] if tables else None
 
 
 def _summary(error: pydantic.ValidationError) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -24,9 +24,8 @@ from ecm_runtime.audit import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import StorageError
-
-if TYPE_CHECKING:
-    from ecm_runtime.runtime import Runtime
+from ecm_runtime.refusals import Refusals
+from ecm_runtime.transactions import Transactions
 
 Provider = Callable[[BaseModel], BaseModel | Mapping[str, Any]]
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
@@ -77,9 +76,31 @@ def domain_allowed(url: str, allowed: frozenset[str]) -> bool:
     return any(host == d or host.endswith(f".{d}") for d in allowed)
 
 
+class Invoker(Protocol):
+    """What the tool path calls other capabilities through (the runtime, in practice)."""
+
+    def invoke(self, ctx: CallContext, capability_id: str, payload: Mapping[str, Any]) -> object:
+        """Gate, validate and run a capability in a transaction of its own."""
+
+    def invoke_within(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        capability_id: str,
+        payload: Mapping[str, Any],
+    ) -> object:
+        """Gate, validate and run a capability in the caller's transaction."""
+
+
 @dataclass
 class ToolRunner:
-    runtime: Runtime
+    calls: Invoker
+    capabilities: Mapping[str, CapabilitySpec]
+    tables: Mapping[str, sa.Table]
+    audit_table: sa.Table | None
+    refusals: Refusals
+    transactions: Transactions
+    clock: Callable[[], int]
     policy: ToolPolicy = field(default_factory=ToolPolicy)
     providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -90,7 +111,7 @@ class ToolRunner:
         """Register every method of `provider` named after a tool of the catalog (an object
         implementing a generated `ToolProvider` protocol)."""
         found = []
-        for spec in self.runtime.catalog:
+        for spec in self.capabilities.values():
             method = getattr(provider, spec.tool_name or "", None) if spec.tool_name else None
             if callable(method) and spec.tool_name:
                 self.register(spec.tool_name, method)
@@ -117,23 +138,23 @@ class ToolRunner:
         status = BYPASS if tool in self.policy.uncached_tools else MISS
         self._check_policy(call, status)
         if status == MISS:
-            cached = self.runtime.invoke(ctx, path.cache_read, key)
+            cached = self.calls.invoke(ctx, path.cache_read, key)
             if isinstance(cached, BaseModel):
                 response = model.model_validate(cached.model_dump()["result_payload"])
                 self._commit(call, path.ok_commit, HIT, None)
                 return response
         response = self._provide(call, payload, model, status)
         # The cache row and the ok row commit together: a refused commit leaves no cache row.
-        with self.runtime.transaction(read_only=False, spec=spec) as connection:
+        with self.transactions.begin(read_only=False, spec=spec) as connection:
             if status == MISS:
-                now = self.runtime.clock()
+                now = self.clock()
                 entry = {
                     **key,
                     "now": now,
                     "result_payload": response.model_dump(mode="json"),
                     "expires_at": now + path.cache_ttl_ms,
                 }
-                self.runtime.invoke_within(connection, ctx, path.cache_write, entry)
+                self.calls.invoke_within(connection, ctx, path.cache_write, entry)
             self._commit(call, path.ok_commit, status, None, connection)
         return response
 
@@ -183,10 +204,10 @@ class ToolRunner:
         connection: Connection | None = None,
     ) -> None:
         """The ok or fail audit row of a call, in `connection`'s transaction if given."""
-        spec = self.runtime.capabilities[capability]
+        spec = self.capabilities[capability]
         fields = {
             **call.values,
-            "now": self.runtime.clock(),
+            "now": self.clock(),
             "tool_name": call.key["tool_name"],
             "query_hash": call.key["query_hash"],
             "cache_status": status,
@@ -196,19 +217,19 @@ class ToolRunner:
         names = {info.alias or name for name, info in spec.input_model.model_fields.items()}
         row = {k: v for k, v in fields.items() if k in names}
         if connection is None:
-            self.runtime.invoke(call.ctx, capability, row)
+            self.calls.invoke(call.ctx, capability, row)
         else:
-            self.runtime.invoke_within(connection, call.ctx, capability, row)
+            self.calls.invoke_within(connection, call.ctx, capability, row)
 
     def _fail(self, call: _Call, role: str, status: str, message: str) -> NoReturn:
-        code = self.runtime.role(call.spec, role)
+        code = self.refusals.code(call.spec, role)
         self._commit(call, call.path.fail_commit, status, code)
         raise ToolError(code, f"{call.spec.id}: {message}")
 
     def _earlier(self, call: _Call) -> Mapping[str, Any] | None:
         """The audit row of an earlier call with this idempotency key in this thread. A key
         another tenant holds fails closed before anything runs, revealing nothing of it."""
-        table = self.runtime.operations.audit_table
+        table = self.audit_table
         key = call.values.get("idempotency_key")
         if table is None or key is None:
             return None
@@ -216,11 +237,11 @@ class ToolRunner:
             table.c.correlation_id == call.values.get("correlation_id"),
             table.c.idempotency_key == key,
         )
-        with self.runtime.transaction(read_only=True, spec=call.spec) as connection:
+        with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             row = connection.execute(query).mappings().first()
         if row is not None and row["tenant_id"] != call.ctx.tenant_id:
             raise ToolError(
-                self.runtime.role(call.spec, "scope_violation"),
+                self.refusals.code(call.spec, "scope_violation"),
                 f"{call.spec.id}: the idempotency key is taken in another tenant",
             )
         return dict(row) if row is not None else None
@@ -234,32 +255,31 @@ class ToolRunner:
             or recorded.get("query_hash", call.key["query_hash"]) != call.key["query_hash"]
         ):
             raise ToolError(
-                self.runtime.role(call.spec, "contract_validation"),
+                self.refusals.code(call.spec, "contract_validation"),
                 f"{call.spec.id}: the idempotency key was already used for another query",
             )
-        fail_spec = self.runtime.capabilities[call.path.fail_commit]
+        fail_spec = self.capabilities[call.path.fail_commit]
         if earlier["event_type"] == fail_spec.event_type:
             raise ToolError(earlier["reason_code"], f"{call.spec.id}: replay of a failed query")
-        read = self.runtime.capabilities[call.path.cache_read]
-        table = self.runtime.metadata.tables[read.table or ""]
+        read = self.capabilities[call.path.cache_read]
+        table = self.tables[read.table or ""]
         query = sa.select(table.c.result_payload).where(
             *(table.c[column] == call.key[column] for column in read.lookup)
         )
-        with self.runtime.transaction(read_only=True, spec=call.spec) as connection:
+        with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             stored = connection.execute(query).scalar()
         if stored is None:
             raise ToolError(
-                self.runtime.role(call.spec, "idempotency_replay"),
+                self.refusals.code(call.spec, "idempotency_replay"),
                 f"{call.spec.id}: replay of an answer that was not cached",
             )
         return model.model_validate(stored)
 
     def _calls_so_far(self, call: _Call) -> int:
-        table = self.runtime.operations.audit_table
+        table = self.audit_table
         assert table is not None
         types = [
-            self.runtime.capabilities[c].event_type
-            for c in (call.path.ok_commit, call.path.fail_commit)
+            self.capabilities[c].event_type for c in (call.path.ok_commit, call.path.fail_commit)
         ]
         query = sa.select(sa.func.count()).where(
             table.c.correlation_id == call.values.get("correlation_id"),
@@ -267,7 +287,7 @@ class ToolRunner:
             table.c.engine == call.spec.engine_id,
             table.c.event_type.in_(types),
         )
-        with self.runtime.transaction(read_only=True, spec=call.spec) as connection:
+        with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             return int(connection.execute(query).scalar_one())
 
 

@@ -14,17 +14,6 @@ ECM type expressions (`input_schema`, `output_schema`, record `fields`, table `c
     member    := type ["=" value ("|" value)*]        a field, optionally pinned: state=CANCELED
     value     := NAME | INT
 
-Field types in the field dictionary (`fields`, `conventions`, `aliases`)::
-
-    field_type := base [bounds] [limits] ["[" "]"]
-    base       := NAME                                string int bool json object, or an alias
-                | "enum" "(" NAME ("|" NAME)* ")"
-    bounds     := "[" [INT] ".." [INT] "]"            inclusive: length of a string, value of
-                | "[" INT "]"                         an int, entries of an object; [n]: exact
-    limits     := "{" limit ("," limit)* "}"          JSON values (json, object) only
-    limit      := NAME "=" ([INT] ".." [INT] | INT)   bytes: canonical JSON size in bytes;
-                                                      strings: length of every string inside
-
 Tokens: NAME is `[A-Za-z_][A-Za-z0-9_]*`, INT is `-?[0-9]+`; spaces separate tokens and are
 otherwise ignored. Anything else is a located error. Parsing never raises: the entry points
 return a node or a `GrammarError` carrying the offset and width of the offending text.
@@ -35,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ecmc.span import Span
 
@@ -143,29 +132,7 @@ TypeExpr = (
 # --- field dictionary types -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """A size limit of a JSON value: `bytes=..2048`, `strings=1..256`."""
-
-    name: str
-    minimum: int | None
-    maximum: int | None
-    offset: int
-    """Where the limit's name starts in the type text, for diagnostics."""
-
-
-@dataclass(frozen=True, slots=True)
-class FieldTypeExpr:
-    base: str
-    labels: tuple[str, ...]
-    minimum: int | None
-    maximum: int | None
-    is_list: bool
-    span: Span
-    limits: tuple[Limit, ...] = ()
-
-
-_Node = TypeVar("_Node", TypeExpr, FieldTypeExpr)
+_Node = TypeVar("_Node")
 
 
 def is_type_name(name: str) -> bool:
@@ -190,44 +157,44 @@ def tokenize(text: str) -> list[Token] | GrammarError:
 
 def parse_type(text: str, base: Span) -> TypeExpr | GrammarError:
     """Parse an ECM type expression whose first character is at `base`."""
-    return _parse(text, base, lambda parser: parser.type_expr(0), "empty type expression")
+    return parse_with(text, base, lambda parser: parser.type_expr(0), "empty type expression")
 
 
 def parse_member(text: str, base: Span) -> TypeExpr | GrammarError:
     """Parse one tuple member on its own, e.g. a backticked `status=OK|FAIL` in prose."""
-    return _parse(text, base, lambda parser: parser.member(0), "empty member")
+    return parse_with(text, base, lambda parser: parser.member(0), "empty member")
 
 
-def parse_field_type(text: str, base: Span) -> FieldTypeExpr | GrammarError:
-    """Parse a field-dictionary type whose first character is at `base`."""
-    return _parse(text, base, lambda parser: parser.field_type(), "empty field type")
-
-
-def _parse(
-    text: str, base: Span, rule: Callable[[_Parser], _Node], empty: str
+def parse_with(
+    text: str,
+    base: Span,
+    rule: Callable[[Any], _Node],
+    empty: str,
+    parser_class: type[Parser] | None = None,
 ) -> _Node | GrammarError:
-    """Run one rule of the grammar over the whole text; errors come back, never raise."""
+    """Run one rule of a grammar (`parser_class`: this module's unless given) over the whole
+    text; errors come back, never raise."""
     tokens = tokenize(text)
     if isinstance(tokens, GrammarError):
         return tokens
     if tokens[0].kind == "end":
         return GrammarError(empty, 0, 1)
-    parser = _Parser(tokens, base)
+    parser = (parser_class or Parser)(tokens, base)
     try:
         node = rule(parser)
         parser.expect_end()
-    except _Failure as failure:
+    except Failure as failure:
         return failure.error
     return node
 
 
-class _Failure(Exception):
+class Failure(Exception):
     def __init__(self, error: GrammarError) -> None:
         super().__init__(error.message)
         self.error = error
 
 
-class _Parser:
+class Parser:
     def __init__(self, tokens: list[Token], base: Span) -> None:
         self.tokens = tokens
         self.base = base
@@ -248,10 +215,10 @@ class _Parser:
     def at(self, text: str) -> bool:
         return self.current.kind == "punct" and self.current.text == text
 
-    def fail(self, message: str, token: Token | None = None) -> _Failure:
+    def fail(self, message: str, token: Token | None = None) -> Failure:
         token = token or self.current
         shown = "end of expression" if token.kind == "end" else repr(token.text)
-        return _Failure(GrammarError(f"{message}, found {shown}", token.offset, len(token.text)))
+        return Failure(GrammarError(f"{message}, found {shown}", token.offset, len(token.text)))
 
     def expect(self, text: str, context: str) -> Token:
         if not self.at(text):
@@ -350,82 +317,3 @@ class _Parser:
             raise self.fail("expected a value after '=' or '|'")
         self.advance()
         return token.text
-
-    # field dictionary types
-
-    def field_type(self) -> FieldTypeExpr:
-        start = self.current
-        if start.kind != "name":
-            raise self.fail("expected a field type name")
-        self.advance()
-        labels: list[str] = []
-        if start.text == "enum":
-            self.expect("(", "after 'enum'")
-            labels.append(self.label())
-            while self.at("|"):
-                self.advance()
-                labels.append(self.label())
-            self.expect(")", "or '|' between enum labels")
-        minimum: int | None = None
-        maximum: int | None = None
-        is_list = False
-        if self.at("[") and self.tokens[self.pos + 1].text != "]":
-            self.advance()
-            minimum, maximum = self.bounds()
-        limits = self.limits() if self.at("{") else ()
-        if self.at("["):
-            self.advance()
-            self.expect("]", "to close a list suffix '[]'")
-            is_list = True
-        return FieldTypeExpr(
-            start.text, tuple(labels), minimum, maximum, is_list, self.span_from(start), limits
-        )
-
-    def limits(self) -> tuple[Limit, ...]:
-        self.advance()
-        found: list[Limit] = []
-        while True:
-            name = self.current
-            if name.kind != "name":
-                raise self.fail("expected a limit name such as 'bytes' or 'strings'")
-            self.advance()
-            self.expect("=", f"after limit {name.text!r}")
-            low: int | None
-            high: int | None
-            if self.current.kind == "int" and self.tokens[self.pos + 1].text != "..":
-                low = high = int(self.advance().text)
-            else:
-                low, high = self.range()
-            found.append(Limit(name.text, low, high, name.offset))
-            if self.at(","):
-                self.advance()
-                continue
-            self.expect("}", "or ',' between limits")
-            return tuple(found)
-
-    def label(self) -> str:
-        token = self.current
-        if token.kind != "name":
-            raise self.fail("expected an enum label")
-        self.advance()
-        return token.text
-
-    def bounds(self) -> tuple[int | None, int | None]:
-        if self.current.kind == "int" and self.tokens[self.pos + 1].text == "]":
-            exact = int(self.advance().text)
-            self.advance()
-            return exact, exact
-        low, high = self.range()
-        self.expect("]", "to close bounds '[min..max]'")
-        return low, high
-
-    def range(self) -> tuple[int | None, int | None]:
-        """`min..max`, either end open."""
-        low: int | None = None
-        high: int | None = None
-        if self.current.kind == "int":
-            low = int(self.advance().text)
-        self.expect("..", "in a range 'min..max'")
-        if self.current.kind == "int":
-            high = int(self.advance().text)
-        return low, high

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.field_types import FieldTypeExpr, parse_field_type
 from ecmc.frontend.syntax import Bullet, CompanionSection, Text
-from ecmc.frontend.type_grammar import FieldTypeExpr, GrammarError, parse_field_type
+from ecmc.frontend.type_grammar import GrammarError
 from ecmc.ir import Convention, FieldDef, Scalar
 
 PRIMITIVES = frozenset({"string", "int", "bool", "json", "object", "enum"})

@@ -1,0 +1,142 @@
+"""The audit log: the envelope of every audit row, its payload rules, and its writes.
+
+The audit log is the table the catalog's `audit_append` capabilities write to; its columns are
+the audit envelope of DESIGN §6. A row's `(engine, event_type)` must be declared; its payload
+holds only that event type's keys, within the field dictionary's bounds; its severity is the
+declared one (docs/runtime-contracts.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ecm_runtime.audit import EventTypes, digest, unknown_keys
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.context import CONTEXT_FIELDS, CallContext
+from ecm_runtime.errors import ContractViolation
+from ecm_runtime.refusals import Refusals
+from ecm_runtime.storage import Storage
+
+DEFAULT_SEVERITY = "INFO"
+
+
+class AuditLog:
+    def __init__(
+        self,
+        storage: Storage,
+        table: sa.Table | None,
+        event_types: EventTypes,
+        refusals: Refusals,
+    ) -> None:
+        self.storage = storage
+        self.table = table
+        self.event_types = event_types
+        self.refusals = refusals
+
+    def write(
+        self,
+        connection: Connection,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        reason_code: str | None,
+    ) -> None:
+        """The audit row of a data write, in the same transaction, when the spec requires one."""
+        if self.table is None or not any(r.mode == "required" for r in spec.audit):
+            return
+        row = self.envelope(ctx, spec, values, now, reason_code, own_row=False)
+        if self.storage.insert_new(connection, self.table, row) is None:
+            # The audit log's own keys: one audited write per idempotency key and thread.
+            self._refuse(
+                spec,
+                f"{spec.id}: idempotency key {row.get('idempotency_key')!r} already names "
+                "another audited write in this correlation thread",
+            )
+
+    def envelope(
+        self,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        now: int,
+        reason_code: str | None,
+        *,
+        own_row: bool,
+    ) -> dict[str, Any]:
+        """An audit row. With `own_row` the call's input is the event (audit_append): its
+        fields fill the envelope and its idempotency key dedupes it."""
+        assert self.table is not None
+        columns = {c.name for c in self.table.columns}
+        # A write's own audit row takes every key its spec lists from the input (envelope
+        # columns as columns, the rest into the payload); the context supplies the rest.
+        source = values if own_row else {k: values[k] for k in spec.audit_keys if k in values}
+        # Envelope fields come from the input when it gives them, else from the call context:
+        # a row written under a tenant's context is that tenant's unless the input says whose.
+        row: dict[str, Any] = {
+            name: source[name] if source.get(name) is not None else getattr(ctx, name)
+            for name in CONTEXT_FIELDS
+        }
+        engine = source.get("engine") or spec.engine_id
+        event_type = source.get("event_type") or spec.event_type or ""
+        declared = self.event_types.find(engine, event_type)
+        if declared is None:
+            self._refuse(spec, f"audit event type {event_type!r} is not declared for {engine}")
+        payload = self._payload(spec, source, values, columns)
+        refused = unknown_keys(payload, frozenset(declared.payload_keys))
+        if refused:
+            self._refuse(
+                spec,
+                f"audit payload keys that {engine}'s event type {event_type} does not allow: "
+                f"{', '.join(refused)}",
+            )
+        if reason_code is None:
+            self._refuse(spec, f"{spec.id}: an audit event needs a reason code")
+        fixed = declared.severity
+        if (engine, event_type) == (spec.engine_id, spec.event_type) and spec.severity:
+            fixed = spec.severity
+        given = source.get("severity")
+        if given and fixed and given != fixed:
+            self._refuse(spec, f"{engine}'s {event_type} events have severity {fixed}, not {given}")
+        row.update(
+            created_at=now,
+            engine=engine,
+            event_type=event_type,
+            reason_code=reason_code,
+            severity=given or fixed or DEFAULT_SEVERITY,
+            payload_min=payload,
+            payload_digest=digest(payload),
+            evidence_ref=source.get("evidence_ref"),
+            idempotency_key=source.get("idempotency_key"),
+        )
+        return {key: value for key, value in row.items() if key in columns}
+
+    def _payload(
+        self,
+        spec: CapabilitySpec,
+        source: Mapping[str, Any],
+        values: Mapping[str, Any],
+        columns: set[str],
+    ) -> dict[str, Any]:
+        """The writer's own payload, or one built from the input's listed keys, in bounds."""
+        if "payload_min" in source:
+            payload = source["payload_min"]
+            if not isinstance(payload, Mapping):
+                self._refuse(spec, f"payload_min must be an object, not {type(payload).__name__}")
+            return dict(payload)
+        built = {
+            key: values[key]
+            for key in spec.audit_keys
+            if values.get(key) is not None and key not in columns
+        }
+        built.update(dict(spec.audit_payload))
+        if problem := self.event_types.payload_problem(built):
+            self._refuse(spec, f"the audit payload of {spec.id} is out of bounds: {problem}")
+        return built
+
+    def _refuse(self, spec: CapabilitySpec, message: str) -> NoReturn:
+        self.refusals.refuse(spec, "contract_validation", ContractViolation, message)

@@ -1,0 +1,27 @@
+"""The reason code each engine's wiring names for each kind of refusal (`Reason Code Roles`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NoReturn
+
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.errors import StorageError
+
+
+class Refusals:
+    def __init__(self, roles: Mapping[str, Mapping[str, str]]) -> None:
+        self.roles = roles
+        """Engine id -> role -> reason code."""
+
+    def code(self, spec: CapabilitySpec, role: str) -> str:
+        """The engine's code for a kind of refusal; its contract-validation code when the
+        wiring names none for the role."""
+        roles = self.roles.get(spec.engine_id, {})
+        code = roles.get(role) or roles.get("contract_validation")
+        return code or (spec.reason_codes[0] if spec.reason_codes else "")
+
+    def refuse(
+        self, spec: CapabilitySpec, role: str, error: type[StorageError], message: str
+    ) -> NoReturn:
+        raise error(self.code(spec, role), message)
