@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 import sqlalchemy as sa
 
-from conftest import make_project
+from conftest import make_project, problems
 from ecmc.commands.build import build
 from ecmc.config import load_config
 
@@ -106,7 +106,7 @@ def test_hostile_text_is_inert_and_round_trips(
         {"common/hostile.md": FIELDS, "ecm/HOSTILE.md": ECM, "wiring/HOSTILE.md": WIRING},
     )
     project, report = build(load_config(root))
-    assert project.result.diagnostics == [], project.result.diagnostics
+    assert problems(project.result.diagnostics) == [], project.result.diagnostics
     assert report is not None
     monkeypatch.chdir(tmp_path)  # an injection would drop its canary here
     package = import_generated(root, "hostile_ecm")
@@ -181,7 +181,7 @@ def test_names_that_cannot_be_identifiers_get_diagnostics(tmp_path: Path) -> Non
     )
     project, report = build(load_config(root))
     assert report is None
-    found = sorted((d.code, d.span.line) for d in project.result.diagnostics)
+    found = sorted((d.code, d.span.line) for d in problems(project.result.diagnostics))
     assert found == [
         ("ECM053", 7),  # the dunder field
         ("ECM059", 9),  # table name with spaces and SQL

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ecm_runtime import Runtime, Written
 from ecm_runtime.errors import ScopeViolation
 
-from conftest import make_project
+from conftest import make_project, problems
 from ecmc.commands.build import build
 from ecmc.config import load_config
 from storage import postgres_url, sqlite_url
@@ -153,7 +153,7 @@ def package(
         },
     )
     project, report = build(load_config(root))
-    assert project.result.diagnostics == [], project.result.diagnostics
+    assert problems(project.result.diagnostics) == [], project.result.diagnostics
     assert report is not None
     sys.path.insert(0, str(root / "generated"))
     importlib.invalidate_caches()

@@ -115,8 +115,10 @@ def build(specs_dir: Path | None, out_dir: Path | None) -> None:
         sys.exit(EXIT_USAGE)
     project, report = run_build(config, specs, out_dir)
     result = project.result
-    if result.diagnostics:
-        click.echo(render_human(result.diagnostics, result.sources))
+    # Errors in full; warnings are counted here and shown by `ecmc lint`.
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors:
+        click.echo(render_human(errors, result.sources))
     if report is None:
         click.echo("ecmc: build failed; nothing written", err=True)
         sys.exit(EXIT_DIAGNOSTICS)
@@ -127,6 +129,9 @@ def build(specs_dir: Path | None, out_dir: Path | None) -> None:
         f"ecmc: {len(program.engines)} engines, {capabilities} capabilities; "
         f"{len(report.written)} files written, {len(report.unchanged)} unchanged{removed}"
     )
+    warnings = len(result.diagnostics) - len(errors)
+    if warnings:
+        click.echo(f"ecmc: {warnings} warning(s); `ecmc lint` shows them")
 
 
 @main.command()

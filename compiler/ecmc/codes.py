@@ -84,6 +84,7 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     DiagnosticCode("ECM064", _E, "a capability binding does not fit its capability or its table"),
     DiagnosticCode("ECM065", _E, "an audit event type is undeclared, declared twice or malformed"),
     DiagnosticCode("ECM066", _E, "a capability acts on a table that has no tenant scope"),
+    DiagnosticCode("ECM067", _W, "a meaning was read from prose by a heuristic"),
 )
 
 REGISTRY: dict[str, DiagnosticCode] = {entry.code: entry for entry in _TABLE}

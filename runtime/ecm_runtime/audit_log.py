@@ -46,8 +46,9 @@ class AuditLog:
         now: int,
         reason_code: str | None,
     ) -> None:
-        """The audit row of a data write, in the same transaction, when the spec requires one."""
-        if self.table is None or not any(r.mode == "required" for r in spec.audit):
+        """The audit row of a data write, in the same transaction, when its binding names an
+        event type (the wiring's explicit word, never the ECM text's prose)."""
+        if self.table is None or spec.event_type is None:
             return
         row = self.envelope(ctx, spec, values, now, reason_code, own_row=False)
         if self.storage.insert_new(connection, self.table, row) is None:

@@ -314,6 +314,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         "### `sessions`\n- `columns`: `(session_id, user_id)` (no tenant column, no scope)",
         "Add the tenant column and name it in `tenant_column`, or say `- `scope`: `GLOBAL``.",
     ),
+    "ECM067": _x(
+        "Where a meaning is read from words (real ECM files state audit modes in prose), the "
+        "reading is reported so a person can check it. It never decides run-time behaviour: "
+        "the wiring's explicit keys do.",
+        "- read capability emits audit only in explicit replay/diagnostic mode.",
+        "Nothing, if the reading is right; otherwise reword the bullet. What the runtime "
+        "audits is each binding's `event_type`.",
+    ),
 }
 
 

@@ -245,16 +245,23 @@ def _reason_codes(
     return found
 
 
+# A heuristic over prose (real ECM files state audit modes in words): the first phrase found
+# decides. It is reported wherever it decides (ECM067); what the runtime audits comes from the
+# wiring's explicit `event_type`, never from these words.
+_AUDIT_MODE_WORDS = (
+    ("none", ("not emit", "no audit", "emit nothing")),
+    ("replay_only", ("only in", "replay", "diagnostic")),
+)
+
+
 def _audit_rule(bullet: Bullet) -> AuditRuleSyntax:
     ids = tuple(c for c in bullet.codes if CAPABILITY_ID.fullmatch(c.text))
     lowered = bullet.text.text.lower()
-    if "not emit" in lowered or "no audit" in lowered or "emit nothing" in lowered:
-        mode = "none"
-    elif "only in" in lowered or "replay" in lowered or "diagnostic" in lowered:
-        mode = "replay_only"
-    else:
-        mode = "required"
-    return AuditRuleSyntax(bullet.text, ids, bullet.children, mode, bullet.span)
+    for mode, phrases in _AUDIT_MODE_WORDS:
+        found = next((p for p in phrases if p in lowered), None)
+        if found is not None:
+            return AuditRuleSyntax(bullet.text, ids, bullet.children, mode, found, bullet.span)
+    return AuditRuleSyntax(bullet.text, ids, bullet.children, "required", "", bullet.span)
 
 
 # --- companion specs ------------------------------------------------------------------------

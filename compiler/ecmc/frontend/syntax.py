@@ -60,7 +60,9 @@ class AuditRuleSyntax:
     subject: Text
     capability_ids: tuple[Text, ...]
     keys: tuple[Bullet, ...]
-    mode: str  # "required" or "replay_only"
+    mode: str  # "required", "replay_only" or "none"
+    evidence: str
+    """The words in the text that made the mode other than `required`; empty if none did."""
     span: Span
 
 

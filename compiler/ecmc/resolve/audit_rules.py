@@ -26,6 +26,17 @@ def attach_audit(
         keys = _audit_keys(rule, resolver, diagnostics)
         subjects = _rule_subjects(rule, capabilities, diagnostics)
         requirement = AuditRequirement(rule.mode, keys, rule.subject.text, rule.span)
+        if rule.evidence:
+            at = rule.subject.text.lower().find(rule.evidence)
+            diagnostics.report(
+                "ECM067",
+                rule.subject.span.narrow(max(at, 0), len(rule.evidence)),
+                f"audit requirement read as {rule.mode!r} from the words {rule.evidence!r}",
+                "rule: 'not emit'/'no audit'/'emit nothing' -> none; 'only in'/'replay'/"
+                "'diagnostic' -> replay_only; otherwise required",
+                "it decides only which bindings must name an event type; what the runtime "
+                "audits comes from each binding's `event_type`",
+            )
         for cap_id in subjects:
             if cap_id in by_id:
                 attached[cap_id].append(requirement)

@@ -456,7 +456,7 @@ APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
     lookup=(),
     order_by=(),
     fill=(("created_at", "now"),),
-    event_type="STATE_TRANSITION",
+    event_type=None,
     audit_payload=(),
     success_reason_code=None,
     engine_column=None,
@@ -468,7 +468,7 @@ APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
     lifecycle=None,
     source="specs/ecm/PH1_CAPREQ.md:58",
     extras=(),
-    severity="INFO",
+    severity=None,
     scope="TENANT",
 )
 
