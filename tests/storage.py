@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from ecm_runtime import Runtime
 
 PG_SERVER = os.environ.get("ECM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -32,6 +34,35 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def backend_runtime(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """A runtime on one backend for a whole module; a PostgreSQL schema is dropped after."""
+    if backend == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('rt') / 'ecm.sqlite3'}"])
+    else:
+        urls = postgres_url()
+    runtime = Runtime.open(next(urls))
+    yield runtime
+    runtime.close()
+    for _ in urls:  # drops the PostgreSQL schema
+        pass
+
+
+def table_counts(rt: Runtime) -> Counter[str]:
+    """Rows in every table of the runtime's package."""
+    with rt.engine.connect() as connection:
+        return Counter(
+            {
+                name: int(
+                    connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                )
+                for name, t in rt.metadata.tables.items()
+            }
+        )
 
 
 def sqlite_url(tmp_path: Path) -> str:

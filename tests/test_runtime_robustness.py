@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from ecm_runtime import Runtime, StorageError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import example, postgres_url
+from storage import BACKENDS, backend_runtime, example, table_counts
 
 TENANT = "tenant-1"
 VALUES = st.one_of(
@@ -25,29 +24,11 @@ VALUES = st.one_of(
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def rt(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runtime]:
-    if request.param == "sqlite":
-        url: str | None = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ecm.sqlite3'}"
-        urls: Iterator[str] = iter(())
-    else:
-        urls = postgres_url()
-        url = next(urls)
-    runtime = Runtime.open(url)
-    yield runtime
-    runtime.close()
-    for _ in urls:  # drops the PostgreSQL schema
-        pass
-
-
-def counts(rt: Runtime) -> dict[str, int]:
-    with rt.engine.connect() as connection:
-        return {
-            name: int(connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
-            for name, t in rt.metadata.tables.items()
-        }
+    yield from backend_runtime(request.param, tmp_path_factory)
 
 
 @st.composite
@@ -76,11 +57,11 @@ def test_bad_payloads_get_spec_codes_and_write_nothing(rt: Runtime) -> None:
     @given(calls(rt))
     def run(call: tuple[str, str, dict[str, Any]]) -> None:
         capability, caller, payload = call
-        before = counts(rt)
+        before = table_counts(rt)
         try:
             rt.invoke(rt.context(caller=caller, tenant_id=TENANT), capability, payload)
         except StorageError as refused:
             assert refused.reason_code in declared, refused
-            assert counts(rt) == before  # a refusal writes nothing, audit included
+            assert table_counts(rt) == before  # a refusal writes nothing, audit included
 
     run()

@@ -16,47 +16,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from ecm_runtime import Runtime, StorageError
 from ecm_runtime.catalog import CapabilitySpec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schema_strategy import from_schema
-from storage import postgres_url
+from storage import BACKENDS, backend_runtime, table_counts
 
 DEFAULT_TENANT = "tenant-1"
 # Raised by hand for a deeper run: ECM_PROPERTY_EXAMPLES=500 pytest tests/test_schema_property.py
 EXAMPLES_PER_CAPABILITY = int(os.environ.get("ECM_PROPERTY_EXAMPLES", "25"))
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def rt(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runtime]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('schema') / 'ecm.sqlite3'}"
-        urls: Iterator[str] = iter(())
-    else:
-        urls = postgres_url()
-        url = next(urls)
-    runtime = Runtime.open(url)
-    yield runtime
-    runtime.close()
-    for _ in urls:  # drops the PostgreSQL schema
-        pass
-
-
-def counts(rt: Runtime) -> Counter[str]:
-    with rt.engine.connect() as connection:
-        return Counter(
-            {
-                name: int(
-                    connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                )
-                for name, t in rt.metadata.tables.items()
-            }
-        )
+    yield from backend_runtime(request.param, tmp_path_factory)
 
 
 def tenant_of(rt: Runtime, spec: CapabilitySpec, payload: dict[str, Any]) -> str:
@@ -126,12 +103,12 @@ def invoke_checked(
 ) -> bool:
     """Invoke; True on a result. A refusal must carry a declared code and write nothing."""
     ctx = rt.context(caller=spec.callers[0], tenant_id=tenant_of(rt, spec, payload))
-    before = counts(rt)
+    before = table_counts(rt)
     try:
         rt.invoke(ctx, spec.id, payload)
     except StorageError as refusal:
         assert refusal.reason_code in declared, (spec.id, refusal)
-        written = counts(rt) - before
+        written = table_counts(rt) - before
         if spec.operation == "tool_query":  # at most its own audited failure row
             assert written <= Counter({"audit_events": 1}), (spec.id, written, refusal)
         else:

@@ -21,7 +21,7 @@ from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
 from ecm_runtime.idempotency import Claim
 from ecm_runtime.projection import Projector
-from ecm_runtime.results import Written
+from ecm_runtime.results import RowId, Written
 from ecm_runtime.storage import Storage, keyed_by_table
 
 _SUBJECT_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))")
@@ -60,6 +60,14 @@ class Operation:
         return self.storage.claim(
             call.connection, call.ctx, call.spec, call.values, call.now, call.target, row, key
         )
+
+    def written(self, call: Call, claim: Claim | None, row_id: RowId) -> Written:
+        """A new row's ending: its audit row, its idempotency outcome, the answer."""
+        reason = self.reason(call)
+        self.audit.write(call.connection, call.ctx, call.spec, call.values, call.now, reason)
+        if claim is not None:
+            self.storage.outcomes.record(call.connection, claim, row_id)
+        return Written(row_id, False, reason)
 
     def reason(self, call: Call) -> str | None:
         """The reason code of a successful write: the input's, else the binding's."""
@@ -104,11 +112,7 @@ class Append(Operation):
             original = storage.original(call.connection, call.spec, table, row)
             return storage.replayed(call.spec, original[table.info["identity"]])
         self.projector.project(call.connection, table, {**row, table.info["identity"]: new_id})
-        reason = self.reason(call)
-        self.audit.write(call.connection, call.ctx, call.spec, call.values, call.now, reason)
-        if claim is not None:
-            storage.outcomes.record(call.connection, claim, new_id)
-        return Written(new_id, False, reason)
+        return self.written(call, claim, new_id)
 
 
 class Upsert(Operation):
@@ -143,12 +147,7 @@ class Upsert(Operation):
                 ScopeViolation,
                 f"{spec.id}: the row with this key in {table.name} belongs to another tenant",
             )
-        row_id = written[0] if len(written) == 1 else tuple(written)
-        reason = self.reason(call)
-        self.audit.write(call.connection, call.ctx, spec, call.values, call.now, reason)
-        if claim is not None:
-            storage.outcomes.record(call.connection, claim, row_id)
-        return Written(row_id, False, reason)
+        return self.written(call, claim, written[0] if len(written) == 1 else tuple(written))
 
 
 class Transition(Operation):
