@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -73,7 +73,8 @@ class ToolPath:
 
 @dataclass(frozen=True)
 class CapabilitySpec:
-    """One capability of one engine, compiled from its ECM spec."""
+    """One capability of one engine, compiled from its ECM spec. Everything past `source`
+    has a default, so a generated entry states only what differs from it."""
 
     id: str
     engine_id: str
@@ -84,38 +85,38 @@ class CapabilitySpec:
     """The caller classes that policy admits."""
     side_effects: str
     """`NONE` or `DECLARED`."""
-    effects: tuple[str, ...]
     input_model: type[BaseModel]
-    output_model: type[BaseModel] | None
-    """The model of what a call returns, when that is a record (not a scalar or nothing)."""
-    output: str
-    """The output type as the spec writes it."""
     reason_codes: tuple[str, ...]
-    audit: tuple[AuditRule, ...]
-    operation: str | None
-    """What the runtime does, from the engine's wiring: audit_append, append, upsert,
-    transition, rebuild, read_one, read_many, read_map or tool_query; None: not bound."""
-    table: str | None
-    lookup: tuple[str, ...]
-    """Columns a read filters on (equal to the input fields of the same name)."""
-    order_by: tuple[str, ...]
-    fill: tuple[tuple[str, str], ...]
-    """(column, input field or DIGEST) for columns the input names differently."""
-    event_type: str | None
-    """The audit event type of this capability's audit rows."""
-    audit_payload: tuple[tuple[str, str], ...]
-    """Payload keys the wiring fixes for every audit row of this capability."""
-    success_reason_code: str | None
-    engine_column: str | None
-    cursor: tuple[tuple[str, str], ...]
-    limit: str | None
-    map_key: tuple[str, ...]
-    lifecycle: Lifecycle | None
-    tool_name: str | None
-    tool_path: ToolPath | None
     source: str
     """`path:line` of the capability in its spec."""
-    extras: tuple[tuple[str, str], ...] = field(default=())
+    effects: tuple[str, ...] = ()
+    output_model: type[BaseModel] | None = None
+    """The model of what a call returns, when that is a record (not a scalar or nothing)."""
+    output: str = ""
+    """The output type as the spec writes it."""
+    audit: tuple[AuditRule, ...] = ()
+    operation: str | None = None
+    """What the runtime does, from the engine's wiring: audit_append, append, upsert,
+    transition, rebuild, read_one, read_many, read_map or tool_query; None: not bound."""
+    table: str | None = None
+    lookup: tuple[str, ...] = ()
+    """Columns a read filters on (equal to the input fields of the same name)."""
+    order_by: tuple[str, ...] = ()
+    fill: tuple[tuple[str, str], ...] = ()
+    """(column, input field or DIGEST) for columns the input names differently."""
+    event_type: str | None = None
+    """The audit event type of this capability's audit rows; None: a write emits none."""
+    audit_payload: tuple[tuple[str, str], ...] = ()
+    """Payload keys the wiring fixes for every audit row of this capability."""
+    success_reason_code: str | None = None
+    engine_column: str | None = None
+    cursor: tuple[tuple[str, str], ...] = ()
+    limit: str | None = None
+    map_key: tuple[str, ...] = ()
+    lifecycle: Lifecycle | None = None
+    tool_name: str | None = None
+    tool_path: ToolPath | None = None
+    extras: tuple[tuple[str, str], ...] = ()
     severity: str | None = None
     """The severity of this capability's audit rows, when its wiring fixes one."""
     scope: str | None = None

@@ -14,6 +14,7 @@ from ecmc.emit.layout import (
     Group,
     call,
     dict_of,
+    flat,
     literal,
     prefixed,
     render,
@@ -48,6 +49,9 @@ def engine_view(
         lc.ledger or "": PythonIdentifier(f"{snake(lc.name).upper()}_LIFECYCLE")
         for lc in lifecycles
     }
+    # The codes most capabilities carry: the engine's own and its roles', stated once.
+    shared_codes = tuple(dict.fromkeys([*declared, *(r.code for r in roles)]))
+    uses_shared_codes = False
     capabilities = []
     wrappers = []
     tools: list[str] = []
@@ -83,7 +87,10 @@ def engine_view(
             ("input_model", input_model),
             ("output_model", output_model),
             ("output", pyrepr(cap.output.text if cap.output else "")),
-            ("reason_codes", literal(tuple(codes))),
+            (
+                "reason_codes",
+                "REASON_CODES" if tuple(codes) == shared_codes else literal(tuple(codes)),
+            ),
             ("audit", audit),
             ("operation", pyrepr(binding.operation if binding else None)),
             ("table", pyrepr(binding.table if binding else None)),
@@ -110,10 +117,9 @@ def engine_view(
             ("severity", pyrepr(binding.severity if binding else None)),
             ("scope", pyrepr(scopes.get(binding.table or "") if binding else None)),
         ]
-        spec = call(
-            capability_spec,
-            *(prefixed(f"{k}=", v) for k, v in arguments),
-        )
+        stated = [(k, v) for k, v in arguments if k in _REQUIRED or _flat(v) not in _DEFAULTS]
+        uses_shared_codes = uses_shared_codes or tuple(codes) == shared_codes
+        spec = call(capability_spec, *(prefixed(f"{k}=", v) for k, v in stated))
         constant = PythonIdentifier(f"{snake(stem).upper()}_SPEC")
         capabilities.append(
             {
@@ -180,6 +186,11 @@ def engine_view(
         "wrappers": wrappers,
         "tool_path": _tool_path_view(tool_path, imports) if tool_path else None,
         "event_types": _event_types_view(program, engine, imports),
+        "reason_code_tuple": render(
+            prefixed("REASON_CODES: tuple[str, ...] = ", literal(shared_codes))
+        )
+        if uses_shared_codes
+        else "",
         "tools": tools,
         "tool_protocol": f"{imports.module('typing', 't')}.Protocol" if tools else "",
         "catalog": render(
@@ -312,6 +323,25 @@ _SCOPE_NOTES = {
 
 
 _ENGINE_MODULE_FUNCTIONS = frozenset({"annotations", "enum", "t", "pd"})
+# CapabilitySpec fields without a default; every other field is stated only when it differs.
+_REQUIRED = frozenset(
+    {
+        "id",
+        "engine_id",
+        "name",
+        "allowed_callers",
+        "callers",
+        "side_effects",
+        "input_model",
+        "reason_codes",
+        "source",
+    }
+)
+_DEFAULTS = frozenset({"None", "()", '""'})
+
+
+def _flat(value: Expr | str) -> str:
+    return value if isinstance(value, str) else flat(value)
 
 
 def _wrapper(

@@ -25,7 +25,9 @@ class ModelView:
     class_vars: list[str] = field(default_factory=list)
 
 
-_ENGINE_MODULE_NAMES = frozenset({"ReasonCode", "SpecModel", "AuditRule", "CapabilitySpec"})
+_ENGINE_MODULE_NAMES = frozenset(
+    {"ReasonCode", "SpecModel", "AuditRule", "CapabilitySpec", "REASON_CODES"}
+)
 
 
 @dataclass
