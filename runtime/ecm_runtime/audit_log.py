@@ -34,6 +34,9 @@ class AuditLog:
     ) -> None:
         self.storage = storage
         self.table = table
+        self.columns = (
+            frozenset(c.name for c in table.columns) if table is not None else frozenset()
+        )
         self.event_types = event_types
         self.refusals = refusals
 
@@ -72,7 +75,7 @@ class AuditLog:
         """An audit row. With `own_row` the call's input is the event (audit_append): its
         fields fill the envelope and its idempotency key dedupes it."""
         assert self.table is not None
-        columns = {c.name for c in self.table.columns}
+        columns = self.columns
         # A write's own audit row takes every key its spec lists from the input (envelope
         # columns as columns, the rest into the payload); the context supplies the rest.
         source = values if own_row else {k: values[k] for k in spec.audit_keys if k in values}
@@ -121,7 +124,7 @@ class AuditLog:
         spec: CapabilitySpec,
         source: Mapping[str, Any],
         values: Mapping[str, Any],
-        columns: set[str],
+        columns: frozenset[str],
     ) -> dict[str, Any]:
         """The writer's own payload, or one built from the input's listed keys, in bounds."""
         if "payload_min" in source:

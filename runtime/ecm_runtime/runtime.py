@@ -165,7 +165,7 @@ class Runtime:
             return spec.input_model.model_validate(dict(payload))
         except pydantic.ValidationError as error:
             raise ContractViolation(
-                self.role(spec, "contract_validation"), _summary(error)
+                self.refusals.code(spec, "contract_validation"), _summary(error)
             ) from None
 
     def execute(
@@ -179,14 +179,14 @@ class Runtime:
         """Run a gated call: its input's type, then its operation."""
         if not isinstance(payload, spec.input_model):
             raise ContractViolation(
-                self.role(spec, "contract_validation"),
+                self.refusals.code(spec, "contract_validation"),
                 f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
             )
         if spec.operation == "tool_query" and spec.tool_path is not None:
             return self.tools.run(ctx, spec, payload)
         if spec.operation is None or spec.operation == "tool_query":
             raise ContractViolation(
-                self.role(spec, "contract_validation"),
+                self.refusals.code(spec, "contract_validation"),
                 f"{spec.id} has no storage operation in its wiring",
             )
         with self.transaction(read_only=not spec.writes, spec=spec) as connection:
@@ -194,17 +194,15 @@ class Runtime:
 
     def _gate(self, ctx: CallContext, spec: CapabilitySpec) -> None:
         if ctx.runtime is not self:
-            raise CallerRefused(self.role(spec, "caller_refused"), "context of another runtime")
+            raise CallerRefused(
+                self.refusals.code(spec, "caller_refused"), "context of another runtime"
+            )
         if ctx.caller not in spec.callers:
             raise CallerRefused(
-                self.role(spec, "caller_refused"),
+                self.refusals.code(spec, "caller_refused"),
                 f"{spec.id} admits {', '.join(spec.callers) or 'no caller'} "
                 f"({spec.allowed_callers}), not {ctx.caller}",
             )
-
-    def role(self, spec: CapabilitySpec, role: str) -> str:
-        """The engine's reason code for a kind of refusal, as its wiring names it."""
-        return self.refusals.code(spec, role)
 
     def transaction(
         self, *, read_only: bool, spec: CapabilitySpec | None = None

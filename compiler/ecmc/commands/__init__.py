@@ -1,2 +1,3 @@
-"""One module per command the CLI dispatches to: `build`, `check` (drift), `lint`, `inspect`,
-`explain`. Each takes settings and paths and returns what the CLI prints; none prints."""
+"""The commands' work, one module each: `build`, `check` (drift) and `explain`; `lint` and
+`inspect` are a front-end run and a renderer, done in cli.py. None of them prints: the CLI
+does."""

@@ -233,12 +233,10 @@ def resolve_binding(
             _at(keys.get("reason_code"), entry.name),
             f"reason code {reason_code} is referenced but no spec declares it",
         )
-    if (
-        audited
-        and operation != "transition"
-        and reason_code is None
-        and "reason_code" not in inputs
-    ):
+    # The runtime audits a data write when its binding names an event type (the explicit
+    # key, not the ECM prose): such a write needs a reason code from its input or binding.
+    emits = event_type is not None and operation in ("append", "upsert")
+    if emits and reason_code is None and "reason_code" not in inputs:
         diagnostics.report(
             "ECM010",
             entry.name.span,
