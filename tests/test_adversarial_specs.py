@@ -74,7 +74,7 @@ WIRING = f"""# Hostile Wiring
 ## Tables
 
 ### `select`
-- `truth_type`: `LEDGER`
+- `truth_type`: `CURRENT`
 - `description`: {HOSTILE}
 - `columns`: `(order, group, from, class, type, json)`
 - `primary_key`: `(order, group)`
@@ -152,7 +152,7 @@ def test_names_that_cannot_be_identifiers_get_diagnostics(tmp_path: Path) -> Non
 - `primary_key`: `event_id`
 
 ### `fine_table`
-- `truth_type`: `LEDGER`
+- `truth_type`: `CURRENT`
 - `columns`: `(event_id)`
 - `primary_key`: `event_id`
 - `indexes`:

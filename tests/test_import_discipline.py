@@ -48,7 +48,11 @@ PIPELINE = ("frontend", "resolve", "check", "emit", "write", "commands")
 
 def import_graph() -> dict[str, set[str]]:
     """Module -> the project modules it imports (TYPE_CHECKING imports included)."""
-    roots = {"ecmc": REPO / "compiler" / "ecmc", "ecm_runtime": REPO / "runtime" / "ecm_runtime"}
+    roots = {
+        "ecmc": REPO / "compiler" / "ecmc",
+        "ecm_runtime": REPO / "runtime" / "ecm_runtime",
+        "ecm_contract": REPO / "runtime" / "ecm_contract",
+    }
     modules: dict[str, Path] = {}
     for top, root in roots.items():
         for path in root.rglob("*.py"):
@@ -89,6 +93,22 @@ def test_there_is_no_import_circle() -> None:
 def test_nothing_imports_the_runtime_that_composes_it() -> None:
     importers = {m for m, targets in import_graph().items() if "ecm_runtime.runtime" in targets}
     assert importers == {"ecm_runtime"}  # the package's public face only
+
+
+def test_the_contract_depends_on_nothing() -> None:
+    """Compiler and runtime both import ecm_contract; it imports only the standard library."""
+    import sys
+
+    source = (REPO / "runtime" / "ecm_contract" / "__init__.py").read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+    graph = import_graph()
+    assert "ecm_contract" in graph["ecmc.ir"] and "ecm_contract" in graph["ecm_runtime.facts"]
 
 
 def test_compiler_stages_import_only_earlier_stages() -> None:

@@ -123,10 +123,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return found
 
 
-def test_the_wheel_carries_the_compiler_and_the_runtime_only(wheel: Path) -> None:
+def test_the_wheel_carries_the_compiler_the_runtime_and_their_contract(wheel: Path) -> None:
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     packages = {top for top in tops if not top.endswith((".dist-info", ".data"))}
-    assert packages == {"ecmc", "ecm_runtime"}
+    assert packages == {"ecmc", "ecm_runtime", "ecm_contract"}
 
 
 def test_a_fresh_install_builds_and_imports_the_users_own_package(

@@ -546,6 +546,82 @@ class RuntimeContract:
             "SUBMIT_FOR_APPROVAL",
         ]
 
+    def test_tail_wakes_on_an_append_without_blocking_the_event_loop(self, rt: Runtime) -> None:
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k0", "cr-0"))
+        # PostgreSQL wakes the tail by NOTIFY: with a minute between polls, only the
+        # notification can deliver the second event within the deadline. SQLite polls.
+        poll = 60.0 if rt.engine.dialect.name == "postgresql" else 0.05
+
+        async def scenario() -> tuple[list[int], int]:
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0.01)
+
+            async def append_later() -> None:
+                await asyncio.sleep(0.5)
+                payload = capreq(DRAFT, "k1", "cr-1")
+                await asyncio.to_thread(rt.invoke, sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", payload)
+
+            ticking = asyncio.create_task(ticker())
+            writing = asyncio.create_task(append_later())
+            seen: list[int] = []
+            async for event in rt.event_log("capreq_ledger").tail(0, poll_seconds=poll):
+                seen.append(event.sequence)
+                if len(seen) == 2:
+                    break
+            await writing
+            ticking.cancel()
+            return seen, ticks
+
+        seen, ticks = asyncio.run(asyncio.wait_for(scenario(), 20))
+        assert seen == [1, 2]
+        assert ticks >= 20, "the event loop stood still while the tail waited"
+
+    def test_a_write_through_the_event_log_is_projected(self, rt: Runtime) -> None:
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, "k1"))
+        current, ledger = rt.metadata.tables["capreq_current"], rt.metadata.tables["capreq_ledger"]
+        with rt.transaction(read_only=True) as connection:
+            (first,) = connection.execute(sa.select(ledger)).mappings().all()
+        event = {k: v for k, v in first.items() if k != "capreq_event_id"}
+        event.update(action="SUBMIT_FOR_APPROVAL", status="PENDING_APPROVAL", idempotency_key="k9")
+        with rt.transaction(read_only=False) as connection:
+            written = rt.event_log("capreq_ledger").write(connection, event)
+            again = rt.event_log("capreq_ledger").write(connection, event)
+        assert written.sequence == again.sequence == 2
+        with rt.transaction(read_only=True) as connection:
+            rows = connection.execute(sa.select(current.c.status)).scalars().all()
+        assert rows == ["PENDING_APPROVAL"]
+
+    def test_a_tenants_rebuild_and_replay_touch_only_their_scope(self, rt: Runtime) -> None:
+        current = rt.metadata.tables["capreq_current"]
+        for tenant in (TENANT, "tenant-2"):
+            sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=tenant)
+            rt.invoke(
+                sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", {**capreq(DRAFT, "k1"), "tenant_id": tenant}
+            )
+
+        def tenants() -> list[str]:
+            with rt.transaction(read_only=True) as connection:
+                query = sa.select(current.c.tenant_id).order_by(current.c.tenant_id)
+                return list(connection.execute(query).scalars())
+
+        with rt.transaction(read_only=False) as connection:
+            connection.execute(current.delete().where(current.c.tenant_id == "tenant-2"))
+        writer = ProjectionWriter(rt, "capreq_ledger", TENANT)
+        rt.event_log("capreq_ledger").replay(writer)
+        assert tenants() == [TENANT]  # tenant-2's rows are neither rebuilt nor touched
+        ctx = rt.context(caller="SELENE_OS", tenant_id="tenant-2")
+        rt.invoke(ctx, "PH1CAPREQ_REBUILD_CURRENT_ROWS", {})
+        assert tenants() == [TENANT, "tenant-2"]
+        rt.event_log("capreq_ledger").replay(ProjectionWriter(rt, "capreq_ledger"))
+        assert tenants() == [TENANT, "tenant-2"]
+
     def test_replay_through_the_projection_writer_equals_direct_writes(self, rt: Runtime) -> None:
         sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
         for n in range(4):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from ecm_contract import Role
 from ecm_runtime import Runtime
 from ecm_runtime.providers import TimeProvider, UrlFetchProvider
 from ecm_runtime.tools import ToolError, ToolFailure, ToolPolicy
@@ -206,7 +207,7 @@ class ToolPathContract:
 
     def test_provider_errors_are_audited_failures(self, rt: Runtime) -> None:
         def broken(request: BaseModel) -> dict[str, Any]:
-            raise ToolFailure("policy_block", "the provider refused")
+            raise ToolFailure(Role.POLICY_BLOCK, "the provider refused")
 
         rt.tools.register("news", broken)
         self.fail(rt, "PH1E_TOOL_NEWS_QUERY", "E_FAIL_POLICY_BLOCK")

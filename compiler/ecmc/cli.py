@@ -5,7 +5,6 @@ Each command imports what it needs when it runs, so `ecmc --help` stays fast.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,18 +24,12 @@ def main() -> None:
 
 
 def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
+    from ecmc.commands.lint import run_frontend
     from ecmc.config import load_config
     from ecmc.frontend.reader import SpecPathError
-    from ecmc.pipeline import compile_paths
 
-    config = load_config()
     try:
-        if paths:
-            context = [config.specs] if config.specs.is_dir() else []
-            return compile_paths(list(paths), context)
-        if not config.specs.is_dir():
-            raise SpecPathError(f"no specs directory at {config.specs}")
-        return compile_paths([config.specs])
+        return run_frontend(load_config(), paths)
     except SpecPathError as error:
         click.echo(f"ecmc: error: {error}", err=True)
         sys.exit(EXIT_USAGE)
@@ -76,6 +69,7 @@ def lint(
             sys.exit(EXIT_USAGE)
         click.echo(text)
         return
+    from ecmc.commands.lint import failing
     from ecmc.diagnostics import render_human, render_json
 
     result = _run_frontend(paths)
@@ -85,8 +79,7 @@ def lint(
         click.echo(render_human(result.diagnostics, result.sources, max_diagnostics))
     else:
         click.echo(f"ecmc: {len(result.reported)} spec file(s), no problems")
-    failing = result.has_errors or (fail_on_warning and bool(result.diagnostics))
-    sys.exit(EXIT_DIAGNOSTICS if failing else EXIT_CLEAN)
+    sys.exit(EXIT_DIAGNOSTICS if failing(result, fail_on_warning) else EXIT_CLEAN)
 
 
 @main.command()
@@ -94,8 +87,10 @@ def lint(
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
 def inspect(paths: tuple[Path, ...], fmt: str) -> None:
     """Print the capability IR as JSON, with diagnostics, even when there are errors."""
+    from ecmc.commands.lint import inspect_json
+
     result = _run_frontend(paths)
-    click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    click.echo(inspect_json(result))
     sys.exit(EXIT_DIAGNOSTICS if result.has_errors else EXIT_CLEAN)
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ecmc.codes import Severity, lookup
+from ecmc.codes import Code, Severity, lookup
 from ecmc.span import Span
 
 
@@ -41,7 +41,7 @@ class Diagnostics:
 
     items: list[Diagnostic] = field(default_factory=list)
 
-    def report(self, code: str, span: Span, message: str, *notes: str) -> None:
+    def report(self, code: Code, span: Span, message: str, *notes: str) -> None:
         self.items.append(Diagnostic(code, lookup(code).severity, message, span, notes))
 
     def extend(self, other: Iterable[Diagnostic]) -> None:

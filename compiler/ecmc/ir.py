@@ -6,6 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ecm_contract import Operation, Scope, ToolFields, TruthType
+from ecm_contract import SideEffects as Effects
+
 from ecmc.span import Span
 
 # --- types ----------------------------------------------------------------------------------
@@ -140,7 +143,8 @@ class ForeignKey:
 class Table:
     name: str
     engine_id: str
-    truth_type: str  # LEDGER | CURRENT | CACHE
+    truth_type: TruthType | None
+    """None when the spec's is malformed (reported; nothing is emitted then)."""
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     identity: str | None
@@ -153,7 +157,7 @@ class Table:
     ttl_column: str | None
     tenant_column: str | None
     """The column that holds the tenant: reads and writes never cross it."""
-    scope: str
+    scope: Scope | None
     """TENANT (rows belong to the tenant in `tenant_column`), GLOBAL (rows every tenant
     shares, as the wiring says explicitly), or '' (neither: no capability may use it)."""
     project: tuple[tuple[str, str], ...]
@@ -193,7 +197,7 @@ class CapabilityBinding:
     """How the runtime carries out one capability: an operation on a table, and its audit."""
 
     capability_id: str
-    operation: str
+    operation: Operation
     table: str | None
     lookup: tuple[str, ...]
     order_by: tuple[str, ...]
@@ -228,6 +232,10 @@ class ToolPath:
     cache_ttl_ms: int
     reason_code: str | None
     span: Span
+    fields: ToolFields
+    """The names the runtime's tool path reads and writes (ecm_contract.ToolFields)."""
+    declared: tuple[tuple[str, Span], ...]
+    """(ToolFields attribute, span) for each name the wiring states."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +267,12 @@ class ReasonCodeRole:
 
 @dataclass(frozen=True, slots=True)
 class SideEffects:
-    kind: str  # NONE | DECLARED
+    kind: Effects
     effects: tuple[str, ...]
 
     @property
     def writes(self) -> bool:
-        return self.kind == "DECLARED"
+        return self.kind is Effects.DECLARED
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +366,9 @@ class Program:
     reason_code_roles: tuple[ReasonCodeRole, ...]
     tool_paths: tuple[ToolPath, ...]
     audit_event_types: tuple[AuditEventType, ...]
+    enum_reason_codes: tuple[tuple[str, Span], ...]
+    """(engine id, where its wiring says so) of engines whose `reason_code` inputs are typed
+    by the engine's ReasonCode enum."""
     inputs: tuple[tuple[str, str], ...]
     """(path, BLAKE3 digest) of every spec read."""
 

@@ -8,433 +8,562 @@ import typing as t
 import pydantic as pd
 from ecm_runtime.models import JsonLimits
 
-# action: lifecycle action token [field]
+# action [field]
 # source: specs/common/fields.md:73
-Action = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+Action = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="lifecycle action token", min_length=1, max_length=64),
+]
 
 
-# action_items: action items extracted from a recording [field]
+# action_items [field]
 # source: specs/common/fields.md:72
-ActionItems = tuple[t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)], ...]
+ActionItems = t.Annotated[
+    tuple[t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)], ...],
+    pd.Field(description="action items extracted from a recording"),
+]
 
 
-# analysis_kind:  [convention *_kind]
+# analysis_kind [convention *_kind]
 # source: specs/ecm/PH1_D.md:35
 AnalysisKind = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
-# answer_text: a tool's answer [field]
+# answer_text [field]
 # source: specs/common/fields.md:67
-AnswerText = t.Annotated[pd.StrictStr, pd.Field(min_length=0, max_length=65536)]
+AnswerText = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="a tool's answer", min_length=0, max_length=65536),
+]
 
 
-# approver_user_id:  [convention *_id]
+# approver_user_id [convention *_id]
 # source: specs/wiring/PH1_CAPREQ.md:48
 ApproverUserId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# artifact_id: artifact ledger id, monotonic [field]
+# artifact_id [field]
 # source: specs/common/fields.md:45
-ArtifactId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
+ArtifactId = t.Annotated[
+    pd.StrictInt,
+    pd.Field(description="artifact ledger id, monotonic", ge=1, le=9223372036854775807),
+]
 
 
-# artifact_ledger_event_id:  [convention *_event_id]
+# artifact_ledger_event_id [convention *_event_id]
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:15
 ArtifactLedgerEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
-# artifact_type:  [convention *_type]
+# artifact_type [convention *_type]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 ArtifactType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
-# artifact_version: version of an artifact within its scope and type [field]
+# artifact_version [field]
 # source: specs/common/fields.md:58
-ArtifactVersion = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=2147483647)]
+ArtifactVersion = t.Annotated[
+    pd.StrictInt,
+    pd.Field(description="version of an artifact within its scope and type", ge=1, le=2147483647),
+]
 
 
-# cache_id: tool cache row id [field]
+# cache_id [field]
 # source: specs/common/fields.md:46
-CacheId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
+CacheId = t.Annotated[
+    pd.StrictInt,
+    pd.Field(description="tool cache row id", ge=1, le=9223372036854775807),
+]
 
 
-# cache_status: how a tool answer used the cache [field]
+# cache_status [field]
 # source: specs/common/fields.md:64
-CacheStatus = t.Literal["HIT", "MISS", "BYPASS"]
+CacheStatus = t.Annotated[
+    t.Literal["HIT", "MISS", "BYPASS"],
+    pd.Field(description="how a tool answer used the cache"),
+]
 
 
-# cancel_note: why a request was canceled [field]
+# cancel_note [field]
 # source: specs/common/fields.md:77
-CancelNote = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)]
+CancelNote = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="why a request was canceled", min_length=1, max_length=1024),
+]
 
 
-# capreq_event_id:  [convention *_event_id]
+# capreq_event_id [convention *_event_id]
 # source: specs/wiring/PH1_CAPREQ.md:62
 CapreqEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
-# capreq_id:  [convention *_id]
+# capreq_id [convention *_id]
 # source: specs/wiring/PH1_CAPREQ.md:36
 CapreqId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# citations: one citation; lists are written `citations[]` [field]
+# citations [field]
 # source: specs/common/fields.md:69
-Citations = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
-
-
-# correlation_id: thread of one user request across engines [field]
-# source: specs/common/fields.md:42
-CorrelationId = t.Annotated[
-    pd.StrictInt,
-    pd.Field(ge=0, le=340282366920938463463374607431768211455),
+Citations = t.Annotated[
+    pd.StrictStr,
+    pd.Field(
+        description="one citation; lists are written `citations[]`",
+        min_length=1,
+        max_length=512,
+    ),
 ]
 
 
-# created_at:  [convention *_at]
+# correlation_id [field]
+# source: specs/common/fields.md:42
+CorrelationId = t.Annotated[
+    pd.StrictInt,
+    pd.Field(
+        description="thread of one user request across engines",
+        ge=0,
+        le=340282366920938463463374607431768211455,
+    ),
+]
+
+
+# created_at [convention *_at]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:13
 CreatedAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
-# created_by: who created a row [field]
+# created_by [field]
 # source: specs/common/fields.md:59
-CreatedBy = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
+CreatedBy = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="who created a row", min_length=1, max_length=128),
+]
 
 
-# data_ref:  [convention *_ref]
+# data_ref [convention *_ref]
 # source: specs/ecm/PH1_E.md:77
 DataRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# decision_note: note from the approver [field]
+# decision_note [field]
 # source: specs/common/fields.md:76
-DecisionNote = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)]
+DecisionNote = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="note from the approver", min_length=1, max_length=1024),
+]
 
 
-# device_id:  [convention *_id]
+# device_id [convention *_id]
 # source: specs/wiring/PH1_J.md:27
 DeviceId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# document_ref:  [convention *_ref]
+# document_ref [convention *_ref]
 # source: specs/ecm/PH1_E.md:63
 DocumentRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# engine: engine id of the writer, e.g. PH1.D [field]
+# engine [field]
 # source: specs/common/fields.md:48
-Engine = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+Engine = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="engine id of the writer, e.g. PH1.D", min_length=1, max_length=64),
+]
 
 
-# event_id: audit event id, monotonic [field]
+# event_id [field]
 # source: specs/common/fields.md:44
-EventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
+EventId = t.Annotated[
+    pd.StrictInt,
+    pd.Field(description="audit event id, monotonic", ge=1, le=9223372036854775807),
+]
 
 
-# event_type:  [convention *_type]
+# event_type [convention *_type]
 # source: specs/wiring/PH1_J.md:27
 EventType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
-# evidence_ref: optional references to evidence, never raw content [field]
+# evidence_ref [field]
 # source: specs/common/fields.md:52
-EvidenceRef = t.Annotated[pd.JsonValue, JsonLimits(max_bytes=2048, string_min=1, string_max=512)]
+EvidenceRef = t.Annotated[
+    pd.JsonValue,
+    pd.Field(description="optional references to evidence, never raw content"),
+    JsonLimits(max_bytes=2048, string_min=1, string_max=512),
+]
 
 
-# evidence_refs:  [convention *_refs]
+# evidence_refs [convention *_refs]
 # source: specs/ecm/PH1_E.md:92
 EvidenceRefs = tuple[t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)], ...]
 
 
-# expires_at:  [convention *_at]
+# expires_at [convention *_at]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:47
 ExpiresAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
-# fail_code:  [convention *_code]
+# fail_code [convention *_code]
 # source: specs/ecm/PH1_D.md:42
 FailCode = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=96)]
 
 
-# idempotency_key: caller-chosen key that makes a retried write a replay [field]
+# idempotency_key [field]
 # source: specs/common/fields.md:47
-IdempotencyKey = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=256)]
+IdempotencyKey = t.Annotated[
+    pd.StrictStr,
+    pd.Field(
+        description="caller-chosen key that makes a retried write a replay",
+        min_length=1,
+        max_length=256,
+    ),
+]
 
 
-# image_ref:  [convention *_ref]
+# image_ref [convention *_ref]
 # source: specs/ecm/PH1_E.md:70
 ImageRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# justification: why a capability is requested [field]
+# justification [field]
 # source: specs/common/fields.md:75
-Justification = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=2048)]
+Justification = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="why a capability is requested", min_length=1, max_length=2048),
+]
 
 
-# last_action: last lifecycle action applied [field]
+# last_action [field]
 # source: specs/common/fields.md:74
-LastAction = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+LastAction = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="last lifecycle action applied", min_length=1, max_length=64),
+]
 
 
-# last_reason_code:  [convention *_code]
+# last_reason_code [convention *_code]
 # source: specs/wiring/PH1_CAPREQ.md:25
 LastReasonCode = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=96)]
 
 
-# limit: page size of a read [field]
+# limit [field]
 # source: specs/common/fields.md:80
-Limit = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=10000)]
+Limit = t.Annotated[pd.StrictInt, pd.Field(description="page size of a read", ge=1, le=10000)]
 
 
-# locale: BCP 47 language tag [field]
+# locale [field]
 # source: specs/common/fields.md:62
-Locale = t.Annotated[pd.StrictStr, pd.Field(min_length=2, max_length=35)]
+Locale = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="BCP 47 language tag", min_length=2, max_length=35),
+]
 
 
-# max_tokens: model output budget [field]
+# max_tokens [field]
 # source: specs/common/fields.md:55
-MaxTokens = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=1000000)]
+MaxTokens = t.Annotated[pd.StrictInt, pd.Field(description="model output budget", ge=1, le=1000000)]
 
 
-# message: human-readable error text [field]
+# message [field]
 # source: specs/common/fields.md:78
-Message = t.Annotated[pd.StrictStr, pd.Field(min_length=0, max_length=2048)]
+Message = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="human-readable error text", min_length=0, max_length=2048),
+]
 
 
-# model_id:  [convention *_id]
+# model_id [convention *_id]
 # source: specs/ecm/PH1_D.md:14
 ModelId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# model_route_class:  [convention *_class]
+# model_route_class [convention *_class]
 # source: specs/ecm/PH1_D.md:14
 ModelRouteClass = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
-# now: the caller's clock at the time of the request [field]
+# now [field]
 # source: specs/common/fields.md:40
-Now = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
+Now = t.Annotated[
+    pd.StrictInt,
+    pd.Field(
+        description="the caller's clock at the time of the request",
+        ge=0,
+        le=9223372036854775807,
+    ),
+]
 
 
-# output_schema_hash:  [convention *_hash]
+# output_schema_hash [convention *_hash]
 # source: specs/ecm/PH1_D.md:14
 OutputSchemaHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# package_hash:  [convention *_hash]
+# package_hash [convention *_hash]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 PackageHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# payload_digest: BLAKE3 of the canonical payload [field]
+# payload_digest [field]
 # source: specs/common/fields.md:51
-PayloadDigest = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
+PayloadDigest = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="BLAKE3 of the canonical payload", min_length=1, max_length=128),
+]
 
 
-# payload_hash:  [convention *_hash]
+# payload_hash [convention *_hash]
 # source: specs/wiring/PH1_CAPREQ.md:65
 PayloadHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# payload_min: bounded audit payload holding only allow-listed keys: at most 24 entries and 2,048 bytes of canonical JSON, strings of 1 to 256 characters [field]
+# payload_min [field]
 # source: specs/common/fields.md:50
 PayloadMin = t.Annotated[
     dict[str, pd.JsonValue],
-    pd.Field(max_length=24),
+    pd.Field(
+        description="bounded audit payload holding only allow-listed keys: at most 24 entries and 2,048 bytes of canonical JSON, strings of 1 to 256 characters",
+        max_length=24,
+    ),
     JsonLimits(max_bytes=2048, string_min=1, string_max=256),
 ]
 
 
-# payload_ref:  [convention *_ref]
+# payload_ref [convention *_ref]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 PayloadRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# policy_context_hash:  [convention *_hash]
+# policy_context_hash [convention *_hash]
 # source: specs/ecm/PH1_D.md:14
 PolicyContextHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# prompt_template_version:  [convention *_version]
+# prompt_template_version [convention *_version]
 # source: specs/ecm/PH1_D.md:14
 PromptTemplateVersion = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
-# provenance_ref:  [convention *_ref]
+# provenance_ref [convention *_ref]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 ProvenanceRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# query: a tool query as the user phrased it [field]
+# query [field]
 # source: specs/common/fields.md:65
-Query = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=4096)]
+Query = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="a tool query as the user phrased it", min_length=1, max_length=4096),
+]
 
 
-# query_hash:  [convention *_hash]
+# query_hash [convention *_hash]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:47
 QueryHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# reason_code:  [convention *_code]
+# reason_code [convention *_code]
 # source: specs/wiring/PH1_CAPREQ.md:62
 ReasonCode = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=96)]
 
 
-# recording_ref:  [convention *_ref]
+# recording_ref [convention *_ref]
 # source: specs/ecm/PH1_E.md:91
 RecordingRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# refined_intent_type:  [convention *_type]
+# refined_intent_type [convention *_type]
 # source: specs/ecm/PH1_D.md:21
 RefinedIntentType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
 
 
-# replayed: true when a write was an idempotent replay of an earlier one [field]
+# replayed [field]
 # source: specs/common/fields.md:79
-Replayed = pd.StrictBool
+Replayed = t.Annotated[
+    pd.StrictBool,
+    pd.Field(description="true when a write was an idempotent replay of an earlier one"),
+]
 
 
-# request_id:  [convention *_id]
+# request_id [convention *_id]
 # source: specs/ecm/PH1_D.md:14
 RequestId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# requested_capability_id:  [convention *_id]
+# requested_capability_id [convention *_id]
 # source: specs/wiring/PH1_CAPREQ.md:41
 RequestedCapabilityId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# requester_user_id:  [convention *_id]
+# requester_user_id [convention *_id]
 # source: specs/wiring/PH1_CAPREQ.md:36
 RequesterUserId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# result_payload: cached tool result: the tool's response object [field]
+# result_payload [field]
 # source: specs/common/fields.md:63
-ResultPayload = dict[str, pd.JsonValue]
+ResultPayload = t.Annotated[
+    dict[str, pd.JsonValue],
+    pd.Field(description="cached tool result: the tool's response object"),
+]
 
 
-# retrieved_at:  [convention *_at]
+# retrieved_at [convention *_at]
 # source: specs/ecm/PH1_E.md:29
 RetrievedAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
-# scope_id:  [convention *_id]
+# scope_id [convention *_id]
 # source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:40
 ScopeId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# scope_type: kind of scope an artifact belongs to, e.g. TENANT [field]
+# scope_type [field]
 # source: specs/common/fields.md:57
-ScopeType = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+ScopeType = t.Annotated[
+    pd.StrictStr,
+    pd.Field(
+        description="kind of scope an artifact belongs to, e.g. TENANT",
+        min_length=1,
+        max_length=64,
+    ),
+]
 
 
-# session_id:  [convention *_id]
+# session_id [convention *_id]
 # source: specs/wiring/PH1_J.md:27
 SessionId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# severity: audit severity [field]
+# severity [field]
 # source: specs/common/fields.md:49
-Severity = t.Literal["INFO", "WARN", "ERROR", "CRITICAL"]
+Severity = t.Annotated[
+    t.Literal["INFO", "WARN", "ERROR", "CRITICAL"],
+    pd.Field(description="audit severity"),
+]
 
 
-# simulation_id:  [convention *_id]
+# simulation_id [convention *_id]
 # source: specs/wiring/PH1_CAPREQ.md:36
 SimulationId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# since_event_id:  [convention *_event_id]
+# since_event_id [convention *_event_id]
 # source: specs/ecm/PH1_J.md:28
 SinceEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
-# source: where an answer came from [field]
+# source [field]
 # source: specs/common/fields.md:68
-Source = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=2048)]
+Source = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="where an answer came from", min_length=1, max_length=2048),
+]
 
 
-# source_event_id:  [convention *_event_id]
+# source_event_id [convention *_event_id]
 # source: specs/wiring/PH1_CAPREQ.md:25
 SourceEventId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
-# status: status token of a row or a decision [field]
+# status [field]
 # source: specs/common/fields.md:60
-Status = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+Status = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="status token of a row or a decision", min_length=1, max_length=64),
+]
 
 
-# structured_fields: fields a tool extracted, by name [field]
+# structured_fields [field]
 # source: specs/common/fields.md:70
-StructuredFields = dict[str, pd.JsonValue]
+StructuredFields = t.Annotated[
+    dict[str, pd.JsonValue],
+    pd.Field(description="fields a tool extracted, by name"),
+]
 
 
-# summary: a summary [field]
+# summary [field]
 # source: specs/common/fields.md:71
-Summary = t.Annotated[pd.StrictStr, pd.Field(min_length=0, max_length=65536)]
+Summary = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="a summary", min_length=0, max_length=65536),
+]
 
 
-# target_scope_ref:  [convention *_ref]
+# target_scope_ref [convention *_ref]
 # source: specs/wiring/PH1_CAPREQ.md:41
 TargetScopeRef = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=512)]
 
 
-# temperature_bp:  [convention *_bp]
+# temperature_bp [convention *_bp]
 # source: specs/ecm/PH1_D.md:14
 TemperatureBp = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=10000)]
 
 
-# tenant_id: tenant that owns the data [field]
+# tenant_id [field]
 # source: specs/common/fields.md:41
-TenantId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+TenantId = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="tenant that owns the data", min_length=1, max_length=64),
+]
 
 
-# tool_cache_row_id:  [convention *_row_id]
+# tool_cache_row_id [convention *_row_id]
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:29
 ToolCacheRowId = t.Annotated[pd.StrictInt, pd.Field(ge=1, le=9223372036854775807)]
 
 
-# tool_catalog_hash:  [convention *_hash]
+# tool_catalog_hash [convention *_hash]
 # source: specs/ecm/PH1_D.md:14
 ToolCatalogHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# tool_name: name of a read-only tool [field]
+# tool_name [field]
 # source: specs/common/fields.md:61
-ToolName = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=64)]
+ToolName = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="name of a read-only tool", min_length=1, max_length=64),
+]
 
 
-# transcript_hash:  [convention *_hash]
+# transcript_hash [convention *_hash]
 # source: specs/ecm/PH1_D.md:14
 TranscriptHash = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# turn_id: turn within a correlation thread [field]
+# turn_id [field]
 # source: specs/common/fields.md:43
-TurnId = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=18446744073709551615)]
+TurnId = t.Annotated[
+    pd.StrictInt,
+    pd.Field(description="turn within a correlation thread", ge=0, le=18446744073709551615),
+]
 
 
-# updated_at:  [convention *_at]
+# updated_at [convention *_at]
 # source: specs/wiring/PH1_CAPREQ.md:25
 UpdatedAt = t.Annotated[pd.StrictInt, pd.Field(ge=0, le=9223372036854775807)]
 
 
-# url: an absolute http(s) URL [field]
+# url [field]
 # source: specs/common/fields.md:66
-Url = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=2048)]
+Url = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="an absolute http(s) URL", min_length=1, max_length=2048),
+]
 
 
-# user_id:  [convention *_id]
+# user_id [convention *_id]
 # source: specs/wiring/PH1_J.md:27
 UserId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]
 
 
-# what_is_missing: what a clarify decision asks for [field]
+# what_is_missing [field]
 # source: specs/common/fields.md:56
-WhatIsMissing = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=1024)]
+WhatIsMissing = t.Annotated[
+    pd.StrictStr,
+    pd.Field(description="what a clarify decision asks for", min_length=1, max_length=1024),
+]
 
 
-# work_order_id:  [convention *_id]
+# work_order_id [convention *_id]
 # source: specs/wiring/PH1_J.md:27
 WorkOrderId = t.Annotated[pd.StrictStr, pd.Field(min_length=1, max_length=128)]

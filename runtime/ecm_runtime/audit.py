@@ -9,11 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from blake3 import blake3
+from ecm_contract import AuditColumn, Operation
 from pydantic import TypeAdapter, ValidationError
 
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
-
-PAYLOAD_FIELD = "payload_min"
 
 
 def canonical_json(value: object) -> str:
@@ -60,8 +59,8 @@ class EventTypes:
 
 def _payload_adapter(capabilities: Iterable[CapabilitySpec]) -> TypeAdapter[object] | None:
     for spec in capabilities:
-        field = spec.input_model.model_fields.get(PAYLOAD_FIELD)
-        if spec.operation == "audit_append" and field is not None:
+        field = spec.input_model.model_fields.get(AuditColumn.PAYLOAD)
+        if spec.operation == Operation.AUDIT_APPEND and field is not None:
             # The field's own FieldInfo carries its bounds and limits into the adapter.
             annotation: Any = typing.Annotated[field.annotation, field]
             return TypeAdapter(annotation)

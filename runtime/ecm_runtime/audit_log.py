@@ -11,31 +11,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-import sqlalchemy as sa
+from ecm_contract import AuditColumn as A
+from ecm_contract import Role
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit import EventTypes, digest, unknown_keys
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import ContractViolation
+from ecm_runtime.eventlog import EventLog
 from ecm_runtime.refusals import Refusals
-from ecm_runtime.storage import Storage
 
 DEFAULT_SEVERITY = "INFO"
 
 
 class AuditLog:
-    def __init__(
-        self,
-        storage: Storage,
-        table: sa.Table | None,
-        event_types: EventTypes,
-        refusals: Refusals,
-    ) -> None:
-        self.storage = storage
-        self.table = table
+    def __init__(self, log: EventLog | None, event_types: EventTypes, refusals: Refusals) -> None:
+        self.log = log
+        """The audit log's own event log; None when the catalog has no audit log."""
+        self.table = log.table if log is not None else None
         self.columns = (
-            frozenset(c.name for c in table.columns) if table is not None else frozenset()
+            frozenset(c.name for c in self.table.columns) if self.table is not None else frozenset()
         )
         self.event_types = event_types
         self.refusals = refusals
@@ -51,14 +47,14 @@ class AuditLog:
     ) -> None:
         """The audit row of a data write, in the same transaction, when its binding names an
         event type (the wiring's explicit word, never the ECM text's prose)."""
-        if self.table is None or spec.event_type is None:
+        if self.log is None or spec.event_type is None:
             return
         row = self.envelope(ctx, spec, values, now, reason_code, own_row=False)
-        if self.storage.insert_new(connection, self.table, row) is None:
+        if self.log.append(connection, row) is None:
             # The audit log's own keys: one audited write per idempotency key and thread.
             self._refuse(
                 spec,
-                f"{spec.id}: idempotency key {row.get('idempotency_key')!r} already names "
+                f"{spec.id}: idempotency key {row.get(A.IDEMPOTENCY_KEY)!r} already names "
                 "another audited write in this correlation thread",
             )
 
@@ -85,8 +81,8 @@ class AuditLog:
             name: source[name] if source.get(name) is not None else getattr(ctx, name)
             for name in CONTEXT_FIELDS
         }
-        engine = source.get("engine") or spec.engine_id
-        event_type = source.get("event_type") or spec.event_type or ""
+        engine = source.get(A.ENGINE) or spec.engine_id
+        event_type = source.get(A.EVENT_TYPE) or spec.event_type or ""
         declared = self.event_types.find(engine, event_type)
         if declared is None:
             self._refuse(spec, f"audit event type {event_type!r} is not declared for {engine}")
@@ -103,19 +99,21 @@ class AuditLog:
         fixed = declared.severity
         if (engine, event_type) == (spec.engine_id, spec.event_type) and spec.severity:
             fixed = spec.severity
-        given = source.get("severity")
+        given = source.get(A.SEVERITY)
         if given and fixed and given != fixed:
             self._refuse(spec, f"{engine}'s {event_type} events have severity {fixed}, not {given}")
         row.update(
-            created_at=now,
-            engine=engine,
-            event_type=event_type,
-            reason_code=reason_code,
-            severity=given or fixed or DEFAULT_SEVERITY,
-            payload_min=payload,
-            payload_digest=digest(payload),
-            evidence_ref=source.get("evidence_ref"),
-            idempotency_key=source.get("idempotency_key"),
+            {
+                A.CREATED_AT: now,
+                A.ENGINE: engine,
+                A.EVENT_TYPE: event_type,
+                A.REASON_CODE: reason_code,
+                A.SEVERITY: given or fixed or DEFAULT_SEVERITY,
+                A.PAYLOAD: payload,
+                A.PAYLOAD_DIGEST: digest(payload),
+                A.EVIDENCE_REF: source.get(A.EVIDENCE_REF),
+                A.IDEMPOTENCY_KEY: source.get(A.IDEMPOTENCY_KEY),
+            }
         )
         return {key: value for key, value in row.items() if key in columns}
 
@@ -127,10 +125,10 @@ class AuditLog:
         columns: frozenset[str],
     ) -> dict[str, Any]:
         """The writer's own payload, or one built from the input's listed keys, in bounds."""
-        if "payload_min" in source:
-            payload = source["payload_min"]
+        if A.PAYLOAD in source:
+            payload = source[A.PAYLOAD]
             if not isinstance(payload, Mapping):
-                self._refuse(spec, f"payload_min must be an object, not {type(payload).__name__}")
+                self._refuse(spec, f"{A.PAYLOAD} must be an object, not {type(payload).__name__}")
             return dict(payload)
         built = {
             key: values[key]
@@ -143,4 +141,4 @@ class AuditLog:
         return built
 
     def _refuse(self, spec: CapabilitySpec, message: str) -> NoReturn:
-        self.refusals.refuse(spec, "contract_validation", ContractViolation, message)
+        self.refusals.refuse(spec, Role.CONTRACT_VALIDATION, ContractViolation, message)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ecm_contract import SideEffects, ToolFields
 from pydantic import BaseModel
 
 
@@ -69,6 +70,8 @@ class ToolPath:
     fail_commit: str
     cache_ttl_ms: int
     reason_code: str | None
+    fields: ToolFields = field(default_factory=ToolFields)
+    """The names of the tool path's keys and columns, as the wiring declares them."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class CapabilitySpec:
 
     @property
     def writes(self) -> bool:
-        return self.side_effects == "DECLARED"
+        return self.side_effects == SideEffects.DECLARED
 
     @property
     def audit_keys(self) -> tuple[str, ...]:

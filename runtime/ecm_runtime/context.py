@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Protocol, TypeVar
 
+from ecm_contract import AuditColumn
 from pydantic import BaseModel
 
 from ecm_runtime.catalog import CapabilitySpec
@@ -71,7 +72,7 @@ class CallContext:
         self.runtime.execute(self, spec, payload)
 
 
-CONTEXT_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in fields(CallContext) if f.name not in ("runtime", "caller")
+CONTEXT_FIELDS: tuple[AuditColumn, ...] = tuple(
+    AuditColumn(f.name) for f in fields(CallContext) if f.name not in ("runtime", "caller")
 )
 """Who asks, and in which thread: the audit envelope fields a context supplies."""

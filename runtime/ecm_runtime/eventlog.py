@@ -1,21 +1,29 @@
-"""Event-log operations over every LEDGER table: write, fetch_since, tail, replay.
+"""Every LEDGER table is an event log: append, fetch_since, tail, replay.
 
-A ledger is an event log: its identity column is the sequence, its rows are the events. A view
-writer turns events into state; the projection writer of a CURRENT table is the same code the
-runtime's direct writes use, so replay and direct write give identical rows by construction.
+A ledger's identity column is the sequence, its rows are the events. `append` is the one way
+a row enters a ledger, for the runtime's operations and for callers of `write` alike: an
+idempotent insert, then the row's projection, in the caller's transaction. A view writer
+turns events into state; the projection writer of a CURRENT table is the projector direct
+writes use, over the same tenant scope a rebuild uses, so replay and direct writes give
+identical rows by construction.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from ecm_contract import TruthType
 from sqlalchemy.engine import Connection
 
-from ecm_runtime.projection import Projector
+from ecm_runtime.facts import facts
+from ecm_runtime.projection import EVERY_TENANT, Projector, TenantScope
+from ecm_runtime.schema import NOTIFY_CHANNEL
 from ecm_runtime.transactions import Transactions
 
 REPLAY_BATCH = 500
@@ -37,25 +45,36 @@ class ViewWriter(Protocol):
 
 
 class EventLog:
-    def __init__(self, tables: Mapping[str, sa.Table], transactions: Transactions, table: str):
-        self.transactions = transactions
-        self.table = tables[table]
-        if self.table.info.get("truth_type") != "LEDGER" or not self.table.info.get("identity"):
-            raise ValueError(f"{table} is not a ledger with a sequence column")
-        self.sequence = self.table.c[self.table.info["identity"]]
+    def __init__(self, table: sa.Table, transactions: Transactions, projector: Projector):
+        if facts(table).truth_type is not TruthType.LEDGER or not facts(table).identity:
+            raise ValueError(f"{table.name} is not a ledger with a sequence column")
+        self.table, self.transactions, self.projector = table, transactions, projector
+        self.storage = projector.storage
+        self.sequence = table.c[facts(table).numbered]
 
     def _event(self, row: Mapping[Any, Any]) -> LedgerEvent:
         values = {str(key): value for key, value in row.items()}
         return LedgerEvent(self.table.name, int(values[self.sequence.name]), values)
 
+    def append(self, connection: Connection, row: Mapping[str, Any]) -> LedgerEvent | None:
+        """Insert one event and project it, in the caller's transaction; None when a unique
+        key of the ledger already holds it (the caller decides what a retry answers)."""
+        sequence = self.storage.insert_new(connection, self.table, row)
+        if sequence is None:
+            return None
+        event = LedgerEvent(self.table.name, int(sequence), {**row, self.sequence.name: sequence})
+        self.projector.project(connection, self.table, event.row)
+        return event
+
     def write(self, connection: Connection, row: Mapping[str, Any]) -> LedgerEvent:
-        """Append one event in the caller's transaction; the database assigns its sequence."""
-        inserted = (
-            connection.execute(sa.insert(self.table).values(dict(row)).returning(*self.table.c))
-            .mappings()
-            .one()
-        )
-        return self._event(inserted)
+        """Append one event (see `append`); a retry of an event already held returns it."""
+        event = self.append(connection, row)
+        if event is not None:
+            return event
+        original = self.storage.replay_of(connection, self.table, row)
+        if original is None:
+            raise ValueError(f"a unique key of {self.table.name} already holds another event")
+        return self._event(original)
 
     def fetch_since(
         self, connection: Connection, since: int = 0, limit: int = REPLAY_BATCH
@@ -69,17 +88,42 @@ class EventLog:
     async def tail(
         self, since: int = 0, *, poll_seconds: float = 0.2, limit: int = REPLAY_BATCH
     ) -> AsyncIterator[LedgerEvent]:
-        """Events after `since` as they arrive; polls on both backends. Each poll runs in a
-        worker thread, so the event loop never waits on the database. Stops when the consumer
-        stops iterating."""
+        """Events after `since` as they arrive, until the consumer stops iterating. Reads and
+        waits run in worker threads, so the event loop never waits on the database. On
+        PostgreSQL an append wakes the tail at once (LISTEN/NOTIFY); `poll_seconds` is then
+        only the longest wait, for events written without the notify trigger."""
         cursor = since
-        while True:
-            batch = await asyncio.to_thread(self._fetch, cursor, limit)
-            for event in batch:
-                cursor = event.sequence
-                yield event
-            if len(batch) < limit:
-                await asyncio.sleep(poll_seconds)
+        with self._wakeups() as wait:
+            while True:
+                batch = await asyncio.to_thread(self._fetch, cursor, limit)
+                for event in batch:
+                    cursor = event.sequence
+                    yield event
+                if len(batch) < limit:
+                    await asyncio.to_thread(wait, poll_seconds)
+
+    @contextlib.contextmanager
+    def _wakeups(self) -> Iterator[Any]:
+        """A blocking `wait(seconds)` that returns early when this ledger is appended to."""
+        engine = self.transactions.engine
+        if engine.dialect.name != "postgresql":
+            yield time.sleep
+            return
+        raw = engine.raw_connection()
+        try:
+            listener: Any = raw.driver_connection  # psycopg's Connection
+            listener.autocommit = True
+            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            name = self.table.name
+
+            def wait(seconds: float) -> None:
+                for notice in listener.notifies(timeout=seconds):
+                    if notice.payload == name:
+                        return
+
+            yield wait
+        finally:
+            raw.invalidate()  # a listening session is not returned to the pool
 
     def _fetch(self, since: int, limit: int) -> list[LedgerEvent]:
         with self.transactions.begin(read_only=True) as connection:
@@ -109,19 +153,22 @@ class HasProjector(Protocol):
 
 class ProjectionWriter:
     """The view writer of a ledger's CURRENT table: the projector the runtime's direct writes
-    use, so a replay and direct writes give the same rows. A replay resets every tenant's
-    rows and replays every tenant's events."""
+    use, over one tenant's rows (as the rebuild capability does) or, by default, every
+    tenant's."""
 
-    def __init__(self, owner: HasProjector, ledger: str) -> None:
+    def __init__(
+        self, owner: HasProjector, ledger: str, tenant_id: TenantScope = EVERY_TENANT
+    ) -> None:
         self.projector = owner.projector
         self.ledger = self.projector.storage.tables[ledger]
         current = self.projector.projections.get(ledger)
         if current is None:
             raise ValueError(f"{ledger} has no CURRENT projection")
-        self.current = current
+        self.current, self.tenant_id = current, tenant_id
 
     def reset(self, connection: Connection) -> None:
-        connection.execute(self.current.delete())
+        self.projector.reset(connection, self.current, self.tenant_id)
 
     def apply(self, connection: Connection, event: LedgerEvent) -> None:
-        self.projector.project(connection, self.ledger, event.row)
+        if self.projector.in_scope(self.current, event.row, self.tenant_id):
+            self.projector.project(connection, self.ledger, event.row)

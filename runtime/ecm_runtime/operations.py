@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import ecm_contract as contract
 import sqlalchemy as sa
+from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn, Role
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
@@ -19,10 +21,12 @@ from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
+from ecm_runtime.eventlog import EventLog
+from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import Claim
 from ecm_runtime.projection import Projector
 from ecm_runtime.results import RowId, Written
-from ecm_runtime.storage import Storage, keyed_by_table
+from ecm_runtime.storage import Storage
 
 _SUBJECT_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))")
 
@@ -45,12 +49,20 @@ class Call:
 
 
 class Operation:
-    name: ClassVar[str]
+    name: ClassVar[contract.Operation]
 
-    def __init__(self, storage: Storage, audit: AuditLog, projector: Projector) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        audit: AuditLog,
+        projector: Projector,
+        logs: Mapping[str, EventLog],
+    ) -> None:
         self.storage = storage
         self.audit = audit
         self.projector = projector
+        self.logs = logs
+        """Ledger name -> its event log: every ledger row is appended through one."""
 
     def run(self, call: Call) -> object:  # pragma: no cover - every operation overrides it
         raise NotImplementedError
@@ -71,54 +83,53 @@ class Operation:
 
     def reason(self, call: Call) -> str | None:
         """The reason code of a successful write: the input's, else the binding's."""
-        given = call.values.get("reason_code")
+        given = call.values.get(REASON_FIELD)
         return given if isinstance(given, str) else call.spec.success_reason_code
 
 
 class AuditAppend(Operation):
     """The input is itself an audit event: append it to the audit log."""
 
-    name = "audit_append"
+    name = contract.Operation.AUDIT_APPEND
 
     def run(self, call: Call) -> Written:
-        table = self.audit.table
-        assert table is not None
-        reason = call.values.get("reason_code")
+        log = self.audit.log
+        assert log is not None
+        reason = call.values.get(REASON_FIELD)
         row = self.audit.envelope(call.ctx, call.spec, call.values, call.now, reason, own_row=True)
-        new_id = self.storage.insert_new(call.connection, table, row)
-        if new_id is not None:
-            return Written(new_id, False, row["reason_code"])
-        original = self.storage.original(call.connection, call.spec, table, row)
-        return self.storage.replayed(call.spec, original[table.info["identity"]])
+        event = log.append(call.connection, row)
+        if event is not None:
+            return Written(event.sequence, False, row[AuditColumn.REASON_CODE])
+        original = self.storage.original(call.connection, call.spec, log.table, row)
+        return self.storage.replayed(call.spec, original[log.sequence.name])
 
 
 class Append(Operation):
     """A new ledger row, its projection and its audit row."""
 
-    name = "append"
+    name = contract.Operation.APPEND
 
     def run(self, call: Call) -> Written:
         table, storage = call.target, self.storage
         row = storage.row(call.ctx, call.spec, call.values, table)
         claim = None
-        if not keyed_by_table(table):
+        if not facts(table).keyed_by_idempotency:
             claim = storage.claim(
                 call.connection, call.ctx, call.spec, call.values, call.now, table, row, ()
             )
             if claim is not None and claim.replay is not None:
                 return storage.replayed(call.spec, claim.replay)
-        new_id = storage.insert_new(call.connection, table, row)
-        if new_id is None:
+        event = self.logs[table.name].append(call.connection, row)
+        if event is None:
             original = storage.original(call.connection, call.spec, table, row)
-            return storage.replayed(call.spec, original[table.info["identity"]])
-        self.projector.project(call.connection, table, {**row, table.info["identity"]: new_id})
-        return self.written(call, claim, new_id)
+            return storage.replayed(call.spec, original[facts(table).numbered])
+        return self.written(call, claim, event.sequence)
 
 
 class Upsert(Operation):
     """A CURRENT or CACHE row inserted or replaced under its key, idempotent per key."""
 
-    name = "upsert"
+    name = contract.Operation.UPSERT
 
     def run(self, call: Call) -> Written:
         table, storage, spec = call.target, self.storage, call.spec
@@ -129,7 +140,7 @@ class Upsert(Operation):
         )
         if claim is not None and claim.replay is not None:
             return storage.replayed(spec, claim.replay)
-        identity = [table.c[table.info["identity"]]] if table.info.get("identity") else None
+        identity = [table.c[facts(table).numbered]] if facts(table).identity else None
         returned = identity or list(table.primary_key.columns)
         statement = storage.statement(
             "upsert_returning",
@@ -143,7 +154,7 @@ class Upsert(Operation):
         if written is None:
             storage.refusals.refuse(
                 spec,
-                "scope_violation",
+                Role.SCOPE_VIOLATION,
                 ScopeViolation,
                 f"{spec.id}: the row with this key in {table.name} belongs to another tenant",
             )
@@ -153,7 +164,7 @@ class Upsert(Operation):
 class Transition(Operation):
     """A lifecycle action: allowed from the subject's state, appended to its ledger, projected."""
 
-    name = "transition"
+    name = contract.Operation.TRANSITION
 
     def run(self, call: Call) -> BaseModel:
         ledger, storage, spec = call.target, self.storage, call.spec
@@ -164,7 +175,7 @@ class Transition(Operation):
         if step is None:
             storage.refusals.refuse(
                 spec,
-                "contract_validation",
+                Role.CONTRACT_VALIDATION,
                 ContractViolation,
                 f"{spec.id}: {type(call.payload).__name__} names no action of lifecycle "
                 f"{lifecycle.name}",
@@ -172,30 +183,28 @@ class Transition(Operation):
         row = storage.row(call.ctx, spec, call.values, ledger)
         row[lifecycle.action_column] = step.action
         row[lifecycle.state_column] = step.to_state
-        if "reason_code" in ledger.c and step.reason_code is not None:
-            row["reason_code"] = step.reason_code
+        if REASON_FIELD in ledger.c and step.reason_code is not None:
+            row[REASON_FIELD] = step.reason_code
         if storage.replay_of(call.connection, ledger, row) is not None:
             original = storage.original(call.connection, spec, ledger, row)
-            return build(model, {**original, "replayed": True})
+            return build(model, {**original, REPLAYED_FIELD: True})
         current = storage.tables[lifecycle.current]
         state = self._state(call.connection, current, row, lifecycle.state_column)
         allowed = state in step.from_states if state is not None else not step.from_states
         if not allowed:
             storage.refusals.refuse(
                 spec,
-                "transition_invalid",
+                Role.TRANSITION_INVALID,
                 TransitionInvalid,
                 f"{spec.id}: {step.action} is not allowed from {state or 'nothing'} "
                 f"(allowed from: {', '.join(step.from_states) or 'nothing'})",
             )
-        new_id = storage.insert_new(call.connection, ledger, row)
-        if new_id is None:
+        event = self.logs[ledger.name].append(call.connection, row)
+        if event is None:
             original = storage.original(call.connection, spec, ledger, row)
-            return build(model, {**original, "replayed": True})
-        written = {**row, ledger.info["identity"]: new_id}
-        self.projector.project(call.connection, ledger, written)
+            return build(model, {**original, REPLAYED_FIELD: True})
         self.audit.write(call.connection, call.ctx, spec, call.values, call.now, step.reason_code)
-        return build(model, {**written, "replayed": False})
+        return build(model, {**event.row, REPLAYED_FIELD: False})
 
     def _state(
         self, connection: Connection, current: sa.Table, row: Mapping[str, Any], column: str
@@ -214,7 +223,7 @@ class Transition(Operation):
 class Rebuild(Operation):
     """The caller's tenant's rows of a CURRENT table, rebuilt from its ledger."""
 
-    name = "rebuild"
+    name = contract.Operation.REBUILD
 
     def run(self, call: Call) -> None:
         self.projector.rebuild(call.connection, call.target, call.ctx.tenant_id)
@@ -228,12 +237,12 @@ class Read(Operation):
         query = sa.select(table)
         for column in spec.lookup:
             query = query.where(table.c[column] == values.get(column))
-        tenant = table.info.get("tenant_column")
+        tenant = facts(table).tenant_column
         if tenant:
             query = query.where(table.c[tenant] == call.ctx.tenant_id)
         if spec.engine_column:
             query = query.where(table.c[spec.engine_column] == spec.engine_id)
-        ttl = table.info.get("ttl_column")
+        ttl = facts(table).ttl_column
         if ttl:
             query = query.where(table.c[ttl] > self.storage.clock())
         for column, field in spec.cursor:
@@ -251,7 +260,7 @@ class Read(Operation):
 
 
 class ReadOne(Read):
-    name = "read_one"
+    name = contract.Operation.READ_ONE
 
     def run(self, call: Call) -> BaseModel | None:
         rows = self.rows(call)
@@ -259,7 +268,7 @@ class ReadOne(Read):
 
 
 class ReadMany(Read):
-    name = "read_many"
+    name = contract.Operation.READ_MANY
 
     def run(self, call: Call) -> tuple[BaseModel, ...]:
         model = self.model(call)
@@ -267,7 +276,7 @@ class ReadMany(Read):
 
 
 class ReadMap(Read):
-    name = "read_map"
+    name = contract.Operation.READ_MAP
 
     def run(self, call: Call) -> dict[tuple[object, ...], BaseModel]:
         model, key = self.model(call), call.spec.map_key
@@ -289,9 +298,17 @@ OPERATIONS: tuple[type[Operation], ...] = (
 class Operations:
     """The registry: an operation's name -> the object that runs it."""
 
-    def __init__(self, storage: Storage, audit: AuditLog, projector: Projector) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        audit: AuditLog,
+        projector: Projector,
+        logs: Mapping[str, EventLog],
+    ) -> None:
         self.storage = storage
-        self.registry = {op.name: op(storage, audit, projector) for op in OPERATIONS}
+        self.registry: dict[str, Operation] = {
+            op.name: op(storage, audit, projector, logs) for op in OPERATIONS
+        }
 
     def run(
         self, connection: Connection, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel
@@ -300,14 +317,14 @@ class Operations:
         if operation is None:
             self.storage.refusals.refuse(
                 spec,
-                "contract_validation",
+                Role.CONTRACT_VALIDATION,
                 ContractViolation,
                 f"{spec.id} has no storage operation the runtime knows ({spec.operation})",
             )
         values = payload.model_dump(by_alias=True)
         table = self.storage.tables[spec.table] if spec.table else None
         self.storage.check_tenant(ctx, spec, values, table)
-        given = values.get("now")
+        given = values.get(CLOCK_FIELD)
         now = given if isinstance(given, int) else self.storage.clock()
         return operation.run(Call(connection, ctx, spec, payload, values, now, table))
 

@@ -13,18 +13,29 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ecm_runtime.facts import facts
 from ecm_runtime.storage import Storage
 
 REBUILD_BATCH = 500
+
+
+class _EveryTenant:
+    """The scope of a projection's rows across tenants (None is the system scope)."""
+
+    def __repr__(self) -> str:
+        return "EVERY_TENANT"
+
+
+EVERY_TENANT = _EveryTenant()
+TenantScope = str | None | _EveryTenant
+"""Whose rows: one tenant's, the system scope's (None), or EVERY_TENANT's."""
 
 
 class Projector:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.projections = {
-            t.info["projection_of"]: t
-            for t in storage.tables.values()
-            if t.info.get("projection_of")
+            facts(t).projection_of: t for t in storage.tables.values() if facts(t).projection_of
         }
         """Ledger name -> its CURRENT table."""
 
@@ -33,7 +44,7 @@ class Projector:
         current = self.projections.get(ledger.name)
         if current is None:
             return
-        mapping = dict(current.info.get("project", ()))
+        mapping = dict(facts(current).project)
         values = {
             c.name: row[mapping.get(c.name, c.name)]
             for c in current.columns
@@ -48,23 +59,34 @@ class Projector:
         )
         connection.execute(statement, values)
 
-    def reset(self, connection: Connection, current: sa.Table, tenant_id: str | None) -> None:
-        """Clear one tenant's rows of a projection (all of them when it holds no tenants)."""
-        tenant = current.info.get("tenant_column")
+    def in_scope(self, current: sa.Table, row: Mapping[str, Any], scope: TenantScope) -> bool:
+        """Whether a ledger row (or a projection row) belongs to the scope."""
+        tenant = facts(current).tenant_column
+        if isinstance(scope, _EveryTenant) or not tenant:
+            return True
+        ledger = self.storage.tables[facts(current).projection_of or ""]
+        column = facts(ledger).tenant_column or tenant
+        return bool(row.get(column, row.get(tenant)) == scope)
+
+    def reset(self, connection: Connection, current: sa.Table, scope: TenantScope) -> None:
+        """Clear the scope's rows of a projection (all of them when it holds no tenants)."""
+        tenant = facts(current).tenant_column
         delete = current.delete()
-        if tenant:
-            delete = delete.where(current.c[tenant] == tenant_id)
+        if tenant and not isinstance(scope, _EveryTenant):
+            delete = delete.where(current.c[tenant] == scope)
         connection.execute(delete)
 
-    def rebuild(self, connection: Connection, current: sa.Table, tenant_id: str | None) -> None:
-        """Rebuild one tenant's rows of a CURRENT table from its ledger, in event order."""
-        ledger = self.storage.tables[current.info["projection_of"]]
-        self.reset(connection, current, tenant_id)
-        select = sa.select(ledger).order_by(ledger.c[ledger.info["identity"]])
-        tenant = current.info.get("tenant_column")
-        if tenant:
-            ledger_tenant = ledger.info.get("tenant_column") or tenant
-            select = select.where(ledger.c[ledger_tenant] == tenant_id)
+    def rebuild(self, connection: Connection, current: sa.Table, scope: TenantScope) -> None:
+        """Rebuild the scope's rows of a CURRENT table from its ledger, in event order: the
+        reset and the projection of each event are the ones replay through a
+        ProjectionWriter uses."""
+        ledger = self.storage.tables[facts(current).projection_of or ""]
+        self.reset(connection, current, scope)
+        select = sa.select(ledger).order_by(ledger.c[facts(ledger).numbered])
+        tenant = facts(current).tenant_column
+        if tenant and not isinstance(scope, _EveryTenant):
+            ledger_tenant = facts(ledger).tenant_column or tenant
+            select = select.where(ledger.c[ledger_tenant] == scope)
         # The batching option goes on the statement, not the connection, so the projection
         # writes stay ordinary.
         stream = connection.execute(select.execution_options(yield_per=REBUILD_BATCH))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NoReturn
 
+from ecm_contract import Role
+
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.errors import StorageError
 
@@ -14,14 +16,14 @@ class Refusals:
         self.roles = roles
         """Engine id -> role -> reason code."""
 
-    def code(self, spec: CapabilitySpec, role: str) -> str:
+    def code(self, spec: CapabilitySpec, role: Role) -> str:
         """The engine's code for a kind of refusal; its contract-validation code when the
         wiring names none for the role."""
         roles = self.roles.get(spec.engine_id, {})
-        code = roles.get(role) or roles.get("contract_validation")
+        code = roles.get(role) or roles.get(Role.CONTRACT_VALIDATION)
         return code or (spec.reason_codes[0] if spec.reason_codes else "")
 
     def refuse(
-        self, spec: CapabilitySpec, role: str, error: type[StorageError], message: str
+        self, spec: CapabilitySpec, role: Role, error: type[StorageError], message: str
     ) -> NoReturn:
         raise error(self.code(spec, role), message)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pydantic
 import sqlalchemy as sa
+from ecm_contract import Operation, Role
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -72,14 +73,19 @@ class Runtime:
         self.clock = clock
         self.transactions = Transactions(engine, self.refusals)
         self.storage = Storage(self.metadata, engine.dialect.name, self.refusals, clock)
+        self.projector = Projector(self.storage)
+        self.logs = {
+            table.name: EventLog(table, self.transactions, self.projector)
+            for table in ledger_tables(self.metadata)
+        }
+        """Every ledger's event log: the one way rows enter a ledger."""
+        audit_table = _audit_table(self.metadata, self.capabilities.values())
         self.audit = AuditLog(
-            self.storage,
-            _audit_table(self.metadata, self.capabilities.values()),
+            self.logs[audit_table.name] if audit_table is not None else None,
             EventTypes(self.event_types, self.capabilities.values()),
             self.refusals,
         )
-        self.projector = Projector(self.storage)
-        self.operations = Operations(self.storage, self.audit, self.projector)
+        self.operations = Operations(self.storage, self.audit, self.projector, self.logs)
         self.tools = ToolRunner(
             self,
             self.capabilities,
@@ -126,7 +132,9 @@ class Runtime:
 
     def event_log(self, ledger: str) -> EventLog:
         """The event-log operations of one LEDGER table."""
-        return EventLog(self.metadata.tables, self.transactions, ledger)
+        if ledger not in self.logs:
+            raise ValueError(f"{ledger} is not a ledger with a sequence column")
+        return self.logs[ledger]
 
     @property
     def ledgers(self) -> tuple[str, ...]:
@@ -165,7 +173,7 @@ class Runtime:
             return spec.input_model.model_validate(dict(payload))
         except pydantic.ValidationError as error:
             raise ContractViolation(
-                self.refusals.code(spec, "contract_validation"), _summary(error)
+                self.refusals.code(spec, Role.CONTRACT_VALIDATION), _summary(error)
             ) from None
 
     def execute(
@@ -179,14 +187,14 @@ class Runtime:
         """Run a gated call: its input's type, then its operation."""
         if not isinstance(payload, spec.input_model):
             raise ContractViolation(
-                self.refusals.code(spec, "contract_validation"),
+                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
                 f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
             )
-        if spec.operation == "tool_query" and spec.tool_path is not None:
+        if spec.operation == Operation.TOOL_QUERY and spec.tool_path is not None:
             return self.tools.run(ctx, spec, payload)
-        if spec.operation is None or spec.operation == "tool_query":
+        if spec.operation is None or spec.operation == Operation.TOOL_QUERY:
             raise ContractViolation(
-                self.refusals.code(spec, "contract_validation"),
+                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
                 f"{spec.id} has no storage operation in its wiring",
             )
         with self.transaction(read_only=not spec.writes, spec=spec) as connection:
@@ -195,11 +203,11 @@ class Runtime:
     def _gate(self, ctx: CallContext, spec: CapabilitySpec) -> None:
         if ctx.runtime is not self:
             raise CallerRefused(
-                self.refusals.code(spec, "caller_refused"), "context of another runtime"
+                self.refusals.code(spec, Role.CALLER_REFUSED), "context of another runtime"
             )
         if ctx.caller not in spec.callers:
             raise CallerRefused(
-                self.refusals.code(spec, "caller_refused"),
+                self.refusals.code(spec, Role.CALLER_REFUSED),
                 f"{spec.id} admits {', '.join(spec.callers) or 'no caller'} "
                 f"({spec.allowed_callers}), not {ctx.caller}",
             )
@@ -214,7 +222,9 @@ class Runtime:
 
 def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.Table | None:
     """The audit log: the one table the catalog's audit_append capabilities write to."""
-    tables = {spec.table for spec in specs if spec.operation == "audit_append" and spec.table}
+    tables = {
+        spec.table for spec in specs if spec.operation == Operation.AUDIT_APPEND and spec.table
+    }
     if len(tables) > 1:
         raise ValueError(f"audit_append capabilities write to several tables: {tables}")
     return metadata.tables[tables.pop()] if tables else None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from ecm_contract import IDEMPOTENCY_FIELD, AuditColumn, Role
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -18,6 +19,7 @@ from ecm_runtime.audit import digest
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation
+from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import OUTCOMES, Claim, Outcomes
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.results import RowId, Written
@@ -62,15 +64,16 @@ class Storage:
         table: sa.Table | None,
     ) -> None:
         """An input that names a tenant names the caller's."""
-        columns = {"tenant_id"}
-        if table is not None and table.info.get("tenant_column"):
-            columns.add(table.info["tenant_column"])
+        columns: set[str] = {AuditColumn.TENANT_ID}
+        tenant = facts(table).tenant_column if table is not None else None
+        if tenant:
+            columns.add(tenant)
         for column in columns:
             value = values.get(column)
             if value is not None and value != ctx.tenant_id:
                 self.refusals.refuse(
                     spec,
-                    "scope_violation",
+                    Role.SCOPE_VIOLATION,
                     ScopeViolation,
                     f"{spec.id}: {column} {value!r} is outside the caller's tenant",
                 )
@@ -82,13 +85,13 @@ class Storage:
         row = {c.name: values[c.name] for c in table.columns if c.name in values}
         for column, source in spec.fill:
             row[column] = digest(values) if source == DIGEST else values.get(source)
-        row.pop(table.info.get("identity") or "", None)
-        tenant_column = table.info.get("tenant_column")
+        row.pop(facts(table).identity or "", None)
+        tenant_column = facts(table).tenant_column
         if tenant_column and row.get(tenant_column) is None:
             if ctx.tenant_id is None and not table.c[tenant_column].nullable:
                 self.refusals.refuse(
                     spec,
-                    "scope_violation",
+                    Role.SCOPE_VIOLATION,
                     ScopeViolation,
                     f"{spec.id}: a context without a tenant cannot write tenant rows of "
                     f"{table.name}",
@@ -100,7 +103,7 @@ class Storage:
 
     def insert_new(self, connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> Any:
         """Insert unless a unique key already holds the row; the new row's id, else None."""
-        identity = table.info.get("identity")
+        identity = facts(table).identity
 
         def build() -> Any:
             insert = self.insert(table).on_conflict_do_nothing()
@@ -114,7 +117,7 @@ class Storage:
         self, connection: Connection, table: sa.Table, row: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         """The row an idempotent retry repeats: same values on a complete idempotency key."""
-        for key in table.info.get("idempotency_keys", ()):
+        for key in facts(table).idempotency_keys:
             if all(row.get(column) is not None for column in key):
                 condition = sa.and_(*(table.c[column] == row[column] for column in key))
                 found = connection.execute(sa.select(table).where(condition)).mappings().first()
@@ -131,22 +134,22 @@ class Storage:
         if original is None:
             self.refusals.refuse(
                 spec,
-                "contract_validation",
+                Role.CONTRACT_VALIDATION,
                 ContractViolation,
                 f"{spec.id}: a row with the same unique key already exists in {table.name}",
             )
-        tenant = table.info.get("tenant_column")
+        tenant = facts(table).tenant_column
         if tenant and original.get(tenant) != row.get(tenant):
             self.refusals.refuse(
                 spec,
-                "scope_violation",
+                Role.SCOPE_VIOLATION,
                 ScopeViolation,
                 f"{spec.id}: the idempotency key is taken in another tenant",
             )
         return original
 
     def replayed(self, spec: CapabilitySpec, row_id: RowId) -> Written:
-        return Written(row_id, True, self.refusals.code(spec, "idempotency_replay"))
+        return Written(row_id, True, self.refusals.code(spec, Role.IDEMPOTENCY_REPLAY))
 
     def claim(
         self,
@@ -161,11 +164,11 @@ class Storage:
     ) -> Claim | None:
         """Claim the call's idempotency key in the table's scope of the row (its declared
         idempotency key's columns, else the columns the write is keyed by); None: no key."""
-        idempotency_key = values.get("idempotency_key")
+        idempotency_key = values.get(IDEMPOTENCY_FIELD)
         if idempotency_key is None:
             return None
-        declared = next(iter(table.info.get("idempotency_keys", ())), ())
-        columns = [c for c in declared if c != "idempotency_key"] or list(key)
+        declared = next(iter(facts(table).idempotency_keys), ())
+        columns = [c for c in declared if c != IDEMPOTENCY_FIELD] or list(key)
         scope = [table.name, *(row.get(c) for c in columns)]
         return self.outcomes.claim(
             connection, spec.id, ctx.tenant_id, scope, str(idempotency_key), now
@@ -184,13 +187,8 @@ class Storage:
         another tenant holds updates nothing and returns no row."""
         insert = self.insert(table)
         changes = {column: insert.excluded[column] for column in row if column not in key}
-        tenant = table.info.get("tenant_column") if guard_tenant else None
+        tenant = facts(table).tenant_column if guard_tenant else None
         where = table.c[tenant] == insert.excluded[tenant] if tenant else None
         if not changes:  # every column is the key: an unchanged row still answers
             changes = {key[0]: insert.excluded[key[0]]}
         return insert.on_conflict_do_update(index_elements=key, set_=changes, where=where)
-
-
-def keyed_by_table(table: sa.Table) -> bool:
-    """Whether the table's own unique keys tell a retry: one of them holds the key."""
-    return any("idempotency_key" in key for key in table.info.get("idempotency_keys", ()))

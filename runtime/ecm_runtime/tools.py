@@ -17,6 +17,8 @@ from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from ecm_contract import CLOCK_FIELD, IDEMPOTENCY_FIELD, REASON_FIELD, Role
+from ecm_contract import AuditColumn as A
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
@@ -31,14 +33,14 @@ Provider = Callable[[BaseModel], BaseModel | Mapping[str, Any]]
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 NO_LOCALE = "und"  # BCP 47 "undetermined": the cache key needs a locale
 # Input fields that say who asks, not what: they are not part of the query's identity.
-_ENVELOPE = frozenset({*CONTEXT_FIELDS, "idempotency_key", "now"})
+_ENVELOPE = frozenset({*CONTEXT_FIELDS, IDEMPOTENCY_FIELD, CLOCK_FIELD})
 
 
 class ToolFailure(Exception):
     """Raised by a provider: `role` is a reason-code role (timeout, budget_exceeded,
     policy_block, forbidden_domain, forbidden_tool, provider_error)."""
 
-    def __init__(self, role: str, message: str) -> None:
+    def __init__(self, role: Role, message: str) -> None:
         super().__init__(message)
         self.role = role
 
@@ -124,11 +126,11 @@ class ToolRunner:
         path, tool, model = spec.tool_path, spec.tool_name, spec.output_model
         assert path is not None and tool is not None and model is not None
         values = payload.model_dump(by_alias=True)
-        query_hash = digest(normalised(values))
+        names = path.fields
         key = {
-            "tool_name": tool,
-            "query_hash": query_hash,
-            "locale": values.get("locale") or NO_LOCALE,
+            names.tool_name: tool,
+            names.query_hash: digest(normalised(values)),
+            names.locale: values.get(names.locale) or NO_LOCALE,
         }
         call = _Call(ctx, spec, path, values, key)
 
@@ -140,7 +142,7 @@ class ToolRunner:
         if status == MISS:
             cached = self.calls.invoke(ctx, path.cache_read, key)
             if isinstance(cached, BaseModel):
-                response = model.model_validate(cached.model_dump()["result_payload"])
+                response = model.model_validate(cached.model_dump()[names.payload])
                 self._commit(call, path.ok_commit, HIT, None)
                 return response
         response = self._provide(call, payload, model, status)
@@ -150,11 +152,12 @@ class ToolRunner:
                 now = self.clock()
                 entry = {
                     **key,
-                    "now": now,
-                    "result_payload": response.model_dump(mode="json"),
-                    "expires_at": now + path.cache_ttl_ms,
+                    CLOCK_FIELD: now,
+                    names.payload: response.model_dump(mode="json"),
+                    names.expiry: now + path.cache_ttl_ms,
                 }
-                self.calls.invoke_within(connection, ctx, path.cache_write, entry)
+                write = self.capabilities[path.cache_write]
+                self.calls.invoke_within(connection, ctx, write.id, _accepted(write, entry))
             self._commit(call, path.ok_commit, status, None, connection)
         return response
 
@@ -162,16 +165,18 @@ class ToolRunner:
         policy, tool = self.policy, call.spec.tool_name or ""
         allowed = policy.allowed_tools
         if tool not in self.providers or (allowed is not None and tool not in allowed):
-            self._fail(call, "forbidden_tool", status, f"tool {tool} is not allowed here")
+            self._fail(call, Role.FORBIDDEN_TOOL, status, f"tool {tool} is not allowed here")
         text = " ".join(str(v) for v in normalised(call.values).values()).casefold()
         if any(term.casefold() in text for term in policy.blocked_terms):
-            self._fail(call, "policy_block", status, f"the query to {tool} is blocked by policy")
-        url = call.values.get("url")
+            self._fail(call, Role.POLICY_BLOCK, status, f"the query to {tool} is blocked by policy")
+        url = call.values.get(call.path.fields.url)
         if isinstance(url, str) and not domain_allowed(url, policy.allowed_domains):
-            self._fail(call, "forbidden_domain", status, f"{urlsplit(url).hostname} is not allowed")
+            self._fail(
+                call, Role.FORBIDDEN_DOMAIN, status, f"{urlsplit(url).hostname} is not allowed"
+            )
         budget = policy.budget_per_correlation
         if budget is not None and self._calls_so_far(call) >= budget:
-            self._fail(call, "budget_exceeded", status, "the correlation's tool budget is spent")
+            self._fail(call, Role.BUDGET_EXCEEDED, status, "the correlation's tool budget is spent")
 
     def _provide(
         self, call: _Call, payload: BaseModel, model: type[BaseModel], status: str
@@ -181,17 +186,17 @@ class ToolRunner:
         try:
             answer = pool.submit(provider, payload).result(timeout=self.policy.timeout_seconds)
         except concurrent.futures.TimeoutError:
-            self._fail(call, "timeout", status, f"no answer in {self.policy.timeout_seconds} s")
+            self._fail(call, Role.TIMEOUT, status, f"no answer in {self.policy.timeout_seconds} s")
         except ToolFailure as failure:
             self._fail(call, failure.role, status, str(failure))
         except Exception as error:  # a provider's bug must still end in an audited failure
-            self._fail(call, "provider_error", status, f"{type(error).__name__}: {error}")
+            self._fail(call, Role.PROVIDER_ERROR, status, f"{type(error).__name__}: {error}")
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         try:
             return answer if isinstance(answer, model) else model.model_validate(answer)
         except ValidationError as error:
-            self._fail(call, "provider_error", status, f"answer breaks the contract: {error}")
+            self._fail(call, Role.PROVIDER_ERROR, status, f"answer breaks the contract: {error}")
 
     # --- audit, replay ------------------------------------------------------------------
 
@@ -204,24 +209,23 @@ class ToolRunner:
         connection: Connection | None = None,
     ) -> None:
         """The ok or fail audit row of a call, in `connection`'s transaction if given."""
-        spec = self.capabilities[capability]
+        spec, names = self.capabilities[capability], call.path.fields
         fields = {
             **call.values,
-            "now": self.clock(),
-            "tool_name": call.key["tool_name"],
-            "query_hash": call.key["query_hash"],
-            "cache_status": status,
-            "fail_code": code,
-            "reason_code": code or call.path.reason_code,
+            CLOCK_FIELD: self.clock(),
+            names.tool_name: call.key[names.tool_name],
+            names.query_hash: call.key[names.query_hash],
+            names.status: status,
+            names.fail_code: code,
+            REASON_FIELD: code or call.path.reason_code,
         }
-        names = {info.alias or name for name, info in spec.input_model.model_fields.items()}
-        row = {k: v for k, v in fields.items() if k in names}
+        row = _accepted(spec, fields)
         if connection is None:
             self.calls.invoke(call.ctx, capability, row)
         else:
             self.calls.invoke_within(connection, call.ctx, capability, row)
 
-    def _fail(self, call: _Call, role: str, status: str, message: str) -> NoReturn:
+    def _fail(self, call: _Call, role: Role, status: str, message: str) -> NoReturn:
         code = self.refusals.code(call.spec, role)
         self._commit(call, call.path.fail_commit, status, code)
         raise ToolError(code, f"{call.spec.id}: {message}")
@@ -230,18 +234,18 @@ class ToolRunner:
         """The audit row of an earlier call with this idempotency key in this thread. A key
         another tenant holds fails closed before anything runs, revealing nothing of it."""
         table = self.audit_table
-        key = call.values.get("idempotency_key")
+        key = call.values.get(IDEMPOTENCY_FIELD)
         if table is None or key is None:
             return None
         query = sa.select(table).where(
-            table.c.correlation_id == call.values.get("correlation_id"),
-            table.c.idempotency_key == key,
+            table.c[A.CORRELATION_ID] == call.values.get(A.CORRELATION_ID),
+            table.c[A.IDEMPOTENCY_KEY] == key,
         )
         with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             row = connection.execute(query).mappings().first()
-        if row is not None and row["tenant_id"] != call.ctx.tenant_id:
+        if row is not None and row[A.TENANT_ID] != call.ctx.tenant_id:
             raise ToolError(
-                self.refusals.code(call.spec, "scope_violation"),
+                self.refusals.code(call.spec, Role.SCOPE_VIOLATION),
                 f"{call.spec.id}: the idempotency key is taken in another tenant",
             )
         return dict(row) if row is not None else None
@@ -249,28 +253,29 @@ class ToolRunner:
     def _replay(self, call: _Call, earlier: Mapping[str, Any], model: type[BaseModel]) -> BaseModel:
         """A retry answers as the first call did, without running the tool again. A key the
         thread already used for another tool or another query is a conflict, not a retry."""
-        recorded = earlier["payload_min"] or {}
+        recorded, names = earlier[A.PAYLOAD] or {}, call.path.fields
+        tool, query_hash = call.key[names.tool_name], call.key[names.query_hash]
         if (
-            recorded.get("tool_name") != call.key["tool_name"]
-            or recorded.get("query_hash", call.key["query_hash"]) != call.key["query_hash"]
+            recorded.get(names.tool_name) != tool
+            or recorded.get(names.query_hash, query_hash) != query_hash
         ):
             raise ToolError(
-                self.refusals.code(call.spec, "contract_validation"),
+                self.refusals.code(call.spec, Role.CONTRACT_VALIDATION),
                 f"{call.spec.id}: the idempotency key was already used for another query",
             )
         fail_spec = self.capabilities[call.path.fail_commit]
-        if earlier["event_type"] == fail_spec.event_type:
-            raise ToolError(earlier["reason_code"], f"{call.spec.id}: replay of a failed query")
+        if earlier[A.EVENT_TYPE] == fail_spec.event_type:
+            raise ToolError(earlier[A.REASON_CODE], f"{call.spec.id}: replay of a failed query")
         read = self.capabilities[call.path.cache_read]
         table = self.tables[read.table or ""]
-        query = sa.select(table.c.result_payload).where(
+        query = sa.select(table.c[names.payload]).where(
             *(table.c[column] == call.key[column] for column in read.lookup)
         )
         with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             stored = connection.execute(query).scalar()
         if stored is None:
             raise ToolError(
-                self.refusals.code(call.spec, "idempotency_replay"),
+                self.refusals.code(call.spec, Role.IDEMPOTENCY_REPLAY),
                 f"{call.spec.id}: replay of an answer that was not cached",
             )
         return model.model_validate(stored)
@@ -282,13 +287,19 @@ class ToolRunner:
             self.capabilities[c].event_type for c in (call.path.ok_commit, call.path.fail_commit)
         ]
         query = sa.select(sa.func.count()).where(
-            table.c.correlation_id == call.values.get("correlation_id"),
-            table.c.tenant_id == call.ctx.tenant_id,
-            table.c.engine == call.spec.engine_id,
-            table.c.event_type.in_(types),
+            table.c[A.CORRELATION_ID] == call.values.get(A.CORRELATION_ID),
+            table.c[A.TENANT_ID] == call.ctx.tenant_id,
+            table.c[A.ENGINE] == call.spec.engine_id,
+            table.c[A.EVENT_TYPE].in_(types),
         )
         with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             return int(connection.execute(query).scalar_one())
+
+
+def _accepted(spec: CapabilitySpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a capability's input takes, by its spec names (its model forbids others)."""
+    names = {info.alias or name for name, info in spec.input_model.model_fields.items()}
+    return {key: value for key, value in values.items() if key in names}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from ecm_contract import Role
 from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.catalog import CapabilitySpec
@@ -51,10 +52,10 @@ class Transactions:
             return error
         code = self.refusals.code
         if APPEND_ONLY_MESSAGE in text:
-            return AppendOnlyViolation(code(spec, "append_only_violation"), text)
+            return AppendOnlyViolation(code(spec, Role.APPEND_ONLY_VIOLATION), text)
         if "read-only" in text or "readonly" in text or "query_only" in text:
-            return ReadOnlyViolation(code(spec, "contract_validation"), text)
+            return ReadOnlyViolation(code(spec, Role.CONTRACT_VALIDATION), text)
         if isinstance(error, sa.exc.IntegrityError | sa.exc.DataError):
             # A value the database cannot hold (a NUL in PostgreSQL text, say) is bad input.
-            return ContractViolation(code(spec, "contract_validation"), text)
+            return ContractViolation(code(spec, Role.CONTRACT_VALIDATION), text)
         return error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ecmc.check.contract import check_runtime_contract
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import Program
 from ecmc.span import Span
@@ -13,6 +15,8 @@ def run_checks(program: Program, diagnostics: Diagnostics) -> None:
     _unique_reason_codes(program, diagnostics)
     _writes_are_audited(program, diagnostics)
     _owned_tables_exist(program, diagnostics)
+    _enum_reason_codes_exist(program, diagnostics)
+    check_runtime_contract(program, diagnostics)
 
 
 def _unique_engines(program: Program, diagnostics: Diagnostics) -> None:
@@ -22,7 +26,7 @@ def _unique_engines(program: Program, diagnostics: Diagnostics) -> None:
             continue
         if engine.engine_id in seen:
             diagnostics.report(
-                "ECM038",
+                Code.DUPLICATE_ENGINE,
                 engine.span,
                 f"engine {engine.engine_id} is declared twice",
                 f"first at {seen[engine.engine_id]}",
@@ -38,7 +42,7 @@ def _unique_capabilities(program: Program, diagnostics: Diagnostics) -> None:
             if cap.id in seen:
                 owner, span = seen[cap.id]
                 diagnostics.report(
-                    "ECM030",
+                    Code.DUPLICATE_CAPABILITY,
                     cap.span,
                     f"capability {cap.id} is already declared by {owner}",
                     f"first at {span}",
@@ -55,7 +59,7 @@ def _unique_reason_codes(program: Program, diagnostics: Diagnostics) -> None:
         if code.code in seen:
             owner, span = seen[code.code]
             diagnostics.report(
-                "ECM031",
+                Code.DUPLICATE_REASON_CODE,
                 code.span,
                 f"reason code {code.code} is already declared by {owner}",
                 f"first at {span}",
@@ -71,7 +75,7 @@ def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:
                 continue
             if not any(req.mode != "none" for req in cap.audit):
                 diagnostics.report(
-                    "ECM033",
+                    Code.UNAUDITED_WRITE,
                     cap.span,
                     f"write capability {cap.id} has no audit emission requirement",
                     "say in 'Audit Emission Requirements' which audit events it emits",
@@ -84,7 +88,20 @@ def _owned_tables_exist(program: Program, diagnostics: Diagnostics) -> None:
         for owned in engine.data_owned:
             if owned.table not in tables:
                 diagnostics.report(
-                    "ECM035",
+                    Code.UNDEFINED_OWNED_TABLE,
                     owned.span,
                     f"data_owned table {owned.table!r} has no table definition in any wiring spec",
                 )
+
+
+def _enum_reason_codes_exist(program: Program, diagnostics: Diagnostics) -> None:
+    """An engine whose reason_code inputs take its enum declares codes for the enum."""
+    wiring = {engine_id for engine_id, _ in program.wiring_reason_codes}
+    declared = {e.engine_id for e in program.engines if e.reason_codes} | wiring
+    for engine_id, span in program.enum_reason_codes:
+        if engine_id not in declared:
+            diagnostics.report(
+                Code.MALFORMED_VALUE,
+                span,
+                f"{engine_id}: reason_code_input ENUM, but the engine declares no reason codes",
+            )

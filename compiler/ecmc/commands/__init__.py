@@ -1,3 +1,2 @@
-"""The commands' work, one module each: `build`, `check` (drift) and `explain`; `lint` and
-`inspect` are a front-end run and a renderer, done in cli.py. None of them prints: the CLI
-does."""
+"""The commands' work, one module each: `lint` (lint and inspect), `build`, `check` (drift)
+and `explain`. None of them prints: cli.py parses the command line, calls one, and prints."""

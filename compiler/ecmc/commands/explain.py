@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecm_contract import Role
+
 from ecmc.codes import REGISTRY
 
 
@@ -321,6 +323,27 @@ EXPLANATIONS: dict[str, Explanation] = {
         "- read capability emits audit only in explicit replay/diagnostic mode.",
         "Nothing, if the reading is right; otherwise reword the bullet. What the runtime "
         "audits is each binding's `event_type`.",
+    ),
+    "ECM068": _x(
+        "A binding or lifecycle names a table that no wiring spec defines under `## Tables`.",
+        "- `table`: `nowhere`",
+        "Define the table in its engine's wiring, or name one that is defined.",
+    ),
+    "ECM069": _x(
+        "`## Reason Code Roles` maps the runtime's kinds of refusal to an engine's codes; a "
+        "role the runtime does not know would never be used, so it is refused.",
+        "- `weather_role`: `D_FAIL_TIMEOUT`",
+        "Use one of the runtime's roles (ecm_contract.Role): "
+        + ", ".join(role.value for role in Role)
+        + ".",
+    ),
+    "ECM070": _x(
+        "The runtime reads and writes some names itself: the audit envelope on the audit log "
+        "and the tool path's key, payload, expiry, status and failure fields. The specs must "
+        "have them, as declared (docs/companion-specs.md).",
+        "- `payload_field`: `answer_blob`   (tool_cache has no column answer_blob)",
+        "Add the column or field, or declare the name the specs use in the engine's Tool Path "
+        "(e.g. `payload_field`).",
     ),
 }
 

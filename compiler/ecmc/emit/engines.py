@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ecm_contract import Operation, Scope
+
+from ecmc.emit.catalog_parts import event_types_view, lifecycle_view, tool_path_view
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import (
     INDENT,
@@ -24,75 +27,187 @@ from ecmc.emit.literals import GENERATED_NOTE, comment, pyrepr, source_line
 from ecmc.emit.models import Annotator
 from ecmc.emit.names import PythonIdentifier, capability_prefix, pascal, snake
 from ecmc.emit.package_names import PackageNames
-from ecmc.ir import Capability, Engine, Lifecycle, Program, ToolPath, TypeRef
+from ecmc.ir import Capability, CapabilityBinding, Engine, Program, TypeRef
 from ecmc.resolve.shapes import map_key_fields, output_row
 
 
 def engine_view(
     program: Program, engine: Engine, names: PackageNames, package: str
 ) -> dict[str, object]:
-    imports = Imports(package, future=True)
-    capability_spec = imports.name("ecm_runtime.catalog", "CapabilitySpec")
-    records = names.records
-    scopes = {t.name: t.scope for t in program.tables}
-    annotator = Annotator(names, imports, in_records=False)
-    prefix = capability_prefix([c.id for c in engine.capabilities])
-    roles = [r for r in program.reason_code_roles if r.engine_id == engine.engine_id]
-    bindings = {b.capability_id: b for b in program.bindings}
-    own_codes = [
-        *engine.reason_codes,
-        *(rc for engine_id, rc in program.wiring_reason_codes if engine_id == engine.engine_id),
-    ]
-    declared = [rc.code for rc in own_codes]
-    lifecycles = [lc for lc in program.lifecycles if lc.engine_id == engine.engine_id]
-    lifecycle_constants = {
-        lc.ledger or "": PythonIdentifier(f"{snake(lc.name).upper()}_LIFECYCLE")
-        for lc in lifecycles
-    }
-    # The codes most capabilities carry: the engine's own and its roles', stated once.
-    shared_codes = tuple(dict.fromkeys([*declared, *(r.code for r in roles)]))
-    uses_shared_codes = False
-    capabilities = []
-    wrappers = []
-    tools: list[str] = []
-    tool_path = next((p for p in program.tool_paths if p.engine_id == engine.engine_id), None)
-    for cap in engine.capabilities:
-        stem = cap.id[len(prefix) :] if prefix else cap.id
+    return _EngineModule(program, engine, names, package).view()
+
+
+class _EngineModule:
+    """One engine module being emitted: its catalog entries, wrappers and tool methods."""
+
+    def __init__(self, program: Program, engine: Engine, names: PackageNames, package: str):
+        self.program, self.engine, self.names, self.package = program, engine, names, package
+        self.imports = imports = Imports(package, future=True)
+        self.annotator = Annotator(names, imports, in_records=False)
+        if engine.engine_id in {engine_id for engine_id, _ in program.enum_reason_codes}:
+            self.annotator.reason_enum = "ReasonCode"
+        self.prefix = capability_prefix([c.id for c in engine.capabilities])
+        self.roles = [r for r in program.reason_code_roles if r.engine_id == engine.engine_id]
+        self.bindings = {b.capability_id: b for b in program.bindings}
+        self.scopes = {t.name: t.scope for t in program.tables}
+        wiring_codes = program.wiring_reason_codes
+        self.own_codes = [
+            *engine.reason_codes,
+            *(rc for engine_id, rc in wiring_codes if engine_id == engine.engine_id),
+        ]
+        self.declared = [rc.code for rc in self.own_codes]
+        self.lifecycles = [lc for lc in program.lifecycles if lc.engine_id == engine.engine_id]
+        self.lifecycle_constants = {
+            lc.ledger or "": PythonIdentifier(f"{snake(lc.name).upper()}_LIFECYCLE")
+            for lc in self.lifecycles
+        }
+        # The codes most capabilities carry: the engine's own and its roles', stated once.
+        self.shared_codes = tuple(dict.fromkeys([*self.declared, *(r.code for r in self.roles)]))
+        self.uses_shared_codes = False
+        self.capabilities: list[dict[str, str]] = []
+        self.wrappers: list[dict[str, str]] = []
+        self.tools: list[str] = []
+
+    def view(self) -> dict[str, object]:
+        for cap in self.engine.capabilities:
+            self.capability(cap)
+        engine, imports, program = self.engine, self.imports, self.program
+        tool_path = next((p for p in program.tool_paths if p.engine_id == engine.engine_id), None)
+        capability_spec = imports.name("ecm_runtime.catalog", "CapabilitySpec")
+        return {
+            "package": self.package,
+            "engine_id": pyrepr(engine.engine_id),
+            "doc": self.doc(),
+            "source": source_line(engine.span),
+            "reason_codes": [
+                {
+                    "code": f"{PythonIdentifier(rc.code)} = {pyrepr(rc.code)}",
+                    "source": source_line(rc.span),
+                    "description": comment(rc.description),
+                }
+                for rc in self.own_codes
+            ],
+            "roles": render(
+                prefixed(
+                    "REASON_CODE_ROLES: dict[str, str] = ",
+                    dict_of([(pyrepr(r.role), pyrepr(r.code)) for r in self.roles]),
+                )
+            ),
+            "models": self.annotator.models,
+            "lifecycles": [
+                lifecycle_view(lc, self.lifecycle_constants[lc.ledger or ""], imports)
+                for lc in self.lifecycles
+            ],
+            "capabilities": self.capabilities,
+            "wrappers": self.wrappers,
+            "tool_path": tool_path_view(tool_path, imports) if tool_path else None,
+            "event_types": event_types_view(program, engine, imports),
+            "reason_code_tuple": render(
+                prefixed("REASON_CODES: tuple[str, ...] = ", literal(self.shared_codes))
+            )
+            if self.uses_shared_codes
+            else "",
+            "tools": self.tools,
+            "tool_protocol": f"{imports.module('typing', 't')}.Protocol" if self.tools else "",
+            "catalog": render(
+                prefixed(
+                    f"CAPABILITIES: tuple[{capability_spec}, ...] = ",
+                    tuple_of(*(c["constant"] for c in self.capabilities)),
+                )
+            ),
+            "enum": imports.module("enum", "enum") if self.own_codes else "",
+            "imports": imports,
+        }
+
+    def doc(self) -> str:
+        engine = self.engine
+        notes = [
+            f"{note.title}:\n" + "\n".join(f"  {line}" for line in note.lines)
+            for note in engine.notes
+        ]
+        return "\n\n".join(
+            [
+                f"{engine.engine_id}: {engine.purpose or engine.title}",
+                *notes,
+                f"Source: {engine.source}. {GENERATED_NOTE}",
+            ]
+        )
+
+    def capability(self, cap: Capability) -> None:
+        """The capability's catalog entry, and its wrapper or tool method when it has one."""
+        stem = cap.id[len(self.prefix) :] if self.prefix else cap.id
         source = source_line(cap.span)
-        input_model, output_model = _io_models(cap, stem, annotator, source)
-        binding = bindings.get(cap.id)
-        codes = list(dict.fromkeys([*(cap.reason_codes or declared), *(r.code for r in roles)]))
-        audit = (
-            tuple_of(
-                *(
-                    call(
-                        imports.name("ecm_runtime.catalog", "AuditRule"),
-                        pyrepr(req.mode),
-                        literal(tuple(k.name for k in req.keys)),
-                    )
-                    for req in cap.audit
+        input_model, output_model = _io_models(cap, stem, self.annotator, source)
+        binding = self.bindings.get(cap.id)
+        arguments = self.spec_arguments(cap, binding, input_model, output_model, source)
+        stated = [(k, v) for k, v in arguments if k in _REQUIRED or _flat(v) not in _DEFAULTS]
+        constructor = self.imports.name("ecm_runtime.catalog", "CapabilitySpec")
+        spec = call(constructor, *(prefixed(f"{k}=", v) for k, v in stated))
+        constant = PythonIdentifier(f"{snake(stem).upper()}_SPEC")
+        self.capabilities.append(
+            {
+                "source": source,
+                "constant": constant,
+                "code": render(prefixed(f"{constant} = ", spec)),
+            }
+        )
+        if binding is None:
+            return
+        if binding.operation is Operation.TOOL_QUERY and binding.tool_name:
+            method = Group(
+                f"def {snake(binding.tool_name)}",
+                "(",
+                (Atom("self"), Atom(f"request: {input_model}")),
+                ")",
+            )
+            self.tools.append(render(method, INDENT, f" -> {output_model}: ..."))
+        if binding.operation in _WRAPPED:
+            self.wrappers.append(
+                _wrapper(
+                    cap,
+                    stem,
+                    binding.operation,
+                    constant,
+                    (input_model, output_model),
+                    source,
+                    self.imports,
+                    self.scopes.get(binding.table or ""),
                 )
             )
-            if cap.audit
-            else Atom("()")
+
+    def spec_arguments(
+        self,
+        cap: Capability,
+        binding: CapabilityBinding | None,
+        input_model: str,
+        output_model: str,
+        source: str,
+    ) -> list[tuple[str, Expr | str]]:
+        """Every CapabilitySpec argument, in field order; defaults are dropped by the caller."""
+        codes = tuple(
+            dict.fromkeys([*(cap.reason_codes or self.declared), *(r.code for r in self.roles)])
         )
-        arguments: list[tuple[str, Expr | str]] = [
+        shared = codes == self.shared_codes
+        self.uses_shared_codes = self.uses_shared_codes or shared
+        operation = binding.operation if binding else None
+        lifecycle = "None"
+        if binding is not None and operation is Operation.TRANSITION:
+            lifecycle = self.lifecycle_constants.get(binding.table or "", "None")
+        output_type = cap.output.type if cap.output else None
+        return [
             ("id", pyrepr(cap.id)),
             ("engine_id", "ENGINE_ID"),
             ("name", pyrepr(cap.name or cap.id)),
             ("allowed_callers", pyrepr(cap.allowed_callers or "")),
             ("callers", literal(cap.callers)),
-            ("side_effects", pyrepr(cap.side_effects.kind if cap.side_effects else "")),
+            ("side_effects", pyrepr(str(cap.side_effects.kind) if cap.side_effects else "")),
             ("effects", literal(cap.side_effects.effects if cap.side_effects else ())),
             ("input_model", input_model),
             ("output_model", output_model),
             ("output", pyrepr(cap.output.text if cap.output else "")),
-            (
-                "reason_codes",
-                "REASON_CODES" if tuple(codes) == shared_codes else literal(tuple(codes)),
-            ),
-            ("audit", audit),
-            ("operation", pyrepr(binding.operation if binding else None)),
+            ("reason_codes", "REASON_CODES" if shared else literal(codes)),
+            ("audit", self.audit_rules(cap)),
+            ("operation", pyrepr(str(operation) if operation else None)),
             ("table", pyrepr(binding.table if binding else None)),
             ("lookup", literal(binding.lookup if binding else ())),
             ("order_by", literal(binding.order_by if binding else ())),
@@ -103,105 +218,30 @@ def engine_view(
             ("engine_column", pyrepr(binding.engine_column if binding else None)),
             ("cursor", literal(binding.cursor if binding else ())),
             ("limit", pyrepr(binding.limit if binding else None)),
-            ("map_key", literal(map_key_fields(cap.output.type if cap.output else None, records))),
+            ("map_key", literal(map_key_fields(output_type, self.names.records))),
             ("tool_name", pyrepr(binding.tool_name if binding else None)),
-            ("tool_path", "TOOL_PATH" if binding and binding.operation == "tool_query" else "None"),
-            (
-                "lifecycle",
-                lifecycle_constants.get(binding.table or "", "None")
-                if binding and binding.operation == "transition"
-                else "None",
-            ),
+            ("tool_path", "TOOL_PATH" if operation is Operation.TOOL_QUERY else "None"),
+            ("lifecycle", lifecycle),
             ("source", pyrepr(source)),
             ("extras", literal(cap.extras)),
             ("severity", pyrepr(binding.severity if binding else None)),
-            ("scope", pyrepr(scopes.get(binding.table or "") if binding else None)),
+            ("scope", pyrepr(self.scope_of(binding))),
         ]
-        stated = [(k, v) for k, v in arguments if k in _REQUIRED or _flat(v) not in _DEFAULTS]
-        uses_shared_codes = uses_shared_codes or tuple(codes) == shared_codes
-        spec = call(capability_spec, *(prefixed(f"{k}=", v) for k, v in stated))
-        constant = PythonIdentifier(f"{snake(stem).upper()}_SPEC")
-        capabilities.append(
-            {
-                "source": source,
-                "constant": constant,
-                "code": render(prefixed(f"{constant} = ", spec)),
-            }
+
+    def scope_of(self, binding: CapabilityBinding | None) -> str | None:
+        scope = self.scopes.get(binding.table or "") if binding else None
+        return str(scope) if scope else None
+
+    def audit_rules(self, cap: Capability) -> Expr:
+        if not cap.audit:
+            return Atom("()")
+        rule = self.imports.name("ecm_runtime.catalog", "AuditRule")
+        return tuple_of(
+            *(
+                call(rule, pyrepr(req.mode), literal(tuple(k.name for k in req.keys)))
+                for req in cap.audit
+            )
         )
-        if binding is not None and binding.operation == "tool_query" and binding.tool_name:
-            method = Group(
-                f"def {snake(binding.tool_name)}",
-                "(",
-                (Atom("self"), Atom(f"request: {input_model}")),
-                ")",
-            )
-            tools.append(render(method, INDENT, f" -> {output_model}: ..."))
-        if binding is not None and binding.operation in _WRAPPED:
-            wrappers.append(
-                _wrapper(
-                    cap,
-                    stem,
-                    binding.operation,
-                    constant,
-                    input_model,
-                    output_model,
-                    source,
-                    imports,
-                    scopes.get(binding.table or ""),
-                )
-            )
-    notes = [
-        f"{note.title}:\n" + "\n".join(f"  {line}" for line in note.lines) for note in engine.notes
-    ]
-    return {
-        "package": package,
-        "engine_id": pyrepr(engine.engine_id),
-        "doc": "\n\n".join(
-            [
-                f"{engine.engine_id}: {engine.purpose or engine.title}",
-                *notes,
-                f"Source: {engine.source}. {GENERATED_NOTE}",
-            ]
-        ),
-        "source": source_line(engine.span),
-        "reason_codes": [
-            {
-                "code": f"{PythonIdentifier(rc.code)} = {pyrepr(rc.code)}",
-                "source": source_line(rc.span),
-                "description": comment(rc.description),
-            }
-            for rc in own_codes
-        ],
-        "roles": render(
-            prefixed(
-                "REASON_CODE_ROLES: dict[str, str] = ",
-                dict_of([(pyrepr(r.role), pyrepr(r.code)) for r in roles]),
-            )
-        ),
-        "models": annotator.models,
-        "lifecycles": [
-            _lifecycle_view(lc, lifecycle_constants[lc.ledger or ""], imports) for lc in lifecycles
-        ],
-        "capabilities": capabilities,
-        "wrappers": wrappers,
-        "tool_path": _tool_path_view(tool_path, imports) if tool_path else None,
-        "event_types": _event_types_view(program, engine, imports),
-        "reason_code_tuple": render(
-            prefixed("REASON_CODES: tuple[str, ...] = ", literal(shared_codes))
-        )
-        if uses_shared_codes
-        else "",
-        "tools": tools,
-        "tool_protocol": f"{imports.module('typing', 't')}.Protocol" if tools else "",
-        "catalog": render(
-            prefixed(
-                f"CAPABILITIES: tuple[{capability_spec}, ...] = ",
-                tuple_of(*(str(c["constant"]) for c in capabilities)),
-            )
-        ),
-        "enum": imports.module("enum", "enum") if own_codes else "",
-        "imports": imports,
-    }
 
 
 def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) -> tuple[str, str]:
@@ -214,7 +254,10 @@ def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) ->
         input_model = annotator.annotation(input_ref, stem, "", source)
     else:
         doc = f"Input of {cap.id}: {title}."
-        input_model = annotator.model(pascal(stem, "input"), doc, cap.input_fields, source).name
+        fields = cap.input_fields
+        input_model = annotator.model(
+            pascal(stem, "input"), doc, fields, source, is_input=True
+        ).name
     row = output_row(cap.output.type if cap.output else None, records)
     if row is None:
         return input_model, "None"
@@ -224,101 +267,23 @@ def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) ->
     return input_model, annotator.model(pascal(stem, "output"), doc, row.members, source).name
 
 
-def _event_types_view(program: Program, engine: Engine, imports: Imports) -> str:
-    """`AUDIT_EVENT_TYPES`: the event types the engine's wiring declares, in its order."""
-    declared = [t for t in program.audit_event_types if t.engine_id == engine.engine_id]
-    if not declared:
-        return "AUDIT_EVENT_TYPES: tuple[()] = ()"
-    constructor = imports.name("ecm_runtime.catalog", "AuditEventType")
-    entries = []
-    for event_type in declared:
-        arguments: list[tuple[str, Expr | str]] = [
-            ("name", pyrepr(event_type.name)),
-            ("engine_id", "ENGINE_ID"),
-            ("payload_keys", literal(event_type.payload_keys)),
-        ]
-        if event_type.severity is not None:
-            arguments.append(("severity", pyrepr(event_type.severity)))
-        if event_type.any_engine:
-            arguments.append(("any_engine", "True"))
-        entries.append(call(constructor, *(prefixed(f"{k}=", v) for k, v in arguments)))
-    return render(prefixed(f"AUDIT_EVENT_TYPES: tuple[{constructor}, ...] = ", tuple_of(*entries)))
-
-
-def _tool_path_view(path: ToolPath, imports: Imports) -> str:
-    arguments: list[tuple[str, Expr | str]] = [
-        ("cache_read", pyrepr(path.cache_read)),
-        ("cache_write", pyrepr(path.cache_write)),
-        ("ok_commit", pyrepr(path.ok_commit)),
-        ("fail_commit", pyrepr(path.fail_commit)),
-        ("cache_ttl_ms", pyrepr(path.cache_ttl_ms)),
-        ("reason_code", pyrepr(path.reason_code)),
-    ]
-    value = call(
-        imports.name("ecm_runtime.catalog", "ToolPath"),
-        *(prefixed(f"{k}=", v) for k, v in arguments),
-    )
-    return render(prefixed("TOOL_PATH = ", value))
-
-
-def _lifecycle_view(lifecycle: Lifecycle, constant: str, imports: Imports) -> dict[str, str]:
-    transitions = (
-        tuple_of(
-            *(
-                call(
-                    imports.name("ecm_runtime.catalog", "Transition"),
-                    *(
-                        prefixed(f"{k}=", v)
-                        for k, v in (
-                            ("action", pyrepr(t.action)),
-                            ("from_states", literal(t.from_states)),
-                            ("to_state", pyrepr(t.to_state)),
-                            ("reason_code", pyrepr(t.reason_code)),
-                            ("capability_id", pyrepr(t.capability_id)),
-                        )
-                    ),
-                )
-                for t in lifecycle.transitions
-            )
-        )
-        if lifecycle.transitions
-        else Atom("()")
-    )
-    arguments: list[tuple[str, Expr | str]] = [
-        ("name", pyrepr(lifecycle.name)),
-        ("ledger", pyrepr(lifecycle.ledger)),
-        ("current", pyrepr(lifecycle.current)),
-        ("state_column", pyrepr(lifecycle.state_column)),
-        ("action_column", pyrepr(lifecycle.action_column)),
-        ("states", literal(lifecycle.states)),
-        ("final_states", literal(lifecycle.final_states)),
-        ("transitions", transitions),
-    ]
-    value = call(
-        imports.name("ecm_runtime.catalog", "Lifecycle"),
-        *(prefixed(f"{k}=", v) for k, v in arguments),
-    )
-    return {
-        "source": source_line(lifecycle.span),
-        "code": render(prefixed(f"{constant} = ", value)),
-    }
-
-
-_WRAPPED: Mapping[str, tuple[str, str]] = {
-    "audit_append": ("write", "{written}"),
-    "append": ("write", "{written}"),
-    "upsert": ("write", "{written}"),
-    "transition": ("transition", "{model}"),
-    "rebuild": ("rebuild", "None"),
-    "read_one": ("read_one", "{model} | None"),
-    "read_many": ("read_many", "tuple[{model}, ...]"),
-    "read_map": ("read_map", "dict[tuple[object, ...], {model}]"),
+_WRAPPED: Mapping[Operation, tuple[str, str]] = {
+    Operation.AUDIT_APPEND: ("write", "{written}"),
+    Operation.APPEND: ("write", "{written}"),
+    Operation.UPSERT: ("write", "{written}"),
+    Operation.TRANSITION: ("transition", "{model}"),
+    Operation.REBUILD: ("rebuild", "None"),
+    Operation.READ_ONE: ("read_one", "{model} | None"),
+    Operation.READ_MANY: ("read_many", "tuple[{model}, ...]"),
+    Operation.READ_MAP: ("read_map", "dict[tuple[object, ...], {model}]"),
 }
 
 
 _SCOPE_NOTES = {
-    "TENANT": "\n\nTenant scope: reads and writes stay within the caller's tenant.",
-    "GLOBAL": "\n\nTenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says.",
+    Scope.TENANT: "\n\nTenant scope: reads and writes stay within the caller's tenant.",
+    Scope.GLOBAL: (
+        "\n\nTenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says."
+    ),
 }
 
 
@@ -347,15 +312,15 @@ def _flat(value: Expr | str) -> str:
 def _wrapper(
     cap: Capability,
     stem: str,
-    operation: str,
+    operation: Operation,
     constant: str,
-    input_model: str,
-    output_model: str,
+    models: tuple[str, str],
     source: str,
     imports: Imports,
-    scope: str | None,
+    scope: Scope | None,
 ) -> dict[str, str]:
     """A typed function that calls one capability through the caller's context."""
+    input_model, output_model = models
     method, returns = _WRAPPED[operation]
     function = snake(stem)
     if function in _ENGINE_MODULE_FUNCTIONS:
@@ -372,6 +337,6 @@ def _wrapper(
         "source": source,
         "signature": render(Group(f"def {function}", "(", parameters, ")"), 0, f" -> {returns}:"),
         "returns": returns,
-        "doc": f"{cap.name or cap.id} ({cap.id}).{_SCOPE_NOTES.get(scope or '', '')}",
+        "doc": f"{cap.name or cap.id} ({cap.id}).{_SCOPE_NOTES[scope] if scope else ''}",
         "body": render(prefixed("return ", call(f"ctx.{method}", *arguments)), INDENT),
     }

@@ -17,7 +17,7 @@ _DOC_WIDTH = 92
 def pyrepr(value: object) -> str:
     """A Python literal for `value`: str, int, bool, None, and tuples of those."""
     if isinstance(value, str):
-        return _string(value)
+        return _string(str.__str__(value))  # a StrEnum member is its value
     if value is None or isinstance(value, bool | int):
         return repr(value)
     if isinstance(value, tuple):

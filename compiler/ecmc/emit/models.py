@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ecm_contract import REASON_FIELD
+
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import INDENT, Atom, Expr, call, prefixed, render
 from ecmc.emit.literals import pyrepr
@@ -41,6 +43,8 @@ class Annotator:
     models: list[ModelView] = field(default_factory=list)
     reserved: frozenset[str] = frozenset()
     """Record and variant class names of the module: made-up names never take them."""
+    reason_enum: str | None = None
+    """The enum that types `reason_code` fields of input models, when the wiring says so."""
 
     def annotation(self, ref: TypeRef, owner: str, member: str, source: str) -> str:
         if ref.kind == "scalar" and ref.name is not None:
@@ -82,6 +86,7 @@ class Annotator:
         source: str,
         base: str | None = None,
         exact: bool = False,
+        is_input: bool = False,
     ) -> ModelView:
         """Add a model. A record keeps its own (`exact`) name; a name made up here gives way
         to every record name and every name already taken, by a numeric suffix."""
@@ -96,13 +101,17 @@ class Annotator:
         view = ModelView(unique, base, doc, source)
         self.models.append(view)
         for index, member in enumerate(members):
-            view.fields.append(self.model_field(unique, member, index, source))
+            view.fields.append(self.model_field(unique, member, index, source, is_input))
         return view
 
-    def model_field(self, owner: str, member: Member, index: int, source: str) -> str:
+    def model_field(
+        self, owner: str, member: Member, index: int, source: str, is_input: bool = False
+    ) -> str:
         spec_name = member.name or f"value_{index}"
         attribute, alias = model_field(spec_name)
-        if member.pinned:
+        if is_input and self.reason_enum and spec_name == REASON_FIELD and not member.pinned:
+            annotation = self.reason_enum
+        elif member.pinned:
             literal = f"{self.imports.module('typing', 't')}.Literal"
             annotation = f"{literal}[" + ", ".join(pyrepr(v) for v in member.pinned) + "]"
         else:

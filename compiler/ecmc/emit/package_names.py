@@ -65,13 +65,13 @@ class PackageNames:
             assert ref.scalar is not None
             definition = definitions.get(name)
             alias = self.field_aliases[name]
-            annotation = scalar_annotation(ref.scalar, imports)
+            description = definition.description if definition else ""
+            annotation = scalar_annotation(ref.scalar, imports, description)
             views.append(
                 {
                     "code": render(prefixed(f"{alias} = ", annotation)),
                     "name": name,
                     "typed_by": ref.typed_by or "",
-                    "description": definition.description if definition else "",
                     "source": source_line(definition.span if definition else ref.span),
                 }
             )

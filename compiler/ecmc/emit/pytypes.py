@@ -9,6 +9,8 @@ name is asked of the module's `Imports`, so the module imports exactly what it u
 
 from __future__ import annotations
 
+import dataclasses
+
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import Atom, Expr, call, subscript
 from ecmc.emit.literals import pyrepr
@@ -18,35 +20,58 @@ INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
 
-def scalar_annotation(scalar: Scalar, imports: Imports) -> Expr:
-    """The pydantic annotation of a field type."""
+def scalar_annotation(scalar: Scalar, imports: Imports, description: str = "") -> Expr:
+    """The pydantic annotation of a field type, with its description when it has one (the
+    JSON Schema of every model that uses the field carries it)."""
     pd = imports.module("pydantic", "pd")
+    described = [f"description={pyrepr(description)}"] if description else []
+    if scalar.is_list:
+        item = scalar_annotation(dataclasses.replace(scalar, is_list=False), imports)
+        listed = subscript("tuple", item, "...")
+        if not described:
+            return listed
+        return subscript(
+            f"{imports.module('typing', 't')}.Annotated", listed, call(f"{pd}.Field", *described)
+        )
     annotation: Expr
     if scalar.base == "string":
         annotation = _annotated(
-            f"{pd}.StrictStr", _bounds("min_length", "max_length", scalar, imports), imports
+            f"{pd}.StrictStr",
+            _bounds("min_length", "max_length", scalar, imports, described),
+            imports,
         )
     elif scalar.base == "int":
-        annotation = _annotated(f"{pd}.StrictInt", _bounds("ge", "le", scalar, imports), imports)
+        bounds = _bounds("ge", "le", scalar, imports, described)
+        annotation = _annotated(f"{pd}.StrictInt", bounds, imports)
     elif scalar.base == "bool":
-        annotation = Atom(f"{pd}.StrictBool")
+        annotation = _annotated(
+            f"{pd}.StrictBool", _bounds("", "", scalar, imports, described), imports
+        )
     elif scalar.base == "json":
-        annotation = _annotated(f"{pd}.JsonValue", _json_limits(scalar, imports), imports)
+        metadata = _bounds("", "", scalar, imports, described) + _json_limits(scalar, imports)
+        annotation = _annotated(f"{pd}.JsonValue", metadata, imports)
     elif scalar.base == "object":
-        entries = _bounds("min_length", "max_length", scalar, imports)
+        entries = _bounds("min_length", "max_length", scalar, imports, described)
         annotation = _annotated(
             f"dict[str, {pd}.JsonValue]", entries + _json_limits(scalar, imports), imports
         )
     elif scalar.base == "enum":
         literal = f"{imports.module('typing', 't')}.Literal"
-        annotation = subscript(literal, *(pyrepr(label) for label in scalar.labels))
+        labels = subscript(literal, *(pyrepr(label) for label in scalar.labels))
+        annotation = _annotated_expr(labels, _bounds("", "", scalar, imports, described), imports)
     else:  # pragma: no cover - the dictionary admits no other base
         raise ValueError(scalar.base)
-    return subscript("tuple", annotation, "...") if scalar.is_list else annotation
+    return annotation
 
 
-def _bounds(low_name: str, high_name: str, scalar: Scalar, imports: Imports) -> list[Expr]:
-    parts = []
+def _bounds(
+    low_name: str, high_name: str, scalar: Scalar, imports: Imports, described: list[str]
+) -> list[Expr]:
+    """A `pd.Field(...)` with the description and the bounds (by these keyword names), if
+    there is any of them."""
+    parts = list(described)
+    if not low_name:
+        return [call(f"{imports.module('pydantic', 'pd')}.Field", *parts)] if parts else []
     if scalar.minimum is not None:
         parts.append(f"{low_name}={scalar.minimum}")
     if scalar.maximum is not None:
@@ -72,8 +97,12 @@ def _json_limits(scalar: Scalar, imports: Imports) -> list[Expr]:
 
 
 def _annotated(base: str, metadata: list[Expr], imports: Imports) -> Expr:
+    return _annotated_expr(Atom(base), metadata, imports)
+
+
+def _annotated_expr(base: Expr, metadata: list[Expr], imports: Imports) -> Expr:
     if not metadata:
-        return Atom(base)
+        return base
     return subscript(f"{imports.module('typing', 't')}.Annotated", base, *metadata)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ecm_contract import TABLE_FACT_NAMES
+
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import Expr, call, dict_of, literal, prefixed, render
 from ecmc.emit.literals import pyrepr, source_line
@@ -58,18 +60,20 @@ def _table_view(table: Table, imports: Imports) -> dict[str, object]:
             )
     if table.description:
         items.append(f"comment={pyrepr(table.description)}")
-    info = [
-        ("engine_id", table.engine_id),
-        ("truth_type", table.truth_type),
-        ("projection_of", table.projection_of),
-        ("ttl_column", table.ttl_column),
-        ("identity", table.identity),
-        ("tenant_column", table.tenant_column),
-        ("scope", table.scope),
-        ("project", table.project),
-        ("idempotency_keys", tuple(k.columns for k in table.idempotency_keys)),
-        ("source", source_line(table.span)),
-    ]
+    facts = {
+        "engine_id": table.engine_id,
+        "truth_type": table.truth_type,
+        "projection_of": table.projection_of,
+        "ttl_column": table.ttl_column,
+        "identity": table.identity,
+        "tenant_column": table.tenant_column,
+        "scope": table.scope,
+        "project": table.project,
+        "idempotency_keys": tuple(k.columns for k in table.idempotency_keys),
+        "source": source_line(table.span),
+    }
+    # The runtime reads these as ecm_contract.TableFacts: the same names, in its field order.
+    info = [(name, facts[name]) for name in TABLE_FACT_NAMES]
     items.append(
         prefixed(
             "info=",

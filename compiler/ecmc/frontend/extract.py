@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.bullets import bullets_of, line_text, section_bullets
 from ecmc.frontend.markdown import Document, Line, Section
@@ -60,7 +61,7 @@ def extract(document: Document, diagnostics: Diagnostics) -> SpecSyntax | None:
     start = Span.point(document.path, 1, 1)
     if engine_header is None and spec_header is None:
         diagnostics.report(
-            "ECM005",
+            Code.NOT_A_SPEC,
             document.title.span if document.title else start,
             "not an ECM spec: found neither an 'Engine Header' nor a 'Spec Header' section",
             "an ECM spec starts with '## Engine Header' and a bullet '`engine_id`: `NAME`'",
@@ -68,7 +69,7 @@ def extract(document: Document, diagnostics: Diagnostics) -> SpecSyntax | None:
         return None
     if engine_header is not None and spec_header is not None:
         diagnostics.report(
-            "ECM005",
+            Code.NOT_A_SPEC,
             spec_header.title.span,
             "a spec has either an 'Engine Header' (ECM spec) or a 'Spec Header' (companion "
             "spec), not both",
@@ -114,7 +115,7 @@ def _extract_engine(
     capabilities: list[CapabilitySyntax] = []
     if capability_list is None:
         diagnostics.report(
-            "ECM014",
+            Code.MISSING_SECTION,
             header.title.span,
             "ECM spec has no 'Capability List' section",
             "list capabilities under '## Capability List' as '### `CAPABILITY_ID`' headings",
@@ -181,7 +182,7 @@ def _collect_capabilities(
 ) -> None:
     for bullet in section_bullets(section):
         diagnostics.report(
-            "ECM018",
+            Code.UNREADABLE_LINE,
             bullet.span,
             f"text directly under '{section.title.source.strip()}' is not part of a capability",
             "capabilities are headings ('### `ID`') followed by '`key`: value' bullets",
@@ -195,7 +196,7 @@ def _collect_capabilities(
         for bullet in keys:
             if bullet.key is None:
                 diagnostics.report(
-                    "ECM018",
+                    Code.UNREADABLE_LINE,
                     bullet.span,
                     f"capability {capability_id.text}: expected '`key`: value', "
                     f"found {bullet.text.text[:60]!r}",
@@ -234,7 +235,7 @@ def _reason_codes(
         for code in declared:
             if not REASON_CODE.fullmatch(code.text):
                 diagnostics.report(
-                    "ECM040",
+                    Code.REASON_CODE_CASE,
                     code.span,
                     f"reason code {code.text!r} is not UPPER_SNAKE_CASE",
                     "reason codes look like 'ENGINE_FAIL_SOMETHING'",

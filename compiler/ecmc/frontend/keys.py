@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import Bullet, Text
 from ecmc.frontend.type_grammar import (
@@ -37,7 +38,7 @@ def keyed(
         name = bullet.key.text
         if name in found:
             diagnostics.report(
-                "ECM012",
+                Code.DUPLICATE_KEY,
                 bullet.key.span,
                 f"{context}: key {name!r} is given twice",
                 f"first at {found[name].span}",
@@ -45,7 +46,7 @@ def keyed(
             continue
         if name not in vocabulary:
             diagnostics.report(
-                "ECM017",
+                Code.UNKNOWN_KEY,
                 bullet.key.span,
                 f"{context}: key {name!r} is not part of the vocabulary; kept as an extra",
                 f"known keys: {', '.join(sorted(vocabulary))}",
@@ -83,14 +84,14 @@ def name_list(text: Text | None, diagnostics: Diagnostics) -> list[Text]:
         return []
     parsed = parse_type(text.text, text.span)
     if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+        diagnostics.report(Code.TYPE_SYNTAX, parsed.span(text.span), parsed.message)
         return []
     names = []
     for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):
         if isinstance(item, FieldRef):
             names.append(Text(item.name, item.span))
         elif not (isinstance(item, UnitType) and item.keyword == "none"):
-            diagnostics.report("ECM027", item.span, "expected a plain name here")
+            diagnostics.report(Code.MISPLACED_TYPE, item.span, "expected a plain name here")
     return names
 
 
@@ -106,12 +107,12 @@ def pin_list(
         return []
     parsed = parse_type(bullet.value.text, bullet.value.span)
     if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM020", parsed.span(bullet.value.span), parsed.message)
+        diagnostics.report(Code.TYPE_SYNTAX, parsed.span(bullet.value.span), parsed.message)
         return []
     pairs = []
     for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):
         if isinstance(item, Pinned) and isinstance(item.inner, FieldRef) and len(item.values) == 1:
             pairs.append((item.inner.name, item.values[0], item.span))
         else:
-            diagnostics.report("ECM027", item.span, f"expected {shape} here")
+            diagnostics.report(Code.MISPLACED_TYPE, item.span, f"expected {shape} here")
     return pairs

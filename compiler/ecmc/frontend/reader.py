@@ -8,6 +8,7 @@ from pathlib import Path
 
 from blake3 import blake3
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.span import Span
 
@@ -69,14 +70,16 @@ def decode_spec(path: str, data: bytes, diagnostics: Diagnostics) -> SpecFile:
     start = Span.point(path, 1, 1)
     if len(data) > MAX_SPEC_BYTES:
         diagnostics.report(
-            "ECM003", start, f"file is {len(data)} bytes; specs are limited to {MAX_SPEC_BYTES}"
+            Code.FILE_TOO_LARGE,
+            start,
+            f"file is {len(data)} bytes; specs are limited to {MAX_SPEC_BYTES}",
         )
         return SpecFile(path, digest, None)
     binary_at = next((i for i, byte in enumerate(data) if byte in _BINARY_BYTES), None)
     if binary_at is not None:
         line, col = _line_col_of_byte(data, binary_at)
         diagnostics.report(
-            "ECM004",
+            Code.BINARY_FILE,
             Span.point(path, line, col),
             f"binary byte 0x{data[binary_at]:02x} at offset {binary_at}; a spec is Markdown text",
         )
@@ -86,14 +89,16 @@ def decode_spec(path: str, data: bytes, diagnostics: Diagnostics) -> SpecFile:
     except UnicodeDecodeError as error:
         line, col = _line_col_of_byte(data, error.start)
         diagnostics.report(
-            "ECM001",
+            Code.NOT_UTF8,
             Span.point(path, line, col),
             f"invalid UTF-8 byte 0x{data[error.start]:02x} at offset {error.start}",
         )
         return SpecFile(path, digest, None)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        diagnostics.report("ECM002", start, "file is empty; expected an ECM or companion spec")
+        diagnostics.report(
+            Code.EMPTY_FILE, start, "file is empty; expected an ECM or companion spec"
+        )
         return SpecFile(path, digest, None)
     return SpecFile(path, digest, text)
 

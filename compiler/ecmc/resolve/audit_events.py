@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, value_text
 from ecmc.frontend.syntax import CompanionSection, Entry
@@ -41,7 +42,7 @@ def resolve_event_types(
             key = (engine_id, event_type.name)
             if key in found:
                 diagnostics.report(
-                    "ECM065",
+                    Code.BAD_AUDIT_EVENT_TYPE,
                     entry.name.span,
                     f"audit event type {event_type.name!r} is declared twice for {engine_id}",
                     f"first at {found[key].span}",
@@ -76,7 +77,7 @@ def _event_type(
     name = entry.name.text
     if not EVENT_TYPE_NAME.fullmatch(name):
         diagnostics.report(
-            "ECM065",
+            Code.BAD_AUDIT_EVENT_TYPE,
             entry.name.span,
             f"audit event type {name!r} must be a name of letters, digits and '_' (at most 64)",
         )
@@ -85,24 +86,28 @@ def _event_type(
     severity = value_text(keys.get("severity")) or None
     if severity is not None and (problem := severity_problem(severity)):
         bullet = keys["severity"]
-        diagnostics.report("ECM065", bullet.value.span if bullet.value else bullet.span, problem)
+        diagnostics.report(
+            Code.BAD_AUDIT_EVENT_TYPE, bullet.value.span if bullet.value else bullet.span, problem
+        )
         severity = None
     any_engine = value_text(keys.get("emitted_by")) == ANY_ENGINE
     if "emitted_by" in keys and not any_engine:
         diagnostics.report(
-            "ECM065",
+            Code.BAD_AUDIT_EVENT_TYPE,
             keys["emitted_by"].span,
             f"emitted_by is '{ANY_ENGINE}' or left out (the declaring engine only)",
         )
     listed = bullet_names(keys.get("payload_keys"), diagnostics)
     for key in listed:
         if dictionary.lookup(key.text) is None:
-            diagnostics.report("ECM034", key.span, f"payload key {key.text!r} is not a known field")
+            diagnostics.report(
+                Code.UNKNOWN_AUDIT_KEY, key.span, f"payload key {key.text!r} is not a known field"
+            )
     if "payload_keys" in keys:
         payload_keys = tuple(dict.fromkeys(k.text for k in listed))
     elif any_engine:
         diagnostics.report(
-            "ECM065",
+            Code.BAD_AUDIT_EVENT_TYPE,
             entry.name.span,
             f"{name} is declared for every engine, so it must list its 'payload_keys'",
         )

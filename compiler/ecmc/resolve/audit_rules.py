@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import AuditRuleSyntax
 from ecmc.ir import AuditKey, AuditRequirement, Capability
@@ -29,7 +30,7 @@ def attach_audit(
         if rule.evidence:
             at = rule.subject.text.lower().find(rule.evidence)
             diagnostics.report(
-                "ECM067",
+                Code.PROSE_HEURISTIC,
                 rule.subject.span.narrow(max(at, 0), len(rule.evidence)),
                 f"audit requirement read as {rule.mode!r} from the words {rule.evidence!r}",
                 "rule: 'not emit'/'no audit'/'emit nothing' -> none; 'only in'/'replay'/"
@@ -63,7 +64,7 @@ def _audit_keys(
         for code, qualifier in named:
             if resolver.dictionary.lookup(code.text) is None:
                 diagnostics.report(
-                    "ECM034",
+                    Code.UNKNOWN_AUDIT_KEY,
                     code.span,
                     f"audit key {code.text!r} is not a known field",
                     "audit payload keys must be fields of the field dictionary",
@@ -89,7 +90,7 @@ def _rule_subjects(
         for cap_id in rule.capability_ids:
             if cap_id.text not in known:
                 diagnostics.report(
-                    "ECM039",
+                    Code.AUDIT_NAMES_NOTHING,
                     cap_id.span,
                     f"audit requirement names {cap_id.text}, which this engine does not declare",
                 )
@@ -98,7 +99,7 @@ def _rule_subjects(
     head, found, _ = lowered.partition("capabilit")
     if not found:
         diagnostics.report(
-            "ECM039",
+            Code.AUDIT_NAMES_NOTHING,
             rule.subject.span,
             "audit requirement names no capability; name capability ids or say which "
             "capabilities ('write capabilities ...')",
@@ -119,6 +120,8 @@ def _rule_subjects(
         ]
     if not selected:
         diagnostics.report(
-            "ECM039", rule.subject.span, "audit requirement matches no capability of this engine"
+            Code.AUDIT_NAMES_NOTHING,
+            rule.subject.span,
+            "audit requirement matches no capability of this engine",
         )
     return [c.id for c in selected]

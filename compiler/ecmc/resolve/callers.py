@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import names_in
 from ecmc.frontend.syntax import CompanionSection
@@ -21,11 +22,15 @@ def resolve_callers(
         for bullet in section.bullets:
             name = bullet.key or (bullet.codes[0] if bullet.codes else None)
             if name is None:
-                diagnostics.report("ECM018", bullet.span, "expected '`CALLER_CLASS`: description'")
+                diagnostics.report(
+                    Code.UNREADABLE_LINE, bullet.span, "expected '`CALLER_CLASS`: description'"
+                )
                 continue
             if name.text in classes:
                 diagnostics.report(
-                    "ECM058", name.span, f"caller class {name.text!r} is defined twice"
+                    Code.BAD_CALLER_POLICY,
+                    name.span,
+                    f"caller class {name.text!r} is defined twice",
                 )
                 continue
             classes[name.text] = name.span
@@ -34,25 +39,29 @@ def resolve_callers(
         for bullet in section.bullets:
             if bullet.key is None:
                 diagnostics.report(
-                    "ECM018", bullet.span, "expected '`POLICY`: `CALLER_CLASS`, ...'"
+                    Code.UNREADABLE_LINE, bullet.span, "expected '`POLICY`: `CALLER_CLASS`, ...'"
                 )
                 continue
             if bullet.key.text in policies:
                 diagnostics.report(
-                    "ECM058", bullet.key.span, f"caller policy {bullet.key.text!r} is defined twice"
+                    Code.BAD_CALLER_POLICY,
+                    bullet.key.span,
+                    f"caller policy {bullet.key.text!r} is defined twice",
                 )
                 continue
             members = names_in(bullet)
             for member in members:
                 if member.text not in classes:
                     diagnostics.report(
-                        "ECM058",
+                        Code.BAD_CALLER_POLICY,
                         member.span,
                         f"policy {bullet.key.text} admits unknown caller class {member.text!r}",
                     )
             if not members:
                 diagnostics.report(
-                    "ECM058", bullet.span, f"policy {bullet.key.text} admits no caller class"
+                    Code.BAD_CALLER_POLICY,
+                    bullet.span,
+                    f"policy {bullet.key.text} admits no caller class",
                 )
             policies[bullet.key.text] = CallerPolicy(
                 bullet.key.text, tuple(m.text for m in members if m.text in classes), bullet.span

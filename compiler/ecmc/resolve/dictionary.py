@@ -11,6 +11,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.field_types import FieldTypeExpr, parse_field_type
 from ecmc.frontend.syntax import Bullet, CompanionSection, Text
@@ -69,7 +70,9 @@ def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics)
             name = bullet.key.text
             if name in PRIMITIVES or name in dictionary.aliases:
                 diagnostics.report(
-                    "ECM051", bullet.key.span, f"type alias {name!r} is already defined"
+                    Code.DUPLICATE_DEFINITION,
+                    bullet.key.span,
+                    f"type alias {name!r} is already defined",
                 )
                 continue
             scalar = scalar_type(bullet.value, dictionary, diagnostics)
@@ -82,14 +85,16 @@ def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics)
             pattern = bullet.key.text
             if not _PATTERN.fullmatch(pattern):
                 diagnostics.report(
-                    "ECM053",
+                    Code.BAD_NAME_PATTERN,
                     bullet.key.span,
                     f"naming convention {pattern!r} is not '*_suffix' or 'prefix_*'",
                 )
                 continue
             if pattern in seen:
                 diagnostics.report(
-                    "ECM051", bullet.key.span, f"naming convention {pattern!r} is defined twice"
+                    Code.DUPLICATE_DEFINITION,
+                    bullet.key.span,
+                    f"naming convention {pattern!r} is defined twice",
                 )
                 continue
             seen.add(pattern)
@@ -104,13 +109,16 @@ def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics)
             name = bullet.key.text
             if not FIELD_NAME.fullmatch(name):
                 diagnostics.report(
-                    "ECM053", bullet.key.span, f"field name {name!r} is not snake_case"
+                    Code.BAD_NAME_PATTERN, bullet.key.span, f"field name {name!r} is not snake_case"
                 )
                 continue
             if name in dictionary.fields:
                 first = dictionary.fields[name].span
                 diagnostics.report(
-                    "ECM051", bullet.key.span, f"field {name!r} is defined twice", f"first: {first}"
+                    Code.DUPLICATE_DEFINITION,
+                    bullet.key.span,
+                    f"field {name!r} is defined twice",
+                    f"first: {first}",
                 )
                 continue
             scalar = scalar_type(bullet.value, dictionary, diagnostics)
@@ -126,7 +134,7 @@ def _definitions(section: CompanionSection, diagnostics: Diagnostics) -> list[Bu
     for bullet in section.bullets:
         if bullet.key is None or bullet.value is None:
             diagnostics.report(
-                "ECM018",
+                Code.UNREADABLE_LINE,
                 bullet.span,
                 f"expected '`name`: `type` — description' in {section.title.text!r}",
             )
@@ -138,7 +146,7 @@ def _definitions(section: CompanionSection, diagnostics: Diagnostics) -> list[Bu
 def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostics) -> Scalar | None:
     parsed = parse_field_type(text.text, text.span)
     if isinstance(parsed, GrammarError):
-        diagnostics.report("ECM050", parsed.span(text.span), parsed.message)
+        diagnostics.report(Code.FIELD_TYPE_SYNTAX, parsed.span(text.span), parsed.message)
         return None
     if parsed.base in dictionary.aliases:
         alias = dictionary.aliases[parsed.base]
@@ -152,19 +160,19 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
     else:
         known = ", ".join(sorted(PRIMITIVES | dictionary.aliases.keys()))
         diagnostics.report(
-            "ECM050",
+            Code.FIELD_TYPE_SYNTAX,
             parsed.span.narrow(0, len(parsed.base)),
             f"unknown field type {parsed.base!r}",
             f"known types: {known}",
         )
         return None
     if scalar.base == "enum" and not scalar.labels:
-        diagnostics.report("ECM050", parsed.span, "enum needs labels: enum(A|B)")
+        diagnostics.report(Code.FIELD_TYPE_SYNTAX, parsed.span, "enum needs labels: enum(A|B)")
         return None
     bounded = parsed.minimum is not None or parsed.maximum is not None
     if bounded and scalar.base not in _BOUNDED:
         diagnostics.report(
-            "ECM050",
+            Code.FIELD_TYPE_SYNTAX,
             parsed.span,
             f"bounds apply to string, int and object, not to {scalar.base}",
         )
@@ -175,12 +183,14 @@ def scalar_type(text: Text, dictionary: FieldDictionary, diagnostics: Diagnostic
         and scalar.minimum > scalar.maximum
     ):
         diagnostics.report(
-            "ECM050", parsed.span, f"empty bounds: {scalar.minimum} > {scalar.maximum}"
+            Code.FIELD_TYPE_SYNTAX,
+            parsed.span,
+            f"empty bounds: {scalar.minimum} > {scalar.maximum}",
         )
         return None
     if scalar.base in ("string", "object") and scalar.minimum is not None and scalar.minimum < 0:
         what = "a string length" if scalar.base == "string" else "an entry count"
-        diagnostics.report("ECM050", parsed.span, f"{what} cannot be negative")
+        diagnostics.report(Code.FIELD_TYPE_SYNTAX, parsed.span, f"{what} cannot be negative")
         return None
     return _with_limits(scalar, parsed, diagnostics)
 
@@ -189,7 +199,9 @@ def _with_limits(scalar: Scalar, parsed: FieldTypeExpr, diagnostics: Diagnostics
     """Size limits of a JSON value: `{bytes=..2048, strings=1..256}`."""
     if parsed.limits and scalar.base not in JSON_BASES:
         diagnostics.report(
-            "ECM050", parsed.span, f"size limits apply to json and object, not to {scalar.base}"
+            Code.FIELD_TYPE_SYNTAX,
+            parsed.span,
+            f"size limits apply to json and object, not to {scalar.base}",
         )
         return None
     seen: set[str] = set()
@@ -206,7 +218,7 @@ def _with_limits(scalar: Scalar, parsed: FieldTypeExpr, diagnostics: Diagnostics
         elif limit.name == "bytes" and (high is None or low not in (None, 0)):
             problem = "a byte limit is a maximum: 'bytes=..N'"
         if problem is not None:
-            diagnostics.report("ECM050", where, problem)
+            diagnostics.report(Code.FIELD_TYPE_SYNTAX, where, problem)
             return None
         seen.add(limit.name)
         if limit.name == "bytes":

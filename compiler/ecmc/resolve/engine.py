@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from ecm_contract import SideEffects as Effects
+
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.extract import CAPABILITY_ID, REASON_CODE
 from ecmc.frontend.keys import keyed, names_in, value_text
@@ -91,21 +94,23 @@ def resolve_engine(
     for bullet in syntax.header:
         if bullet.key is None:
             diagnostics.report(
-                "ECM018",
+                Code.UNREADABLE_LINE,
                 bullet.span,
                 f"engine header: expected '`key`: value', found {bullet.text.text[:60]!r}",
             )
     engine_id = _checked_header(header, "engine_id", ENGINE_ID, syntax.header_span, diagnostics)
     for key in RECOMMENDED_HEADER_KEYS:
         if key not in header:
-            diagnostics.report("ECM013", syntax.header_span, f"engine header has no {key!r}")
+            diagnostics.report(
+                Code.MISSING_RECOMMENDED_KEY, syntax.header_span, f"engine header has no {key!r}"
+            )
     version = _checked_header(header, "version", VERSION, None, diagnostics)
     status = value_text(header.get("status")) or None
     if status is not None and status not in STATUSES:
         bullet = header["status"]
         assert bullet.value is not None
         diagnostics.report(
-            "ECM011",
+            Code.MALFORMED_VALUE,
             bullet.value.span,
             f"status {status!r} is not one of {', '.join(sorted(STATUSES))}",
         )
@@ -117,7 +122,9 @@ def resolve_engine(
     ]
     if not capabilities:
         diagnostics.report(
-            "ECM041", syntax.header_span, f"engine {engine_id or '?'} declares no capabilities"
+            Code.NO_CAPABILITIES,
+            syntax.header_span,
+            f"engine {engine_id or '?'} declares no capabilities",
         )
     capabilities = attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
 
@@ -164,11 +171,11 @@ def _checked_header(
     bullet = header.get(key)
     if bullet is None or bullet.value is None:
         if required_at is not None:
-            diagnostics.report("ECM010", required_at, f"engine header has no {key!r}")
+            diagnostics.report(Code.MISSING_KEY, required_at, f"engine header has no {key!r}")
         return None
     if not pattern.fullmatch(bullet.value.text):
         diagnostics.report(
-            "ECM011",
+            Code.MALFORMED_VALUE,
             bullet.value.span,
             f"{key} {bullet.value.text!r} is malformed (expected {pattern.pattern})",
         )
@@ -190,7 +197,7 @@ def _data_owned(bullet: Bullet | None, diagnostics: Diagnostics) -> tuple[DataOw
     names = names_in(bullet)
     if not names:
         diagnostics.report(
-            "ECM042",
+            Code.NO_OWNED_TABLE,
             bullet.value.span if bullet.value else bullet.span,
             "data_owned names no table: list tables as `table_name`, `other_table`",
         )
@@ -206,7 +213,7 @@ def _add_reason_code(
 ) -> None:
     if code.text in table:
         diagnostics.report(
-            "ECM031",
+            Code.DUPLICATE_REASON_CODE,
             code.span,
             f"reason code {code.text} is declared twice in this engine",
             f"first at {table[code.text].span}",
@@ -225,7 +232,9 @@ def _reason_code_list(bullet: Bullet, diagnostics: Diagnostics) -> list[Text]:
             checked.append(code)
         else:
             diagnostics.report(
-                "ECM040", code.span, f"reason code {code.text!r} is not UPPER_SNAKE_CASE"
+                Code.REASON_CODE_CASE,
+                code.span,
+                f"reason code {code.text!r} is not UPPER_SNAKE_CASE",
             )
     return checked
 
@@ -241,7 +250,7 @@ def _capability(
     cap_id = syntax.id.text
     if not CAPABILITY_ID.fullmatch(cap_id):
         diagnostics.report(
-            "ECM016",
+            Code.MALFORMED_CAPABILITY_ID,
             syntax.id.span,
             f"capability id {cap_id!r} is malformed: expected UPPER_SNAKE_CASE like "
             "ENGINE_VERB_NOUN",
@@ -249,17 +258,21 @@ def _capability(
     keys = keyed(syntax.keys, CAPABILITY_KEYS, f"capability {cap_id}", diagnostics)
     for key in REQUIRED_CAPABILITY_KEYS:
         if key not in keys:
-            diagnostics.report("ECM015", syntax.id.span, f"capability {cap_id} has no {key!r}")
+            diagnostics.report(
+                Code.CAPABILITY_KEY_MISSING, syntax.id.span, f"capability {cap_id} has no {key!r}"
+            )
     name = value_text(keys.get("name")) or None
     if name is None:
-        diagnostics.report("ECM019", syntax.id.span, f"capability {cap_id} has no 'name'")
+        diagnostics.report(
+            Code.UNNAMED_CAPABILITY, syntax.id.span, f"capability {cap_id} has no 'name'"
+        )
 
     callers_bullet = keys.get("allowed_callers", default_callers)
     policy_name: str | None = None
     callers: tuple[str, ...] = ()
     if callers_bullet is None:
         diagnostics.report(
-            "ECM015",
+            Code.CAPABILITY_KEY_MISSING,
             syntax.id.span,
             f"capability {cap_id} has no 'allowed_callers' and the engine header sets no default",
         )
@@ -268,7 +281,7 @@ def _capability(
         policy = policies.get(policy_name)
         if policy is None:
             diagnostics.report(
-                "ECM032",
+                Code.UNKNOWN_POLICY,
                 callers_bullet.value.span,
                 f"allowed_callers policy {policy_name!r} is not declared by any caller-policy spec",
                 f"declared policies: {', '.join(sorted(policies)) or 'none'}",
@@ -314,15 +327,15 @@ def _side_effects(bullet: Bullet | None, diagnostics: Diagnostics) -> SideEffect
     if bullet is None:
         return None
     if bullet.value is None:
-        diagnostics.report("ECM037", bullet.span, "side_effects has no value")
+        diagnostics.report(Code.BAD_SIDE_EFFECTS, bullet.span, "side_effects has no value")
         return None
     text = bullet.value.text.strip()
-    if text == "NONE":
-        return SideEffects("NONE", ())
+    if text == Effects.NONE:
+        return SideEffects(Effects.NONE, ())
     match = _SIDE_EFFECTS.fullmatch(text)
     if match is None:
         diagnostics.report(
-            "ECM037",
+            Code.BAD_SIDE_EFFECTS,
             bullet.value.span,
             f"side_effects {text!r} is malformed",
             "expected NONE or DECLARED (EFFECT + EFFECT ...)",
@@ -333,13 +346,13 @@ def _side_effects(bullet: Bullet | None, diagnostics: Diagnostics) -> SideEffect
         if effect not in EFFECTS:
             offset = max(text.find(effect), 0) if effect else 0
             diagnostics.report(
-                "ECM037",
+                Code.BAD_SIDE_EFFECTS,
                 bullet.value.span.narrow(offset, len(effect)),
                 f"unknown side effect {effect!r}",
                 f"known effects: {', '.join(sorted(EFFECTS))}",
             )
             return None
-    return SideEffects("DECLARED", effects)
+    return SideEffects(Effects.DECLARED, effects)
 
 
 def _schema(
@@ -352,6 +365,6 @@ def _schema(
     if bullet.children:
         return prose_schema(bullet, resolver, diagnostics)
     diagnostics.report(
-        "ECM020", bullet.span, f"{bullet.key.text if bullet.key else 'schema'} is empty"
+        Code.TYPE_SYNTAX, bullet.span, f"{bullet.key.text if bullet.key else 'schema'} is empty"
     )
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, value_text
 from ecmc.frontend.syntax import Entry, Text
@@ -31,7 +32,9 @@ def resolve_lifecycle(
     states = bullet_names(keys.get("states"), diagnostics)
     state_names = {s.text for s in states}
     if not states:
-        diagnostics.report("ECM057", entry.name.span, f"lifecycle {name} declares no 'states'")
+        diagnostics.report(
+            Code.BAD_TRANSITION, entry.name.span, f"lifecycle {name} declares no 'states'"
+        )
     final = bullet_names(keys.get("final_states"), diagnostics)
     _known_states(final, state_names, name, diagnostics)
     final_names = {s.text for s in final}
@@ -40,7 +43,7 @@ def resolve_lifecycle(
         if table and table not in tables:
             bullet = keys[key]
             diagnostics.report(
-                "ECM054",
+                Code.UNDEFINED_TABLE,
                 bullet.value.span if bullet.value else bullet.span,
                 f"lifecycle {name}: {key} table {table!r} is not defined",
             )
@@ -50,10 +53,12 @@ def resolve_lifecycle(
         column_bullet = keys.get(key)
         column = value_text(column_bullet)
         if column_bullet is None or not column:
-            diagnostics.report("ECM057", entry.name.span, f"lifecycle {name} needs '{key}'")
+            diagnostics.report(
+                Code.BAD_TRANSITION, entry.name.span, f"lifecycle {name} needs '{key}'"
+            )
         elif ledger is not None and column not in {c.name for c in ledger.columns}:
             diagnostics.report(
-                "ECM054",
+                Code.UNKNOWN_COLUMN,
                 column_bullet.value.span if column_bullet.value else column_bullet.span,
                 f"lifecycle {name}: {key} {column!r} is not a column of {ledger.name}",
             )
@@ -66,7 +71,9 @@ def resolve_lifecycle(
         akeys = keyed(action.keys, ACTION_KEYS, f"action {action.name.text}", diagnostics)
         if action.name.text in seen:
             diagnostics.report(
-                "ECM057", action.name.span, f"action {action.name.text} is declared twice"
+                Code.BAD_TRANSITION,
+                action.name.span,
+                f"action {action.name.text} is declared twice",
             )
             continue
         seen.add(action.name.text)
@@ -75,7 +82,7 @@ def resolve_lifecycle(
         for source in sources:
             if source.text in final_names:
                 diagnostics.report(
-                    "ECM057",
+                    Code.BAD_TRANSITION,
                     source.span,
                     f"action {action.name.text} leaves final state {source.text}",
                 )
@@ -83,7 +90,7 @@ def resolve_lifecycle(
         _known_states(targets, state_names, name, diagnostics)
         if len(targets) != 1:
             diagnostics.report(
-                "ECM057",
+                Code.BAD_TRANSITION,
                 action.name.span,
                 f"action {action.name.text} needs exactly one 'to' state",
             )
@@ -91,7 +98,7 @@ def resolve_lifecycle(
         if capability is not None and capability not in capability_ids:
             bullet = akeys["capability"]
             diagnostics.report(
-                "ECM063",
+                Code.UNKNOWN_CAPABILITY,
                 bullet.value.span if bullet.value else bullet.span,
                 f"action {action.name.text}: capability {capability} is not declared by "
                 f"{engine_id}",
@@ -129,5 +136,7 @@ def _known_states(
     for state in names:
         if state.text not in states:
             diagnostics.report(
-                "ECM057", state.span, f"lifecycle {lifecycle} has no state {state.text!r}"
+                Code.BAD_TRANSITION,
+                state.span,
+                f"lifecycle {lifecycle} has no state {state.text!r}",
             )

@@ -7,12 +7,15 @@ engines (lifecycles, audit event types, bindings, reason-code roles, the tool pa
 
 from __future__ import annotations
 
+from typing import Any
+
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.reader import SpecFile
 from ecmc.frontend.syntax import CompanionSection, CompanionSyntax, EngineSyntax, SpecSyntax
 from ecmc.ir import Engine, Program
 from ecmc.resolve.audit_events import resolve_event_types
-from ecmc.resolve.bindings import resolve_binding
+from ecmc.resolve.bindings import WiringContext, resolve_binding
 from ecmc.resolve.callers import resolve_callers
 from ecmc.resolve.companions import SECTIONS_BY_KIND, Companion, read_companion
 from ecmc.resolve.dictionary import build_dictionary
@@ -84,21 +87,9 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
             diagnostics,
         )
     )
-    bindings = [
-        resolve_binding(
-            companion.engine_id or "",
-            entry,
-            engine_map,
-            table_map,
-            record_map,
-            resolver,
-            declared_codes,
-            event_types,
-            diagnostics,
-        )
-        for companion, section in sections("capability_bindings")
-        for entry in section.entries
-    ]
+    context = WiringContext(
+        engine_map, table_map, record_map, resolver, declared_codes, event_types, diagnostics
+    )
     return Program(
         engines=tuple(engines),
         fields=tuple(dictionary.fields[name] for name in sorted(dictionary.fields)),
@@ -107,27 +98,42 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         caller_policies=tuple(policies.values()),
         records=tuple(records),
         tables=tuple(tables),
-        lifecycles=tuple(
-            resolve_lifecycle(
-                companion.engine_id or "", entry, engine_map, table_map, declared_codes, diagnostics
-            )
+        wiring_reason_codes=tuple(wiring_codes),
+        audit_event_types=event_types,
+        enum_reason_codes=tuple(
+            (c.engine_id, c.syntax.header_span)
+            for c in companions
+            if c.enum_reason_codes and c.engine_id
+        ),
+        inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
+        **_wiring(sections, context),
+    )
+
+
+def _wiring(sections: _Sections, context: WiringContext) -> dict[str, Any]:
+    """What the wiring specs say the runtime does: lifecycles, bindings, roles, tool paths."""
+    engines, tables = context.engines, context.tables
+    codes, diagnostics = context.declared_codes, context.diagnostics
+    bindings = [
+        resolve_binding(companion.engine_id or "", entry, context)
+        for companion, section in sections("capability_bindings")
+        for entry in section.entries
+    ]
+    return {
+        "lifecycles": tuple(
+            resolve_lifecycle(companion.engine_id or "", entry, engines, tables, codes, diagnostics)
             for companion, section in sections("lifecycles")
             for entry in section.entries
         ),
-        bindings=tuple(b for b in bindings if b is not None),
-        wiring_reason_codes=tuple(wiring_codes),
-        reason_code_roles=tuple(
-            resolve_reason_code_roles(sections("reason_code_roles"), declared_codes, diagnostics)
+        "bindings": tuple(b for b in bindings if b is not None),
+        "reason_code_roles": tuple(
+            resolve_reason_code_roles(sections("reason_code_roles"), codes, diagnostics)
         ),
-        tool_paths=tuple(
-            resolve_tool_path(
-                companion.engine_id or "", section, engine_map, declared_codes, diagnostics
-            )
+        "tool_paths": tuple(
+            resolve_tool_path(companion.engine_id or "", section, engines, codes, diagnostics)
             for companion, section in sections("tool_path")
         ),
-        audit_event_types=event_types,
-        inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
-    )
+    }
 
 
 def _wired_engines_exist(
@@ -136,7 +142,7 @@ def _wired_engines_exist(
     for companion in companions:
         if companion.engine_id is not None and companion.engine_id not in engines:
             diagnostics.report(
-                "ECM055",
+                Code.UNKNOWN_ENGINE,
                 companion.syntax.header_span,
                 f"wiring for engine {companion.engine_id!r}, which no ECM spec declares",
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import Bullet
 from ecmc.frontend.type_grammar import GrammarError, parse_member
@@ -31,7 +32,7 @@ def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostic
         for code in fields:
             parsed = parse_member(code.text, code.span)
             if isinstance(parsed, GrammarError):
-                diagnostics.report("ECM020", parsed.span(code.span), parsed.message)
+                diagnostics.report(Code.TYPE_SYNTAX, parsed.span(code.span), parsed.message)
                 continue
             member = resolver.member(parsed, named_only=True)
             if member is None:
@@ -40,13 +41,15 @@ def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostic
             if _OPTIONAL_BEFORE.search(before):
                 member = Member(member.name, member.type, True, member.pinned, member.span)
             if member.name in seen:
-                diagnostics.report("ECM026", code.span, f"field {member.name!r} appears twice")
+                diagnostics.report(
+                    Code.DUPLICATE_FIELD, code.span, f"field {member.name!r} appears twice"
+                )
                 continue
             seen.add(member.name)
             members.append(member)
         for piece, offset in _untyped_pieces(child.text.text, bool(fields)):
             diagnostics.report(
-                "ECM025",
+                Code.UNTYPED_PROSE,
                 child.text.span.narrow(offset, len(piece)),
                 f"could not type {piece!r}: name the field in backticks",
             )

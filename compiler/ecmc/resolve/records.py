@@ -6,6 +6,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import keyed, value_text
 from ecmc.frontend.syntax import CompanionSection, Entry
@@ -40,7 +41,7 @@ def resolve_record(
     given = [k for k in ("fields", "row_of", "alias_of") if k in keys]
     if len(given) != 1:
         diagnostics.report(
-            "ECM060",
+            Code.BAD_RECORD,
             entry.name.span,
             f"record {name} needs exactly one of 'fields', 'row_of', 'alias_of'"
             + (f"; has {', '.join(given)}" if given else ""),
@@ -55,7 +56,7 @@ def resolve_record(
         if table is None:
             bullet = keys["row_of"]
             diagnostics.report(
-                "ECM060",
+                Code.BAD_RECORD,
                 bullet.value.span if bullet.value else bullet.span,
                 f"record {name}: row_of names unknown table {row_of!r}",
             )
@@ -83,7 +84,7 @@ def resolve_record(
         for member in extra:
             if member.name in base_names:
                 diagnostics.report(
-                    "ECM026",
+                    Code.DUPLICATE_FIELD,
                     member.span,
                     f"variant field {member.name!r} is already a field of {name}",
                 )
@@ -119,7 +120,7 @@ def collect_records(
             if checked.name.text in entries:
                 first = entries[checked.name.text][1].name.span
                 diagnostics.report(
-                    "ECM052",
+                    Code.DUPLICATE_RECORD,
                     checked.name.span,
                     f"record {checked.name.text!r} is defined twice",
                     f"first at {first}",
@@ -134,7 +135,7 @@ def _checked_entry(entry: Entry, diagnostics: Diagnostics) -> Entry | None:
     if not RECORD_NAME.fullmatch(name) or name in RESERVED_RECORD_NAMES:
         clash = " and not a name the generated code uses" if RECORD_NAME.fullmatch(name) else ""
         diagnostics.report(
-            "ECM060",
+            Code.BAD_RECORD,
             entry.name.span,
             f"record name {name!r} must be PascalCase letters and digits{clash}",
         )
@@ -142,14 +143,16 @@ def _checked_entry(entry: Entry, diagnostics: Diagnostics) -> Entry | None:
     dropped = [v for v in entry.children if not VARIANT_NAME.fullmatch(v.name.text)]
     for variant in dropped:
         diagnostics.report(
-            "ECM060", variant.name.span, f"variant name {variant.name.text!r} must be snake_case"
+            Code.BAD_RECORD,
+            variant.name.span,
+            f"variant name {variant.name.text!r} must be snake_case",
         )
     first_variant: dict[str, Entry] = {}
     for variant in entry.children:
         earlier = first_variant.setdefault(variant.name.text, variant)
         if earlier is not variant:
             diagnostics.report(
-                "ECM060",
+                Code.BAD_RECORD,
                 variant.name.span,
                 f"{name}: variant {variant.name.text!r} is defined twice",
                 f"first at {earlier.name.span}",

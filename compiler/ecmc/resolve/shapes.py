@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import Member, Record, TypeRef
 
@@ -34,7 +35,7 @@ def input_fields(
     if ref.kind in ("tuple", "inline_record"):
         return _spread(ref.members, records, cap_id, diagnostics)
     diagnostics.report(
-        "ECM027",
+        Code.MISPLACED_TYPE,
         ref.span,
         f"{cap_id}: an input is a field, a tuple of fields, a record or none, not a {ref.kind}",
     )
@@ -72,7 +73,7 @@ def _spread(
             continue
         else:
             diagnostics.report(
-                "ECM027",
+                Code.MISPLACED_TYPE,
                 member.span,
                 f"{cap_id}: an input tuple holds fields and records, not a {member.type.kind}",
             )

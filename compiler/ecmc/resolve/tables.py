@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from ecm_contract import Scope, TruthType
+
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, name_list, pin_list, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.types import TypeResolver
-
-TRUTH_TYPES = frozenset({"LEDGER", "CURRENT", "CACHE"})
-
 
 TABLE_KEYS = frozenset(
     {
@@ -35,9 +35,6 @@ TABLE_KEYS = frozenset(
 )
 
 
-TABLE_SCOPES = ("TENANT", "GLOBAL")
-
-
 SQL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
@@ -54,7 +51,7 @@ def resolve_tables(
                 continue
             if table.name in tables:
                 diagnostics.report(
-                    "ECM056",
+                    Code.DUPLICATE_TABLE,
                     entry.name.span,
                     f"table {table.name!r} is defined twice",
                     f"first at {tables[table.name].span}",
@@ -72,19 +69,20 @@ def _table(
     name = entry.name.text
     if not SQL_NAME.fullmatch(name):
         diagnostics.report(
-            "ECM059",
+            Code.BAD_TABLE,
             entry.name.span,
             f"table name {name!r} must be snake_case, at most 63 characters",
         )
         return None
     keys = keyed(entry.keys, TABLE_KEYS, f"table {name}", diagnostics)
-    truth = value_text(keys.get("truth_type"))
-    if truth not in TRUTH_TYPES:
+    truth_text = value_text(keys.get("truth_type"))
+    truth = TruthType(truth_text) if truth_text in set(TruthType) else None
+    if truth is None:
         diagnostics.report(
-            "ECM059",
+            Code.BAD_TABLE,
             entry.name.span,
-            f"table {name}: truth_type {truth or '(missing)'!r} is not one of "
-            "LEDGER, CURRENT, CACHE",
+            f"table {name}: truth_type {truth_text or '(missing)'!r} is not one of "
+            f"{', '.join(TruthType)}",
         )
     columns_bullet = keys.get("columns")
     members = (
@@ -92,14 +90,14 @@ def _table(
     )
     if members is None:
         if columns_bullet is None:
-            diagnostics.report("ECM059", entry.name.span, f"table {name} has no 'columns'")
+            diagnostics.report(Code.BAD_TABLE, entry.name.span, f"table {name} has no 'columns'")
         return None
     columns: list[Column] = []
     for member in members:
         if member.type.kind != "scalar" or member.type.scalar is None:
             if member.type.kind != "error":
                 diagnostics.report(
-                    "ECM059", member.span, f"column {member.name!r} must be a plain field"
+                    Code.BAD_TABLE, member.span, f"column {member.name!r} must be a plain field"
                 )
             continue
         columns.append(
@@ -117,13 +115,15 @@ def _table(
         for col in names:
             if col.text not in column_names:
                 diagnostics.report(
-                    "ECM054", col.span, f"table {name}: {what} names unknown column {col.text!r}"
+                    Code.UNKNOWN_COLUMN,
+                    col.span,
+                    f"table {name}: {what} names unknown column {col.text!r}",
                 )
         return tuple(col.text for col in names)
 
     primary_key = checked(bullet_names(keys.get("primary_key"), diagnostics), "primary_key")
     if not primary_key:
-        diagnostics.report("ECM059", entry.name.span, f"table {name} has no 'primary_key'")
+        diagnostics.report(Code.BAD_TABLE, entry.name.span, f"table {name} has no 'primary_key'")
     identity = None
     identity_names = checked(bullet_names(keys.get("identity"), diagnostics), "identity")
     if identity_names:
@@ -131,7 +131,7 @@ def _table(
         column = next((c for c in columns if c.name == identity), None)
         if column is not None and (column.type.base != "int" or identity not in primary_key):
             diagnostics.report(
-                "ECM059",
+                Code.BAD_TABLE,
                 keys["identity"].span,
                 f"table {name}: identity column {identity!r} must be an int primary key",
             )
@@ -144,12 +144,14 @@ def _table(
         for child in bullet.children:
             if child.key is None or child.value is None:
                 diagnostics.report(
-                    "ECM018", child.span, f"table {name}: expected '`name`: `(columns)`'"
+                    Code.UNREADABLE_LINE,
+                    child.span,
+                    f"table {name}: expected '`name`: `(columns)`'",
                 )
                 continue
             if not SQL_NAME.fullmatch(child.key.text):
                 diagnostics.report(
-                    "ECM059",
+                    Code.BAD_TABLE,
                     child.key.span,
                     f"table {name}: key name {child.key.text!r} must be snake_case, "
                     "at most 63 characters",
@@ -166,7 +168,9 @@ def _table(
         table_name, dot, target_column = target.partition(".")
         if child.key is None or not dot:
             diagnostics.report(
-                "ECM018", child.span, f"table {name}: expected '`column`: `table.column`'"
+                Code.UNREADABLE_LINE,
+                child.span,
+                f"table {name}: expected '`column`: `table.column`'",
             )
             continue
         checked([child.key], "foreign_keys")
@@ -175,15 +179,23 @@ def _table(
     ttl = checked(bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
     tenant = checked(bullet_names(keys.get("tenant_column"), diagnostics), "tenant_column")
     projection = value_text(keys.get("projection_of")) or None
-    if truth != "CURRENT" and projection is not None:
+    if truth is not TruthType.CURRENT and projection is not None:
         diagnostics.report(
-            "ECM059",
+            Code.BAD_TABLE,
             keys["projection_of"].span,
             f"table {name}: only a CURRENT table is a projection of a ledger",
         )
     scope = _scope(keys.get("scope"), bool(tenant), name, diagnostics)
-    if truth == "CACHE" and not ttl:
-        diagnostics.report("ECM059", entry.name.span, f"CACHE table {name} needs a 'ttl_column'")
+    if truth is TruthType.LEDGER and identity is None:
+        diagnostics.report(
+            Code.BAD_TABLE,
+            entry.name.span,
+            f"LEDGER table {name} needs an 'identity' column: its event sequence",
+        )
+    if truth is TruthType.CACHE and not ttl:
+        diagnostics.report(
+            Code.BAD_TABLE, entry.name.span, f"CACHE table {name} needs a 'ttl_column'"
+        )
     return Table(
         name=name,
         engine_id=engine_id,
@@ -205,26 +217,30 @@ def _table(
     )
 
 
-def _scope(bullet: Bullet | None, has_tenant: bool, table: str, diagnostics: Diagnostics) -> str:
-    """TENANT when the table names its tenant column, GLOBAL when it says so, else ''."""
-    declared = value_text(bullet)
+def _scope(
+    bullet: Bullet | None, has_tenant: bool, table: str, diagnostics: Diagnostics
+) -> Scope | None:
+    """TENANT when the table names its tenant column, GLOBAL when it says so, else None."""
+    implied = Scope.TENANT if has_tenant else None
+    text = value_text(bullet)
     if bullet is None:
-        return "TENANT" if has_tenant else ""
-    if declared not in TABLE_SCOPES:
+        return implied
+    if text not in set(Scope):
         diagnostics.report(
-            "ECM059",
+            Code.BAD_TABLE,
             bullet.value.span if bullet.value else bullet.span,
-            f"table {table}: scope {declared!r} is not one of {', '.join(TABLE_SCOPES)}",
+            f"table {table}: scope {text!r} is not one of {', '.join(Scope)}",
         )
-        return "TENANT" if has_tenant else ""
-    if (declared == "TENANT") != has_tenant:
+        return implied
+    declared = Scope(text)
+    if (declared is Scope.TENANT) != has_tenant:
         diagnostics.report(
-            "ECM059",
+            Code.BAD_TABLE,
             bullet.span,
             f"table {table}: scope {declared} "
             + (
                 "needs a 'tenant_column'"
-                if declared == "TENANT"
+                if declared is Scope.TENANT
                 else "contradicts its 'tenant_column'"
             ),
         )
@@ -239,7 +255,7 @@ def _projection(
     for column, source, span in pin_list(bullet, diagnostics, "current_column=ledger_column"):
         if column not in columns:
             diagnostics.report(
-                "ECM054", span, f"table {table}: project names unknown column {column!r}"
+                Code.UNKNOWN_COLUMN, span, f"table {table}: project names unknown column {column!r}"
             )
         else:
             pairs.append((column, source))
@@ -251,7 +267,7 @@ def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: D
         target = tables.get(fk.table)
         if target is None or fk.target_column not in {c.name for c in target.columns}:
             diagnostics.report(
-                "ECM054",
+                Code.UNKNOWN_COLUMN,
                 fk.span,
                 f"table {table.name}: foreign key target {fk.table}.{fk.target_column} "
                 "does not exist",
@@ -262,13 +278,13 @@ def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: D
         for _, source in table.project:
             if ledger is not None and source not in ledger_columns:
                 diagnostics.report(
-                    "ECM054",
+                    Code.UNKNOWN_COLUMN,
                     table.span,
                     f"table {table.name}: project takes {source!r}, which {ledger.name} lacks",
                 )
-        if ledger is None or ledger.truth_type != "LEDGER":
+        if ledger is None or ledger.truth_type is not TruthType.LEDGER:
             diagnostics.report(
-                "ECM059",
+                Code.BAD_TABLE,
                 table.span,
                 f"table {table.name}: projection_of {table.projection_of!r} is not a LEDGER table",
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import Text
 from ecmc.frontend.type_grammar import (
@@ -53,7 +54,7 @@ class TypeResolver:
     def schema(self, text: Text) -> Schema:
         parsed = parse_type(text.text, text.span)
         if isinstance(parsed, GrammarError):
-            self.diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+            self.diagnostics.report(Code.TYPE_SYNTAX, parsed.span(text.span), parsed.message)
             return Schema(text.text, TypeRef("error", text.span))
         return Schema(text.text, self.resolve(parsed))
 
@@ -61,7 +62,7 @@ class TypeResolver:
         """A `fields` / `columns` list: a tuple of fields, or one field."""
         parsed = parse_type(text.text, text.span)
         if isinstance(parsed, GrammarError):
-            self.diagnostics.report("ECM020", parsed.span(text.span), parsed.message)
+            self.diagnostics.report(Code.TYPE_SYNTAX, parsed.span(text.span), parsed.message)
             return None
         items = parsed.members if isinstance(parsed, TupleType) else (parsed,)
         return self._member_list(items, named_only=True)
@@ -70,7 +71,7 @@ class TypeResolver:
         definition = self.dictionary.lookup(name)
         if definition is None:
             self.diagnostics.report(
-                "ECM021",
+                Code.UNTYPED_FIELD,
                 text.span,
                 f"unknown field {name!r}: not in the field dictionary and no naming convention "
                 "matches",
@@ -102,7 +103,9 @@ class TypeResolver:
                 return TypeRef("option", span, args=(self.resolve(inner),))
             case Pinned(span=span):
                 self.diagnostics.report(
-                    "ECM027", span, "'field=value' is only allowed as a member of a tuple or record"
+                    Code.MISPLACED_TYPE,
+                    span,
+                    "'field=value' is only allowed as a member of a tuple or record",
                 )
                 return TypeRef("error", span)
         raise AssertionError(f"unhandled type node {node!r}")  # pragma: no cover
@@ -110,12 +113,14 @@ class TypeResolver:
     def _named(self, name: str, variant: str | None, node: NamedType) -> TypeRef:
         if name in GENERICS:
             self.diagnostics.report(
-                "ECM024", node.span, f"{name!r} is generic and needs type arguments: {name}<...>"
+                Code.BAD_GENERIC,
+                node.span,
+                f"{name!r} is generic and needs type arguments: {name}<...>",
             )
             return TypeRef("error", node.span, name=name)
         if name not in self.records:
             self.diagnostics.report(
-                "ECM022",
+                Code.UNDEFINED_TYPE,
                 node.span,
                 f"unknown named type {name!r}: no companion spec defines it",
                 *_suggest(name, sorted(self.records)),
@@ -124,7 +129,7 @@ class TypeResolver:
         if variant is not None and variant not in self.records[name]:
             known = ", ".join(sorted(self.records[name])) or "none"
             self.diagnostics.report(
-                "ECM023",
+                Code.UNDEFINED_VARIANT,
                 node.span,
                 f"{name!r} has no variant {variant!r}",
                 f"its variants: {known}",
@@ -136,7 +141,7 @@ class TypeResolver:
         known = GENERICS.get(name)
         if known is None:
             self.diagnostics.report(
-                "ECM024",
+                Code.BAD_GENERIC,
                 node.span,
                 f"unknown generic type {name!r}",
                 f"known generics: {', '.join(GENERICS)}",
@@ -145,7 +150,7 @@ class TypeResolver:
         kind, arity = known
         if len(args) != arity:
             self.diagnostics.report(
-                "ECM024",
+                Code.BAD_GENERIC,
                 node.span,
                 f"{name} takes {arity} type argument(s), got {len(args)}",
             )
@@ -153,7 +158,9 @@ class TypeResolver:
         resolved = tuple(self.resolve(arg) for arg in args)
         if kind == "result" and resolved[1].kind not in ("record", "error"):
             self.diagnostics.report(
-                "ECM027", args[1].span, "the error type of Result<T, E> must be a named record"
+                Code.MISPLACED_TYPE,
+                args[1].span,
+                "the error type of Result<T, E> must be a named record",
             )
         return TypeRef(kind, node.span, args=resolved)
 
@@ -166,7 +173,7 @@ class TypeResolver:
                 continue
             if member.name and member.name in seen:
                 self.diagnostics.report(
-                    "ECM026",
+                    Code.DUPLICATE_FIELD,
                     member.span,
                     f"field {member.name!r} appears twice",
                     f"first at {seen[member.name].span}",
@@ -189,7 +196,9 @@ class TypeResolver:
         if isinstance(core, FieldRef | InlineRecord):
             return Member(core.name, self.resolve(node), optional, pinned, span)
         if named_only or pinned:
-            self.diagnostics.report("ECM027", span, "expected a field name here, not a type")
+            self.diagnostics.report(
+                Code.MISPLACED_TYPE, span, "expected a field name here, not a type"
+            )
             return None
         resolved = self.resolve(node)
         if optional:

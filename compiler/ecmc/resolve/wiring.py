@@ -4,35 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ecm_contract import TOOL_FIELD_KEYS, Role, ToolFields
+
+from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.extract import REASON_CODE
 from ecmc.frontend.keys import keyed, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection
 from ecmc.ir import Engine, ReasonCode, ReasonCodeRole, ToolPath
 from ecmc.resolve.companions import Companion
-
-REASON_CODE_ROLES = frozenset(
-    {
-        "contract_validation",
-        "scope_violation",
-        "idempotency_replay",
-        "append_only_violation",
-        "caller_refused",
-        "transition_invalid",
-        "not_found",
-        "forbidden_tool",
-        "timeout",
-        "budget_exceeded",
-        "policy_block",
-        "forbidden_domain",
-        "provider_error",
-    }
-)
-
+from ecmc.span import Span
 
 TOOL_PATH_KEYS = frozenset(
     {"cache_read", "cache_write", "ok_commit", "fail_commit", "cache_ttl_ms", "reason_code"}
+    | set(TOOL_FIELD_KEYS)
 )
+
+
+ROLES = frozenset(role.value for role in Role)
 
 
 def referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostics) -> None:
@@ -40,11 +29,13 @@ def referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostics
     code = bullet.value.text
     if not REASON_CODE.fullmatch(code):
         diagnostics.report(
-            "ECM040", bullet.value.span, f"reason code {code!r} is not UPPER_SNAKE_CASE"
+            Code.REASON_CODE_CASE,
+            bullet.value.span,
+            f"reason code {code!r} is not UPPER_SNAKE_CASE",
         )
     elif code not in declared:
         diagnostics.report(
-            "ECM036",
+            Code.UNDECLARED_REASON_CODE,
             bullet.value.span,
             f"reason code {code} is referenced but no ECM spec declares it",
         )
@@ -64,11 +55,11 @@ def resolve_tool_path(
     for key in ("cache_read", "cache_write", "ok_commit", "fail_commit"):
         value = value_text(keys.get(key))
         if not value:
-            diagnostics.report("ECM010", section.title.span, f"tool path needs '{key}'")
+            diagnostics.report(Code.MISSING_KEY, section.title.span, f"tool path needs '{key}'")
         elif value not in known:
             bullet = keys[key]
             diagnostics.report(
-                "ECM063",
+                Code.UNKNOWN_CAPABILITY,
                 bullet.value.span if bullet.value else bullet.span,
                 f"tool path {key} names {value}, which no ECM spec declares",
             )
@@ -76,16 +67,19 @@ def resolve_tool_path(
     ttl = value_text(keys.get("cache_ttl_ms"))
     if not ttl.isdigit():
         diagnostics.report(
-            "ECM011", section.title.span, "tool path needs 'cache_ttl_ms' as a whole number"
+            Code.MALFORMED_VALUE,
+            section.title.span,
+            "tool path needs 'cache_ttl_ms' as a whole number",
         )
     reason = value_text(keys.get("reason_code"))
     if reason and reason not in declared_codes:
         bullet = keys["reason_code"]
         diagnostics.report(
-            "ECM036",
+            Code.UNDECLARED_REASON_CODE,
             bullet.value.span if bullet.value else bullet.span,
             f"reason code {reason} is referenced but no spec declares it",
         )
+    named = {key.removesuffix("_field"): keys[key] for key in TOOL_FIELD_KEYS if key in keys}
     return ToolPath(
         engine_id,
         chosen["cache_read"],
@@ -95,7 +89,13 @@ def resolve_tool_path(
         int(ttl) if ttl.isdigit() else 0,
         reason or None,
         section.title.span,
+        ToolFields(**{name: value_text(bullet) for name, bullet in named.items()}),
+        tuple((name, _value_span(bullet)) for name, bullet in sorted(named.items())),
     )
+
+
+def _value_span(bullet: Bullet) -> Span:
+    return bullet.value.span if bullet.value else bullet.span
 
 
 def resolve_wiring_reason_codes(
@@ -106,11 +106,13 @@ def resolve_wiring_reason_codes(
     for companion, section in sections:
         for bullet in section.bullets:
             if bullet.key is None:
-                diagnostics.report("ECM018", bullet.span, "expected '`REASON_CODE`: meaning'")
+                diagnostics.report(
+                    Code.UNREADABLE_LINE, bullet.span, "expected '`REASON_CODE`: meaning'"
+                )
                 continue
             if not REASON_CODE.fullmatch(bullet.key.text):
                 diagnostics.report(
-                    "ECM040",
+                    Code.REASON_CODE_CASE,
                     bullet.key.span,
                     f"reason code {bullet.key.text!r} is not UPPER_SNAKE_CASE",
                 )
@@ -134,22 +136,24 @@ def resolve_reason_code_roles(
     for companion, section in sections:
         for bullet in section.bullets:
             if bullet.key is None or bullet.value is None:
-                diagnostics.report("ECM018", bullet.span, "expected '`role`: `REASON_CODE`'")
+                diagnostics.report(
+                    Code.UNREADABLE_LINE, bullet.span, "expected '`role`: `REASON_CODE`'"
+                )
                 continue
 
-            if bullet.key.text not in REASON_CODE_ROLES:
+            if bullet.key.text not in ROLES:
                 diagnostics.report(
-                    "ECM017",
+                    Code.UNKNOWN_ROLE,
                     bullet.key.span,
                     f"unknown reason-code role {bullet.key.text!r}",
-                    f"roles: {', '.join(sorted(REASON_CODE_ROLES))}",
+                    f"roles: {', '.join(sorted(ROLES))}",
                 )
                 continue
             referenced_code(bullet, declared, diagnostics)
             seen = roles.get((companion.engine_id or "", bullet.key.text))
             if seen is not None:
                 diagnostics.report(
-                    "ECM012",
+                    Code.DUPLICATE_KEY,
                     bullet.key.span,
                     f"reason-code role {bullet.key.text!r} is given twice",
                     f"first at {seen.span}",

@@ -96,7 +96,7 @@ class ChatCommitRowInput(SpecModel):
     model_route_class: _f.ModelRouteClass
     temperature_bp: _f.TemperatureBp
     max_tokens: _f.MaxTokens
-    reason_code: _f.ReasonCode
+    reason_code: ReasonCode
     idempotency_key: _f.IdempotencyKey
 
 
@@ -122,7 +122,7 @@ class IntentCommitRowInput(SpecModel):
     temperature_bp: _f.TemperatureBp
     max_tokens: _f.MaxTokens
     refined_intent_type: _f.RefinedIntentType
-    reason_code: _f.ReasonCode
+    reason_code: ReasonCode
     idempotency_key: _f.IdempotencyKey
 
 
@@ -148,7 +148,7 @@ class ClarifyCommitRowInput(SpecModel):
     temperature_bp: _f.TemperatureBp
     max_tokens: _f.MaxTokens
     what_is_missing: _f.WhatIsMissing
-    reason_code: _f.ReasonCode
+    reason_code: ReasonCode
     idempotency_key: _f.IdempotencyKey
 
 
@@ -174,7 +174,7 @@ class AnalysisCommitRowInput(SpecModel):
     temperature_bp: _f.TemperatureBp
     max_tokens: _f.MaxTokens
     analysis_kind: _f.AnalysisKind
-    reason_code: _f.ReasonCode
+    reason_code: ReasonCode
     idempotency_key: _f.IdempotencyKey
 
 
@@ -200,7 +200,7 @@ class FailClosedCommitRowInput(SpecModel):
     temperature_bp: _f.TemperatureBp | None = None
     max_tokens: _f.MaxTokens | None = None
     fail_code: _f.FailCode
-    reason_code: _f.ReasonCode
+    reason_code: ReasonCode
     idempotency_key: _f.IdempotencyKey
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from ecm_contract import Role
 from pydantic import BaseModel
 
 from ecm_runtime.tools import ToolFailure, domain_allowed
@@ -111,10 +112,10 @@ class UrlFetchProvider:
         ) as client:
             for _ in range(self.max_redirects + 1):
                 if urlsplit(url).scheme not in ("http", "https"):
-                    raise ToolFailure("forbidden_domain", f"not an http(s) URL: {url}")
+                    raise ToolFailure(Role.FORBIDDEN_DOMAIN, f"not an http(s) URL: {url}")
                 if not domain_allowed(url, self.allowed_domains):
                     raise ToolFailure(
-                        "forbidden_domain", f"{urlsplit(url).hostname} is not allowed"
+                        Role.FORBIDDEN_DOMAIN, f"{urlsplit(url).hostname} is not allowed"
                     )
                 try:
                     with client.stream("GET", url) as response:
@@ -122,22 +123,22 @@ class UrlFetchProvider:
                             url = urljoin(url, response.headers.get("location", ""))
                             continue
                         if response.status_code >= 400:
-                            raise ToolFailure("provider_error", f"HTTP {response.status_code}")
+                            raise ToolFailure(Role.PROVIDER_ERROR, f"HTTP {response.status_code}")
                         return self._read(response), response.charset_encoding, url
                 except httpx.TimeoutException as error:
-                    raise ToolFailure("timeout", f"{url}: {error}") from None
+                    raise ToolFailure(Role.TIMEOUT, f"{url}: {error}") from None
                 except httpx.HTTPError as error:
-                    raise ToolFailure("provider_error", f"{url}: {error}") from None
-        raise ToolFailure("policy_block", f"more than {self.max_redirects} redirects")
+                    raise ToolFailure(Role.PROVIDER_ERROR, f"{url}: {error}") from None
+        raise ToolFailure(Role.POLICY_BLOCK, f"more than {self.max_redirects} redirects")
 
     def _read(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            raise ToolFailure("budget_exceeded", f"body of {declared} bytes is over the limit")
+            raise ToolFailure(Role.BUDGET_EXCEEDED, f"body of {declared} bytes is over the limit")
         chunks, size = [], 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > self.max_bytes:
-                raise ToolFailure("budget_exceeded", f"body over {self.max_bytes} bytes")
+                raise ToolFailure(Role.BUDGET_EXCEEDED, f"body over {self.max_bytes} bytes")
             chunks.append(chunk)
         return b"".join(chunks)

@@ -1,0 +1,225 @@
+"""The contract between the compiler and the runtime, defined once for both.
+
+In: nothing (this package depends on nothing, so the compile path imports it without
+SQLAlchemy). Out: the vocabularies both sides speak (operations, truth types, side effects,
+table scopes, reason-code roles), the facts a generated table states about itself, and every
+name the runtime relies on: the audit envelope, the clock and reason fields, the tool path's
+fields. The compiler checks a program against these names (ECM070); the runtime reads them
+from here, never from a literal of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+
+class Operation(StrEnum):
+    """What a capability binding tells the runtime to do."""
+
+    AUDIT_APPEND = "audit_append"
+    APPEND = "append"
+    UPSERT = "upsert"
+    TRANSITION = "transition"
+    REBUILD = "rebuild"
+    READ_ONE = "read_one"
+    READ_MANY = "read_many"
+    READ_MAP = "read_map"
+    TOOL_QUERY = "tool_query"
+
+    @property
+    def writes(self) -> bool:
+        return self in _WRITES or self in _AUDITED
+
+    @property
+    def audited(self) -> bool:
+        """A write that may emit its own audit row (rebuilding a projection emits none)."""
+        return self in _AUDITED
+
+    @property
+    def reads(self) -> bool:
+        return self in _READS
+
+    @property
+    def truth_types(self) -> frozenset[TruthType]:
+        """The truth types of the tables it may act on; empty: it acts on none."""
+        return _ACTS_ON[self]
+
+
+class TruthType(StrEnum):
+    LEDGER = "LEDGER"
+    """Append-only: the database refuses UPDATE and DELETE."""
+    CURRENT = "CURRENT"
+    """State: one row per key, written directly or projected from a ledger."""
+    CACHE = "CACHE"
+    """Rows that expire at their TTL column."""
+
+
+_AUDITED = frozenset(
+    {Operation.AUDIT_APPEND, Operation.APPEND, Operation.UPSERT, Operation.TRANSITION}
+)
+_WRITES = frozenset({Operation.REBUILD})
+_READS = frozenset({Operation.READ_ONE, Operation.READ_MANY, Operation.READ_MAP})
+_ANY = frozenset(TruthType)
+_ACTS_ON: dict[Operation, frozenset[TruthType]] = {
+    Operation.AUDIT_APPEND: frozenset({TruthType.LEDGER}),
+    Operation.APPEND: frozenset({TruthType.LEDGER}),
+    Operation.UPSERT: frozenset({TruthType.CACHE, TruthType.CURRENT}),
+    Operation.TRANSITION: frozenset({TruthType.LEDGER}),
+    Operation.REBUILD: frozenset({TruthType.CURRENT}),
+    Operation.READ_ONE: _ANY,
+    Operation.READ_MANY: _ANY,
+    Operation.READ_MAP: _ANY,
+    Operation.TOOL_QUERY: frozenset(),
+}
+
+
+class SideEffects(StrEnum):
+    NONE = "NONE"
+    DECLARED = "DECLARED"
+
+
+class Scope(StrEnum):
+    """Whose rows a table holds."""
+
+    TENANT = "TENANT"
+    GLOBAL = "GLOBAL"
+
+
+class Role(StrEnum):
+    """A kind of refusal; each engine's wiring names its reason code for each role."""
+
+    CONTRACT_VALIDATION = "contract_validation"
+    SCOPE_VIOLATION = "scope_violation"
+    IDEMPOTENCY_REPLAY = "idempotency_replay"
+    APPEND_ONLY_VIOLATION = "append_only_violation"
+    CALLER_REFUSED = "caller_refused"
+    TRANSITION_INVALID = "transition_invalid"
+    NOT_FOUND = "not_found"
+    FORBIDDEN_TOOL = "forbidden_tool"
+    TIMEOUT = "timeout"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    POLICY_BLOCK = "policy_block"
+    FORBIDDEN_DOMAIN = "forbidden_domain"
+    PROVIDER_ERROR = "provider_error"
+
+
+# --- input fields the runtime reads by name (optional: without them it uses its defaults) ---
+
+CLOCK_FIELD = "now"
+"""A write's time in unix ms when its input gives one; else the runtime's clock."""
+REASON_FIELD = "reason_code"
+"""A write's own reason code when its input gives one; else its binding's success code."""
+IDEMPOTENCY_FIELD = "idempotency_key"
+REPLAYED_FIELD = "replayed"
+"""Set on a lifecycle action's answer when it was a retry."""
+
+
+class AuditColumn(StrEnum):
+    """The audit envelope (DESIGN §6): the columns the runtime writes on the audit log."""
+
+    CREATED_AT = "created_at"
+    TENANT_ID = "tenant_id"
+    WORK_ORDER_ID = "work_order_id"
+    SESSION_ID = "session_id"
+    USER_ID = "user_id"
+    DEVICE_ID = "device_id"
+    ENGINE = "engine"
+    EVENT_TYPE = "event_type"
+    REASON_CODE = "reason_code"
+    SEVERITY = "severity"
+    CORRELATION_ID = "correlation_id"
+    TURN_ID = "turn_id"
+    PAYLOAD = "payload_min"
+    PAYLOAD_DIGEST = "payload_digest"
+    EVIDENCE_REF = "evidence_ref"
+    IDEMPOTENCY_KEY = "idempotency_key"
+
+
+AUDIT_REQUIRED: tuple[AuditColumn, ...] = (
+    AuditColumn.CREATED_AT,
+    AuditColumn.TENANT_ID,
+    AuditColumn.ENGINE,
+    AuditColumn.EVENT_TYPE,
+    AuditColumn.REASON_CODE,
+    AuditColumn.SEVERITY,
+    AuditColumn.CORRELATION_ID,
+    AuditColumn.PAYLOAD,
+    AuditColumn.PAYLOAD_DIGEST,
+    AuditColumn.IDEMPOTENCY_KEY,
+)
+"""The envelope columns an audit log must have: without one, what the runtime promises
+(bounded payloads with their digest, idempotent audit appends, tenant scope) cannot hold.
+The rest are written when the table has them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFields:
+    """The names the tool path reads and writes, as an engine's wiring declares them (each
+    `<name>_field` key of its `Tool Path`; these defaults otherwise). The compiler checks
+    each against the capabilities and tables of the path."""
+
+    tool_name: str = "tool_name"
+    """Cache key, ok/fail row: which tool answered."""
+    query_hash: str = "query_hash"
+    """Cache key, ok/fail row: BLAKE3 of the normalised query."""
+    locale: str = "locale"
+    """Cache key: the query's locale (`und` when the query names none)."""
+    payload: str = "result_payload"
+    """Cache column: the provider's answer."""
+    expiry: str = "expires_at"
+    """Cache column: when the answer expires (unix ms)."""
+    status: str = "cache_status"
+    """Ok/fail row: HIT, MISS or BYPASS."""
+    fail_code: str = "fail_code"
+    """Fail row: the failure's reason code."""
+    url: str = "url"
+    """A tool input checked against the allowed domains."""
+
+
+TOOL_FIELD_KEYS: tuple[str, ...] = tuple(f"{f.name}_field" for f in fields(ToolFields))
+
+
+@dataclass(frozen=True, slots=True)
+class TableFacts:
+    """What a generated table states about itself, in its SQLAlchemy `info`."""
+
+    engine_id: str
+    truth_type: TruthType
+    projection_of: str | None = None
+    ttl_column: str | None = None
+    identity: str | None = None
+    """The column the database numbers; a ledger's event sequence."""
+    tenant_column: str | None = None
+    scope: Scope | None = None
+    project: tuple[tuple[str, str], ...] = ()
+    """(current column, ledger column) for a projection."""
+    idempotency_keys: tuple[tuple[str, ...], ...] = ()
+    source: str = ""
+
+    @classmethod
+    def of(cls, info: Mapping[str, Any]) -> TableFacts:
+        """The facts of a table's `info` (keys other than the facts are ignored)."""
+        given = {f.name: info[f.name] for f in fields(cls) if f.name in info}
+        given["truth_type"] = TruthType(given["truth_type"])
+        if given.get("scope") is not None:
+            given["scope"] = Scope(given["scope"])
+        return cls(**given)
+
+    @property
+    def numbered(self) -> str:
+        """The identity column, for the runtime's appends and replays (the compiler gives every
+        LEDGER one)."""
+        if self.identity is None:
+            raise LookupError(f"{self.source}: the table has no identity column")
+        return self.identity
+
+    @property
+    def keyed_by_idempotency(self) -> bool:
+        """An idempotency key of the table's own answers retries."""
+        return any(IDEMPOTENCY_FIELD in key for key in self.idempotency_keys)
+
+
+TABLE_FACT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TableFacts))
