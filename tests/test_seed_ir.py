@@ -9,6 +9,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from conftest import SEED_ENGINES, problems
 from ecmc.ir import to_jsonable
 from ecmc.pipeline import FrontendResult
+from ecmc.typeref import ResultRef, ScalarRef
 
 
 @pytest.fixture
@@ -113,4 +114,6 @@ def test_fields_say_which_rule_typed_them(project: FrontendResult) -> None:
     assert typed_by["output_schema_hash"] == "convention *_hash"
     ledger_id = caps["PH1CAPREQ_APPEND_LEDGER_ROW"].output
     assert ledger_id is not None
-    assert ledger_id.type.args[0].typed_by == "convention *_event_id"
+    assert isinstance(ledger_id.type, ResultRef)
+    assert isinstance(ledger_id.type.ok, ScalarRef)
+    assert ledger_id.type.ok.typed_by == "convention *_event_id"

@@ -10,25 +10,11 @@ from ecm_contract import Operation, Scope, ToolFields, TruthType
 from ecm_contract import SideEffects as Effects
 
 from ecmc.span import Span
+from ecmc.typeref import Member, Scalar, TypeRef
+
+__all__ = ["Member", "Scalar", "TypeRef"]  # re-exported: the IR's types, for its readers
 
 # --- types ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Scalar:
-    """A field-dictionary type: a primitive with bounds (length for strings, value for ints,
-    entries for objects) and, for JSON values, size limits."""
-
-    base: str  # string | int | bool | json | object | enum
-    labels: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
-    is_list: bool = False
-    max_bytes: int | None = None
-    """JSON values: the most bytes the value's canonical JSON may take."""
-    string_min: int | None = None
-    string_max: int | None = None
-    """JSON values: the length bounds of every string inside the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,35 +25,6 @@ class FieldDef:
     """Which rule typed the field: `field` for an explicit entry, else the convention pattern."""
     description: str
     span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    name: str
-    """Empty for a positional tuple member that is a type rather than a field."""
-    type: TypeRef
-    optional: bool
-    pinned: tuple[str, ...]
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class TypeRef:
-    """A resolved type expression.
-
-    kind is one of: unit, scalar (a field's type; `name` is the field), record (`name`,
-    optional `variant`), tuple and inline_record (`members`), list and option (one arg),
-    result and map (two args), error (could not be resolved; a diagnostic was reported).
-    """
-
-    kind: str
-    span: Span
-    name: str | None = None
-    variant: str | None = None
-    scalar: Scalar | None = None
-    typed_by: str | None = None
-    members: tuple[Member, ...] = ()
-    args: tuple[TypeRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

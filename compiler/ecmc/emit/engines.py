@@ -27,8 +27,9 @@ from ecmc.emit.literals import GENERATED_NOTE, comment, pyrepr, source_line
 from ecmc.emit.models import Annotator
 from ecmc.emit.names import PythonIdentifier, capability_prefix, pascal, snake
 from ecmc.emit.package_names import PackageNames
-from ecmc.ir import Capability, CapabilityBinding, Engine, Program, TypeRef
+from ecmc.ir import Capability, CapabilityBinding, Engine, Program
 from ecmc.resolve.shapes import map_key_fields, output_row
+from ecmc.typeref import RecordRef, UnitRef
 
 
 def engine_view(
@@ -248,9 +249,13 @@ def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) ->
     """The input model (always a model) and the output model (`None` unless it is one)."""
     title = cap.name or cap.id
     records = annotator.names.records
-    input_ref = cap.input.type if cap.input else TypeRef("unit", cap.span)
-    record = records.get(input_ref.name or "") if input_ref.kind == "record" else None
-    if record is not None and record.alias_of is None:
+    input_ref = cap.input.type if cap.input else UnitRef(cap.span)
+    whole_record = (
+        isinstance(input_ref, RecordRef)
+        and input_ref.name in records
+        and records[input_ref.name].alias_of is None
+    )
+    if whole_record:
         input_model = annotator.annotation(input_ref, stem, "", source)
     else:
         doc = f"Input of {cap.id}: {title}."
@@ -261,7 +266,7 @@ def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) ->
     row = output_row(cap.output.type if cap.output else None, records)
     if row is None:
         return input_model, "None"
-    if row.kind == "record":
+    if isinstance(row, RecordRef):
         return input_model, annotator.annotation(row, stem, "", source)
     doc = f"Output of {cap.id}: {title}."
     return input_model, annotator.model(pascal(stem, "output"), doc, row.members, source).name

@@ -47,36 +47,28 @@ class Annotator:
     """The enum that types `reason_code` fields of input models, when the wiring says so."""
 
     def annotation(self, ref: TypeRef, owner: str, member: str, source: str) -> str:
-        if ref.kind == "scalar" and ref.name is not None:
-            fields_module = self.imports.name(self.imports.package, "fields", "_f")
-            return f"{fields_module}.{self.names.field_aliases[ref.name]}"
-        if ref.kind == "record" and ref.name is not None:
-            prefix = ""
-            if not self.in_records:
-                prefix = self.imports.name(self.imports.package, "records", "_r") + "."
-            record = self.names.records[ref.name]
-            if ref.variant is not None:
-                return prefix + pascal(record.name, ref.variant)
-            return prefix + ClassName(record.name)
-        if ref.kind in ("list",):
-            return f"tuple[{self.annotation(ref.args[0], owner, member, source)}, ...]"
-        if ref.kind == "option":
-            return f"{self.annotation(ref.args[0], owner, member, source)} | None"
-        if ref.kind == "map":
-            key = self.annotation(ref.args[0], owner, member, source)
-            value = self.annotation(ref.args[1], owner, member, source)
-            return f"dict[{key}, {value}]"
-        if ref.kind == "result":
-            return self.annotation(ref.args[0], owner, member, source)
-        if ref.kind == "tuple" and all(not m.name for m in ref.members):
-            inner = ", ".join(self.annotation(m.type, owner, member, source) for m in ref.members)
-            return f"tuple[{inner}]" if inner else "tuple[()]"
-        if ref.kind in ("tuple", "inline_record"):
-            name = pascal(owner, member) if member else ClassName(owner)
-            return self.model(name, "", ref.members, source).name
-        if ref.kind == "unit":
-            return "None"
-        raise ValueError(f"cannot annotate a {ref.kind} type")  # pragma: no cover
+        """The annotation of a type in this module: the node builds it, asking this object
+        for field aliases, record classes and inline models."""
+        return ref.annotate(self, owner, member, source)
+
+    def field_alias(self, name: str) -> str:
+        fields_module = self.imports.name(self.imports.package, "fields", "_f")
+        return f"{fields_module}.{self.names.field_aliases[name]}"
+
+    def record_class(self, name: str, variant: str | None) -> str:
+        prefix = ""
+        if not self.in_records:
+            prefix = self.imports.name(self.imports.package, "records", "_r") + "."
+        record = self.names.records[name]
+        if variant is not None:
+            return prefix + pascal(record.name, variant)
+        return prefix + ClassName(record.name)
+
+    def inline_model(
+        self, owner: str, member: str, members: tuple[Member, ...], source: str
+    ) -> str:
+        name = pascal(owner, member) if member else ClassName(owner)
+        return self.model(name, "", members, source).name
 
     def model(
         self,

@@ -11,7 +11,8 @@ from ecmc.emit.layout import prefixed, render
 from ecmc.emit.literals import source_line
 from ecmc.emit.names import ClassName, PythonIdentifier, pascal, snake
 from ecmc.emit.pytypes import scalar_annotation
-from ecmc.ir import Engine, Member, Program, TypeRef
+from ecmc.ir import Engine, Member, Program
+from ecmc.typeref import ScalarRef, walk
 
 
 class PackageNames:
@@ -20,20 +21,15 @@ class PackageNames:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.records = {r.name: r for r in program.records}
-        used: dict[str, TypeRef] = {}
+        used: dict[str, ScalarRef] = {}
         for member in all_members(program):
-            _collect_fields(member.type, used)
+            for ref in walk(member.type):
+                if isinstance(ref, ScalarRef):
+                    used.setdefault(ref.name, ref)
         for table in program.tables:
             for column in table.columns:
                 used.setdefault(
-                    column.name,
-                    TypeRef(
-                        "scalar",
-                        column.span,
-                        name=column.name,
-                        scalar=column.type,
-                        typed_by=column.typed_by,
-                    ),
+                    column.name, ScalarRef(column.span, column.name, column.type, column.typed_by)
                 )
         self.field_types = {name: used[name] for name in sorted(used)}
         self.field_aliases: dict[str, ClassName] = {}
@@ -62,7 +58,6 @@ class PackageNames:
         imports = Imports(package)
         views: list[dict[str, str]] = []
         for name, ref in self.field_types.items():
-            assert ref.scalar is not None
             definition = definitions.get(name)
             alias = self.field_aliases[name]
             description = definition.description if definition else ""
@@ -71,7 +66,7 @@ class PackageNames:
                 {
                     "code": render(prefixed(f"{alias} = ", annotation)),
                     "name": name,
-                    "typed_by": ref.typed_by or "",
+                    "typed_by": ref.typed_by,
                     "source": source_line(definition.span if definition else ref.span),
                 }
             )
@@ -90,12 +85,3 @@ def all_members(program: Program) -> Iterable[Member]:
             for schema in (cap.input, cap.output):
                 if schema is not None:
                     yield Member("", schema.type, False, (), schema.type.span)
-
-
-def _collect_fields(ref: TypeRef, used: dict[str, TypeRef]) -> None:
-    if ref.kind == "scalar" and ref.name is not None and ref.scalar is not None:
-        used.setdefault(ref.name, ref)
-    for member in ref.members:
-        _collect_fields(member.type, used)
-    for arg in ref.args:
-        _collect_fields(arg, used)

@@ -8,6 +8,7 @@ from ecmc.emit.models import Annotator
 from ecmc.emit.names import ClassName, PythonIdentifier, pascal
 from ecmc.emit.package_names import PackageNames
 from ecmc.ir import Program, Record
+from ecmc.typeref import RecordRef, walk
 
 
 def records_view(program: Program, names: PackageNames, package: str) -> dict[str, object]:
@@ -53,12 +54,9 @@ def _dependency_order(records: tuple[Record, ...]) -> list[Record]:
         found: set[str] = set()
         members = list(record.members) + [m for v in record.variants for m in v.members]
         refs = [m.type for m in members] + ([record.alias_of] if record.alias_of else [])
-        while refs:
-            ref = refs.pop()
-            if ref.kind == "record" and ref.name in by_name and ref.name != record.name:
+        for ref in (node for top in refs for node in walk(top)):
+            if isinstance(ref, RecordRef) and ref.name in by_name and ref.name != record.name:
                 found.add(ref.name)
-            refs.extend(m.type for m in ref.members)
-            refs.extend(ref.args)
         deps[record.name] = found
     ordered: list[Record] = []
     placed: set[str] = set()

@@ -21,13 +21,13 @@ from ecmc.ir import (
     Record,
     Schema,
     SideEffects,
-    TypeRef,
 )
 from ecmc.resolve.audit_rules import attach_audit
 from ecmc.resolve.prose import prose_schema
 from ecmc.resolve.shapes import input_fields
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
+from ecmc.typeref import UnitRef
 
 ENGINE_ID = re.compile(r"[A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*")
 
@@ -300,7 +300,7 @@ def _capability(
         input=input_schema,
         output=_schema(keys.get("output_schema"), resolver, diagnostics),
         input_fields=input_fields(
-            input_schema.type if input_schema else TypeRef("unit", syntax.span),
+            input_schema.type if input_schema else UnitRef(syntax.span),
             records,
             cap_id,
             diagnostics,

@@ -13,6 +13,7 @@ from ecmc.frontend.syntax import Bullet
 from ecmc.frontend.type_grammar import GrammarError, parse_member
 from ecmc.ir import Member, Schema, TypeRef
 from ecmc.resolve.types import TypeResolver
+from ecmc.typeref import ErrorRef, TupleRef
 
 _OPTIONAL_BEFORE = re.compile(r"\boptional\s*$", re.IGNORECASE)
 
@@ -54,9 +55,7 @@ def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostic
                 f"could not type {piece!r}: name the field in backticks",
             )
     span = bullet.key.span if bullet.key is not None else bullet.span
-    fields_ref = TypeRef("tuple", span, members=tuple(members))
-    if not members:
-        fields_ref = TypeRef("error", span)
+    fields_ref: TypeRef = TupleRef(span, tuple(members)) if members else ErrorRef(span)
     return Schema("\n".join(lines), fields_ref)
 
 

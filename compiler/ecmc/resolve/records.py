@@ -13,6 +13,7 @@ from ecmc.frontend.syntax import CompanionSection, Entry
 from ecmc.ir import Member, Record, Table, TypeRef, Variant
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.types import TypeResolver
+from ecmc.typeref import ScalarRef
 
 RECORD_KEYS = frozenset({"fields", "row_of", "alias_of", "description"})
 
@@ -64,7 +65,7 @@ def resolve_record(
             members = tuple(
                 Member(
                     c.name,
-                    TypeRef("scalar", c.span, name=c.name, scalar=c.type, typed_by=c.typed_by),
+                    ScalarRef(c.span, c.name, c.type, c.typed_by),
                     c.nullable,
                     (),
                     c.span,

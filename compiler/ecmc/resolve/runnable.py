@@ -13,6 +13,7 @@ from ecmc.frontend.syntax import Text
 from ecmc.ir import Capability, Record, Table
 from ecmc.resolve.shapes import map_key_fields, output_row, record_fields
 from ecmc.span import Span
+from ecmc.typeref import RecordRef
 
 
 class RunnableCheck:
@@ -72,8 +73,10 @@ class RunnableCheck:
             return
         if not self.operation.reads:
             return
-        record = self.records.get(row.name or "")
-        fields = record_fields(record) if record is not None else row.members
+        if isinstance(row, RecordRef):
+            fields = record_fields(self.records[row.name], row.variant)
+        else:
+            fields = row.members
         columns = self.columns
         missing = [m.name for m in fields if not m.optional and m.name not in columns]
         if missing:

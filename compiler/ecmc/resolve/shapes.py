@@ -13,27 +13,38 @@ from collections.abc import Mapping
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.ir import Member, Record, TypeRef
-
-_WRAPPERS = ("result", "option", "list")
+from ecmc.ir import Record
+from ecmc.typeref import (
+    ErrorRef,
+    InlineRecordRef,
+    ListRef,
+    MapRef,
+    Member,
+    OptionRef,
+    RecordRef,
+    ResultRef,
+    ScalarRef,
+    TupleRef,
+    TypeRef,
+    UnitRef,
+)
 
 
 def input_fields(
     ref: TypeRef, records: Mapping[str, Record], cap_id: str, diagnostics: Diagnostics
 ) -> tuple[Member, ...]:
     """The flat fields of an input, in order; problems are reported, never raised."""
-    if ref.kind in ("unit", "error"):
-        return ()
-    if ref.kind == "scalar" and ref.name:
-        return (Member(ref.name, ref, False, (), ref.span),)
-    if ref.kind == "option" and ref.args[0].kind == "scalar" and ref.args[0].name:
-        inner = ref.args[0]
-        return (Member(inner.name or "", inner, True, (), ref.span),)
-    record = records.get(ref.name or "") if ref.kind == "record" else None
-    if record is not None:
-        return record_fields(record, ref.variant)
-    if ref.kind in ("tuple", "inline_record"):
-        return _spread(ref.members, records, cap_id, diagnostics)
+    match ref:
+        case UnitRef() | ErrorRef():
+            return ()
+        case ScalarRef(name=name):
+            return (Member(name, ref, False, (), ref.span),)
+        case OptionRef(item=ScalarRef(name=name) as inner):
+            return (Member(name, inner, True, (), ref.span),)
+        case RecordRef(name=name, variant=variant) if name in records:
+            return record_fields(records[name], variant)
+        case TupleRef(members=members) | InlineRecordRef(members=members):
+            return _spread(members, records, cap_id, diagnostics)
     diagnostics.report(
         Code.MISPLACED_TYPE,
         ref.span,
@@ -46,7 +57,9 @@ def record_fields(record: Record, variant: str | None = None) -> tuple[Member, .
     """A record's fields (a variant's are its record's plus its own); an alias's one field."""
     if record.alias_of is not None:
         target = record.alias_of
-        return (Member(target.name or "", target, False, (), record.span),) if target.name else ()
+        if isinstance(target, ScalarRef):
+            return (Member(target.name, target, False, (), record.span),)
+        return ()
     members = record.members
     chosen = next((v for v in record.variants if v.name == variant), None)
     if chosen is not None:
@@ -64,12 +77,12 @@ def _spread(
     flat: list[Member] = []
     seen: dict[str, Member] = {}
     for member in members:
-        record = records.get(member.type.name or "") if member.type.kind == "record" else None
+        kind = member.type
         if member.name:
             parts: tuple[Member, ...] = (member,)
-        elif record is not None:
-            parts = record_fields(record, member.type.variant)
-        elif member.type.kind == "error":
+        elif isinstance(kind, RecordRef) and kind.name in records:
+            parts = record_fields(records[kind.name], kind.variant)
+        elif isinstance(kind, ErrorRef):
             continue
         else:
             diagnostics.report(
@@ -90,31 +103,36 @@ def _spread(
     return tuple(flat)
 
 
-def output_row(ref: TypeRef | None, records: Mapping[str, Record]) -> TypeRef | None:
+def output_row(
+    ref: TypeRef | None, records: Mapping[str, Record]
+) -> RecordRef | TupleRef | InlineRecordRef | None:
     """The record a read returns rows as: inside Result, Option, lists and a Map's values.
     None when the output holds no record with fields (a scalar, an alias, unit)."""
-    while ref is not None and (ref.kind in _WRAPPERS or ref.kind == "map"):
-        ref = ref.args[1 if ref.kind == "map" else 0]
-    if ref is None:
-        return None
-    record = records.get(ref.name or "") if ref.kind == "record" else None
-    if record is not None:
-        return None if record.alias_of is not None else ref
-    if ref.kind in ("tuple", "inline_record") and any(m.name for m in ref.members):
-        return ref
+    match ref:
+        case ResultRef(ok=inner) | OptionRef(item=inner) | ListRef(item=inner):
+            return output_row(inner, records)
+        case MapRef(value=inner):
+            return output_row(inner, records)
+        case RecordRef(name=name) if name in records:
+            return None if records[name].alias_of is not None else ref
+        case TupleRef(members=members) | InlineRecordRef(members=members) if any(
+            m.name for m in members
+        ):
+            return ref
     return None
 
 
 def map_key_fields(ref: TypeRef | None, records: Mapping[str, Record]) -> tuple[str, ...]:
     """The fields that key a `Map<K, V>` output: a tuple's fields, a field, an alias's field."""
-    while ref is not None and ref.kind == "result":
-        ref = ref.args[0]
-    if ref is None or ref.kind != "map":
+    while isinstance(ref, ResultRef):
+        ref = ref.ok
+    if not isinstance(ref, MapRef):
         return ()
-    key = ref.args[0]
-    record = records.get(key.name or "") if key.kind == "record" else None
-    if record is not None:
-        return tuple(m.name for m in record_fields(record))
-    if key.members:
-        return tuple(m.name for m in key.members if m.name)
-    return (key.name,) if key.kind == "scalar" and key.name else ()
+    match ref.key:
+        case RecordRef(name=name) if name in records:
+            return tuple(m.name for m in record_fields(records[name]))
+        case TupleRef(members=members) | InlineRecordRef(members=members):
+            return tuple(m.name for m in members if m.name)
+        case ScalarRef(name=name):
+            return (name,)
+    return ()

@@ -14,6 +14,7 @@ from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.types import TypeResolver
+from ecmc.typeref import ErrorRef, ScalarRef
 
 TABLE_KEYS = frozenset(
     {
@@ -94,20 +95,15 @@ def _table(
         return None
     columns: list[Column] = []
     for member in members:
-        if member.type.kind != "scalar" or member.type.scalar is None:
-            if member.type.kind != "error":
+        typed = member.type
+        if not isinstance(typed, ScalarRef):
+            if not isinstance(typed, ErrorRef):
                 diagnostics.report(
                     Code.BAD_TABLE, member.span, f"column {member.name!r} must be a plain field"
                 )
             continue
         columns.append(
-            Column(
-                member.name,
-                member.type.scalar,
-                member.optional,
-                member.type.typed_by or "",
-                member.span,
-            )
+            Column(member.name, typed.scalar, member.optional, typed.typed_by, member.span)
         )
     column_names = {c.name for c in columns}
 

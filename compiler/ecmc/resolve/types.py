@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
@@ -22,15 +22,47 @@ from ecmc.frontend.type_grammar import (
     UnitType,
     parse_type,
 )
-from ecmc.ir import Member, Schema, TypeRef
+from ecmc.ir import Schema
 from ecmc.resolve.dictionary import FieldDictionary
+from ecmc.span import Span
+from ecmc.typeref import (
+    ErrorRef,
+    InlineRecordRef,
+    ListRef,
+    MapRef,
+    Member,
+    OptionRef,
+    RecordRef,
+    ResultRef,
+    ScalarRef,
+    TupleRef,
+    TypeRef,
+    UnitRef,
+)
 
-# The generics of the ECM type language: name -> (IR kind, number of arguments).
-GENERICS: Mapping[str, tuple[str, int]] = {
-    "Result": ("result", 2),
-    "Option": ("option", 1),
-    "Vec": ("list", 1),
-    "Map": ("map", 2),
+
+def _result(span: Span, args: tuple[TypeRef, ...]) -> TypeRef:
+    return ResultRef(span, args[0], args[1])
+
+
+def _option(span: Span, args: tuple[TypeRef, ...]) -> TypeRef:
+    return OptionRef(span, args[0])
+
+
+def _list(span: Span, args: tuple[TypeRef, ...]) -> TypeRef:
+    return ListRef(span, args[0])
+
+
+def _map(span: Span, args: tuple[TypeRef, ...]) -> TypeRef:
+    return MapRef(span, args[0], args[1])
+
+
+# The generics of the ECM type language: name -> (number of arguments, IR node).
+GENERICS: Mapping[str, tuple[int, Callable[[Span, tuple[TypeRef, ...]], TypeRef]]] = {
+    "Result": (2, _result),
+    "Option": (1, _option),
+    "Vec": (1, _list),
+    "Map": (2, _map),
 }
 
 
@@ -55,7 +87,7 @@ class TypeResolver:
         parsed = parse_type(text.text, text.span)
         if isinstance(parsed, GrammarError):
             self.diagnostics.report(Code.TYPE_SYNTAX, parsed.span(text.span), parsed.message)
-            return Schema(text.text, TypeRef("error", text.span))
+            return Schema(text.text, ErrorRef(text.span))
         return Schema(text.text, self.resolve(parsed))
 
     def members(self, text: Text) -> tuple[Member, ...] | None:
@@ -77,15 +109,13 @@ class TypeResolver:
                 "matches",
                 *_suggest(name, self.dictionary.known_names()),
             )
-            return TypeRef("error", text.span, name=name)
-        return TypeRef(
-            "scalar", text.span, name=name, scalar=definition.type, typed_by=definition.typed_by
-        )
+            return ErrorRef(text.span, name=name)
+        return ScalarRef(text.span, name, definition.type, definition.typed_by)
 
     def resolve(self, node: TypeExpr) -> TypeRef:
         match node:
             case UnitType(span=span):
-                return TypeRef("unit", span)
+                return UnitRef(span)
             case FieldRef(name=name, span=span):
                 return self.field(name, Text(name, span))
             case NamedType(name=name, variant=variant, span=span):
@@ -93,21 +123,21 @@ class TypeResolver:
             case GenericType(name=name, args=args, span=span):
                 return self._generic(name, args, node)
             case TupleType(members=members, span=span):
-                return TypeRef("tuple", span, members=self._member_list(members, named_only=False))
+                return TupleRef(span, self._member_list(members, named_only=False))
             case InlineRecord(name=name, members=members, span=span):
                 resolved = self._member_list(members, named_only=True)
-                return TypeRef("inline_record", span, name=name, members=resolved)
+                return InlineRecordRef(span, name, resolved)
             case ListOf(inner=inner, span=span):
-                return TypeRef("list", span, args=(self.resolve(inner),))
+                return ListRef(span, self.resolve(inner))
             case OptionalOf(inner=inner, span=span):
-                return TypeRef("option", span, args=(self.resolve(inner),))
+                return OptionRef(span, self.resolve(inner))
             case Pinned(span=span):
                 self.diagnostics.report(
                     Code.MISPLACED_TYPE,
                     span,
                     "'field=value' is only allowed as a member of a tuple or record",
                 )
-                return TypeRef("error", span)
+                return ErrorRef(span)
         raise AssertionError(f"unhandled type node {node!r}")  # pragma: no cover
 
     def _named(self, name: str, variant: str | None, node: NamedType) -> TypeRef:
@@ -117,7 +147,7 @@ class TypeResolver:
                 node.span,
                 f"{name!r} is generic and needs type arguments: {name}<...>",
             )
-            return TypeRef("error", node.span, name=name)
+            return ErrorRef(node.span, name=name)
         if name not in self.records:
             self.diagnostics.report(
                 Code.UNDEFINED_TYPE,
@@ -125,7 +155,7 @@ class TypeResolver:
                 f"unknown named type {name!r}: no companion spec defines it",
                 *_suggest(name, sorted(self.records)),
             )
-            return TypeRef("error", node.span, name=name)
+            return ErrorRef(node.span, name=name)
         if variant is not None and variant not in self.records[name]:
             known = ", ".join(sorted(self.records[name])) or "none"
             self.diagnostics.report(
@@ -134,8 +164,8 @@ class TypeResolver:
                 f"{name!r} has no variant {variant!r}",
                 f"its variants: {known}",
             )
-            return TypeRef("error", node.span, name=name, variant=variant)
-        return TypeRef("record", node.span, name=name, variant=variant)
+            return ErrorRef(node.span, name=name, variant=variant)
+        return RecordRef(node.span, name, variant)
 
     def _generic(self, name: str, args: tuple[TypeExpr, ...], node: GenericType) -> TypeRef:
         known = GENERICS.get(name)
@@ -146,23 +176,23 @@ class TypeResolver:
                 f"unknown generic type {name!r}",
                 f"known generics: {', '.join(GENERICS)}",
             )
-            return TypeRef("error", node.span, name=name)
-        kind, arity = known
+            return ErrorRef(node.span, name=name)
+        arity, build = known
         if len(args) != arity:
             self.diagnostics.report(
                 Code.BAD_GENERIC,
                 node.span,
                 f"{name} takes {arity} type argument(s), got {len(args)}",
             )
-            return TypeRef("error", node.span, name=name)
+            return ErrorRef(node.span, name=name)
         resolved = tuple(self.resolve(arg) for arg in args)
-        if kind == "result" and resolved[1].kind not in ("record", "error"):
+        if name == "Result" and not isinstance(resolved[1], RecordRef | ErrorRef):
             self.diagnostics.report(
                 Code.MISPLACED_TYPE,
                 args[1].span,
                 "the error type of Result<T, E> must be a named record",
             )
-        return TypeRef(kind, node.span, args=resolved)
+        return build(node.span, resolved)
 
     def _member_list(self, items: tuple[TypeExpr, ...], *, named_only: bool) -> tuple[Member, ...]:
         members: list[Member] = []
@@ -202,5 +232,5 @@ class TypeResolver:
             return None
         resolved = self.resolve(node)
         if optional:
-            resolved = TypeRef("option", span, args=(resolved,))
+            resolved = OptionRef(span, resolved)
         return Member("", resolved, False, (), span)
