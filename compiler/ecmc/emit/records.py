@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecmc.emit.imports import Imports
+from ecmc.emit.layout import INDENT, LINE_LIMIT, Atom, Group, render
 from ecmc.emit.literals import pyrepr, source_line
 from ecmc.emit.models import Annotator
 from ecmc.emit.names import ClassName, PythonIdentifier, pascal
@@ -40,10 +41,18 @@ def records_view(program: Program, names: PackageNames, package: str) -> dict[st
             )
             class_var = f"{imports.module('typing', 't')}.ClassVar[str]"
             view.class_vars = [
-                f"{PythonIdentifier(key).upper()}: {class_var} = {pyrepr(value)}"
+                _class_var(f"{PythonIdentifier(key).upper()}: {class_var} = ", pyrepr(value))
                 for key, value in (("variant", variant.name), *variant.attributes)
             ]
     return {"imports": imports.render(), "models": annotator.models, "aliases": aliases}
+
+
+def _class_var(assignment: str, value: str) -> str:
+    """A class attribute; a value too long for its line goes in parentheses, as ruff format
+    lays it out."""
+    if INDENT + len(assignment) + len(value) <= LINE_LIMIT:
+        return assignment + value
+    return render(Group(assignment, "(", (Atom(value),), ")"), INDENT)
 
 
 def _dependency_order(records: tuple[Record, ...]) -> list[Record]:

@@ -9,7 +9,7 @@ from ecmc.emit.layout import Expr, call, dict_of, literal, prefixed, render
 from ecmc.emit.literals import pyrepr, source_line
 from ecmc.emit.names import PythonIdentifier, snake
 from ecmc.emit.pytypes import identity_sql_type, sql_type
-from ecmc.ir import Program, Table
+from ecmc.ir import Column, Program, Table
 
 _TABLES_MODULE_NAMES = frozenset({"sa", "metadata", "JSONB", "UnsignedDecimal"})
 
@@ -26,21 +26,7 @@ def _table_view(table: Table, imports: Imports) -> dict[str, object]:
     if variable in _TABLES_MODULE_NAMES:
         variable = PythonIdentifier(f"{variable}_table")
     items: list[Expr | str] = [pyrepr(table.name), "metadata"]
-    for column in table.columns:
-        is_identity = column.name == table.identity
-        args: list[Expr | str] = [
-            pyrepr(column.name),
-            identity_sql_type(imports) if is_identity else sql_type(column.type, imports),
-        ]
-        args.extend(
-            call("sa.ForeignKey", pyrepr(f"{fk.table}.{fk.target_column}"))
-            for fk in table.foreign_keys
-            if fk.column == column.name
-        )
-        if is_identity:
-            args.append("autoincrement=True")
-        args.append(f"nullable={column.nullable}")
-        items.append(call("sa.Column", *args))
+    items.extend(_column(table, column, imports) for column in table.columns)
     items.append(
         call(
             "sa.PrimaryKeyConstraint",
@@ -48,18 +34,49 @@ def _table_view(table: Table, imports: Imports) -> dict[str, object]:
             f"name={pyrepr(f'pk_{table.name}')}",
         )
     )
+    items.extend(_enum_checks(table))
+    if table.description:
+        items.append(f"comment={pyrepr(table.description)}")
+    items.append(prefixed("info=", _info(table)))
+    statements = [
+        {
+            "source": source_line(table.span),
+            "code": render(prefixed(f"{variable} = ", call("sa.Table", *items))),
+        }
+    ]
+    statements.extend(_indexes(table, variable))
+    return {"statements": statements}
+
+
+def _column(table: Table, column: Column, imports: Imports) -> Expr:
+    is_identity = column.name == table.identity
+    args: list[Expr | str] = [
+        pyrepr(column.name),
+        identity_sql_type(imports) if is_identity else sql_type(column.type, imports),
+    ]
+    args.extend(
+        call("sa.ForeignKey", pyrepr(f"{fk.table}.{fk.target_column}"))
+        for fk in table.foreign_keys
+        if fk.column == column.name
+    )
+    if is_identity:
+        args.append("autoincrement=True")
+    args.append(f"nullable={column.nullable}")
+    return call("sa.Column", *args)
+
+
+def _enum_checks(table: Table) -> list[Expr]:
+    """An enum column holds one of its labels: checked by the database too."""
+    checks: list[Expr] = []
     for column in table.columns:
         if column.type.base == "enum" and not column.type.is_list:
             allowed = call(f"sa.column({pyrepr(column.name)}).in_", literal(column.type.labels))
-            items.append(
-                call(
-                    "sa.CheckConstraint",
-                    allowed,
-                    f"name={pyrepr(f'ck_{table.name}_{column.name}')}",
-                )
-            )
-    if table.description:
-        items.append(f"comment={pyrepr(table.description)}")
+            name = f"name={pyrepr(f'ck_{table.name}_{column.name}')}"
+            checks.append(call("sa.CheckConstraint", allowed, name))
+    return checks
+
+
+def _info(table: Table) -> Expr:
     facts = {
         "engine_id": table.engine_id,
         "truth_type": table.truth_type,
@@ -74,27 +91,22 @@ def _table_view(table: Table, imports: Imports) -> dict[str, object]:
     }
     # The runtime reads these as ecm_contract.TableFacts: the same names, in its field order.
     info = [(name, facts[name]) for name in TABLE_FACT_NAMES]
-    items.append(
-        prefixed(
-            "info=",
-            dict_of(
-                [(pyrepr(k), literal(v) if isinstance(v, tuple) else pyrepr(v)) for k, v in info]
-            ),
-        )
+    return dict_of(
+        [(pyrepr(k), literal(v) if isinstance(v, tuple) else pyrepr(v)) for k, v in info]
     )
-    statements = [
-        {
-            "source": source_line(table.span),
-            "code": render(prefixed(f"{variable} = ", call("sa.Table", *items))),
-        }
-    ]
+
+
+def _indexes(table: Table, variable: str) -> list[dict[str, str]]:
+    """Unique keys, partial unique idempotency keys and plain indexes, as sa.Index calls."""
+    statements = []
     nullable = {c.name for c in table.columns if c.nullable}
     for key, unique, partial in (
         *((k, True, False) for k in table.unique_keys),
         *((k, True, True) for k in table.idempotency_keys),
         *((k, False, False) for k in table.indexes),
     ):
-        args = [pyrepr(key.name), *(f"{variable}.c[{pyrepr(c)}]" for c in key.columns)]
+        args: list[Expr | str] = [pyrepr(key.name)]
+        args.extend(f"{variable}.c[{pyrepr(c)}]" for c in key.columns)
         if unique:
             args.append("unique=True")
         where = [f"{variable}.c[{pyrepr(c)}].is_not(None)" for c in key.columns if c in nullable]
@@ -105,4 +117,4 @@ def _table_view(table: Table, imports: Imports) -> dict[str, object]:
         statements.append(
             {"source": source_line(key.span), "code": render(call("sa.Index", *args))}
         )
-    return {"statements": statements}
+    return statements

@@ -64,69 +64,71 @@ def _matches(pattern: str, name: str) -> bool:
 def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics) -> FieldDictionary:
     dictionary = FieldDictionary()
     # Aliases first, in declaration order, so fields and conventions may use any of them.
-    for section in (s for s in sections if s.kind == "aliases"):
-        for bullet in _definitions(section, diagnostics):
-            assert bullet.key is not None and bullet.value is not None
-            name = bullet.key.text
-            if name in PRIMITIVES or name in dictionary.aliases:
-                diagnostics.report(
-                    Code.DUPLICATE_DEFINITION,
-                    bullet.key.span,
-                    f"type alias {name!r} is already defined",
-                )
-                continue
-            scalar = scalar_type(bullet.value, dictionary, diagnostics)
-            if scalar is not None:
-                dictionary.aliases[name] = scalar
-    for section in (s for s in sections if s.kind == "conventions"):
-        seen = {c.pattern for c in dictionary.conventions}
-        for bullet in _definitions(section, diagnostics):
-            assert bullet.key is not None and bullet.value is not None
-            pattern = bullet.key.text
-            if not _PATTERN.fullmatch(pattern):
-                diagnostics.report(
-                    Code.BAD_NAME_PATTERN,
-                    bullet.key.span,
-                    f"naming convention {pattern!r} is not '*_suffix' or 'prefix_*'",
-                )
-                continue
-            if pattern in seen:
-                diagnostics.report(
-                    Code.DUPLICATE_DEFINITION,
-                    bullet.key.span,
-                    f"naming convention {pattern!r} is defined twice",
-                )
-                continue
-            seen.add(pattern)
-            scalar = scalar_type(bullet.value, dictionary, diagnostics)
-            if scalar is not None:
-                dictionary.conventions.append(
-                    Convention(pattern, scalar, description_of(bullet), bullet.span)
-                )
-    for section in (s for s in sections if s.kind == "fields"):
-        for bullet in _definitions(section, diagnostics):
-            assert bullet.key is not None and bullet.value is not None
-            name = bullet.key.text
-            if not FIELD_NAME.fullmatch(name):
-                diagnostics.report(
-                    Code.BAD_NAME_PATTERN, bullet.key.span, f"field name {name!r} is not snake_case"
-                )
-                continue
-            if name in dictionary.fields:
-                first = dictionary.fields[name].span
-                diagnostics.report(
-                    Code.DUPLICATE_DEFINITION,
-                    bullet.key.span,
-                    f"field {name!r} is defined twice",
-                    f"first: {first}",
-                )
-                continue
-            scalar = scalar_type(bullet.value, dictionary, diagnostics)
-            if scalar is not None:
-                dictionary.fields[name] = FieldDef(
-                    name, scalar, "field", description_of(bullet), bullet.span
-                )
+    for kind, add in (("aliases", _alias), ("conventions", _convention), ("fields", _field)):
+        for section in (s for s in sections if s.kind == kind):
+            for bullet in _definitions(section, diagnostics):
+                add(bullet, dictionary, diagnostics)
     return dictionary
+
+
+def _alias(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
+    assert bullet.key is not None and bullet.value is not None
+    name = bullet.key.text
+    if name in PRIMITIVES or name in dictionary.aliases:
+        diagnostics.report(
+            Code.DUPLICATE_DEFINITION, bullet.key.span, f"type alias {name!r} is already defined"
+        )
+        return
+    scalar = scalar_type(bullet.value, dictionary, diagnostics)
+    if scalar is not None:
+        dictionary.aliases[name] = scalar
+
+
+def _convention(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
+    assert bullet.key is not None and bullet.value is not None
+    pattern = bullet.key.text
+    if not _PATTERN.fullmatch(pattern):
+        diagnostics.report(
+            Code.BAD_NAME_PATTERN,
+            bullet.key.span,
+            f"naming convention {pattern!r} is not '*_suffix' or 'prefix_*'",
+        )
+        return
+    if any(c.pattern == pattern for c in dictionary.conventions):
+        diagnostics.report(
+            Code.DUPLICATE_DEFINITION,
+            bullet.key.span,
+            f"naming convention {pattern!r} is defined twice",
+        )
+        return
+    scalar = scalar_type(bullet.value, dictionary, diagnostics)
+    if scalar is not None:
+        dictionary.conventions.append(
+            Convention(pattern, scalar, description_of(bullet), bullet.span)
+        )
+
+
+def _field(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
+    assert bullet.key is not None and bullet.value is not None
+    name = bullet.key.text
+    if not FIELD_NAME.fullmatch(name):
+        diagnostics.report(
+            Code.BAD_NAME_PATTERN, bullet.key.span, f"field name {name!r} is not snake_case"
+        )
+        return
+    if name in dictionary.fields:
+        diagnostics.report(
+            Code.DUPLICATE_DEFINITION,
+            bullet.key.span,
+            f"field {name!r} is defined twice",
+            f"first: {dictionary.fields[name].span}",
+        )
+        return
+    scalar = scalar_type(bullet.value, dictionary, diagnostics)
+    if scalar is not None:
+        dictionary.fields[name] = FieldDef(
+            name, scalar, "field", description_of(bullet), bullet.span
+        )
 
 
 def _definitions(section: CompanionSection, diagnostics: Diagnostics) -> list[Bullet]:

@@ -9,21 +9,21 @@ from ecm_contract import SideEffects as Effects
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.frontend.extract import CAPABILITY_ID, REASON_CODE
+from ecmc.frontend.extract import CAPABILITY_ID
 from ecmc.frontend.keys import keyed, names_in, value_text
-from ecmc.frontend.syntax import Bullet, CapabilitySyntax, EngineSyntax, Text
+from ecmc.frontend.syntax import Bullet, CapabilitySyntax, EngineSyntax
 from ecmc.ir import (
     CallerPolicy,
     Capability,
     DataOwned,
     Engine,
-    ReasonCode,
     Record,
     Schema,
     SideEffects,
 )
 from ecmc.resolve.audit_rules import attach_audit
 from ecmc.resolve.prose import prose_schema
+from ecmc.resolve.reason_codes import engine_reason_codes, reason_code_list
 from ecmc.resolve.shapes import input_fields
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
@@ -91,6 +91,49 @@ def resolve_engine(
     diagnostics: Diagnostics,
 ) -> Engine:
     header = keyed(syntax.header, HEADER_KEYS, "engine header", diagnostics)
+    engine_id, version, status = _header(syntax, header, diagnostics)
+    default_callers = header.get("allowed_callers")
+
+    capabilities = [
+        _capability(cap, default_callers, resolver, policies, records, diagnostics)
+        for cap in syntax.capabilities
+    ]
+    if not capabilities:
+        diagnostics.report(
+            Code.NO_CAPABILITIES,
+            syntax.header_span,
+            f"engine {engine_id or '?'} declares no capabilities",
+        )
+    capabilities = attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
+
+    reason_codes = engine_reason_codes(syntax, diagnostics)
+    extras = tuple(
+        (key, value_text(bullet))
+        for key, bullet in header.items()
+        if key not in ("engine_id", "purpose", "data_owned", "version", "status")
+    )
+    return Engine(
+        engine_id=engine_id or "",
+        source=syntax.path,
+        digest=digest,
+        title=syntax.title,
+        purpose=_full_value(header.get("purpose")),
+        version=version,
+        status=status,
+        data_owned=_data_owned(header.get("data_owned"), diagnostics),
+        capabilities=tuple(capabilities),
+        reason_codes=tuple(reason_codes.values()),
+        sources=syntax.sources,
+        notes=syntax.notes,
+        header_extras=extras,
+        span=syntax.header_span,
+    )
+
+
+def _header(
+    syntax: EngineSyntax, header: Mapping[str, Bullet], diagnostics: Diagnostics
+) -> tuple[str | None, str | None, str | None]:
+    """The engine id, version and status the header gives, each checked."""
     for bullet in syntax.header:
         if bullet.key is None:
             diagnostics.report(
@@ -114,51 +157,7 @@ def resolve_engine(
             bullet.value.span,
             f"status {status!r} is not one of {', '.join(sorted(STATUSES))}",
         )
-    default_callers = header.get("allowed_callers")
-
-    capabilities = [
-        _capability(cap, default_callers, resolver, policies, records, diagnostics)
-        for cap in syntax.capabilities
-    ]
-    if not capabilities:
-        diagnostics.report(
-            Code.NO_CAPABILITIES,
-            syntax.header_span,
-            f"engine {engine_id or '?'} declares no capabilities",
-        )
-    capabilities = attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
-
-    reason_codes: dict[str, ReasonCode] = {}
-    for declared in syntax.reason_codes:
-        _add_reason_code(reason_codes, declared.code, declared.description, diagnostics)
-    for cap_syntax in syntax.capabilities:
-        listed = cap_syntax.get("reason_codes")
-        if listed is not None:
-            for code in _reason_code_list(listed, diagnostics):
-                if code.text not in reason_codes:
-                    reason_codes[code.text] = ReasonCode(code.text, cap_syntax.id.text, code.span)
-
-    extras = tuple(
-        (key, value_text(bullet))
-        for key, bullet in header.items()
-        if key not in ("engine_id", "purpose", "data_owned", "version", "status")
-    )
-    return Engine(
-        engine_id=engine_id or "",
-        source=syntax.path,
-        digest=digest,
-        title=syntax.title,
-        purpose=_full_value(header.get("purpose")),
-        version=version,
-        status=status,
-        data_owned=_data_owned(header.get("data_owned"), diagnostics),
-        capabilities=tuple(capabilities),
-        reason_codes=tuple(reason_codes.values()),
-        sources=syntax.sources,
-        notes=syntax.notes,
-        header_extras=extras,
-        span=syntax.header_span,
-    )
+    return engine_id, version, status
 
 
 def _checked_header(
@@ -208,37 +207,6 @@ def _data_owned(bullet: Bullet | None, diagnostics: Diagnostics) -> tuple[DataOw
     return tuple(DataOwned(name.text, note, name.span) for name in names)
 
 
-def _add_reason_code(
-    table: dict[str, ReasonCode], code: Text, description: str, diagnostics: Diagnostics
-) -> None:
-    if code.text in table:
-        diagnostics.report(
-            Code.DUPLICATE_REASON_CODE,
-            code.span,
-            f"reason code {code.text} is declared twice in this engine",
-            f"first at {table[code.text].span}",
-        )
-        return
-    table[code.text] = ReasonCode(code.text, description, code.span)
-
-
-def _reason_code_list(bullet: Bullet, diagnostics: Diagnostics) -> list[Text]:
-    found: list[Text] = list(names_in(bullet)) if bullet.value is not None else []
-    for child in bullet.children:
-        found.extend(child.codes or (child.text,))
-    checked = []
-    for code in found:
-        if REASON_CODE.fullmatch(code.text):
-            checked.append(code)
-        else:
-            diagnostics.report(
-                Code.REASON_CODE_CASE,
-                code.span,
-                f"reason code {code.text!r} is not UPPER_SNAKE_CASE",
-            )
-    return checked
-
-
 def _capability(
     syntax: CapabilitySyntax,
     default_callers: Bullet | None,
@@ -248,47 +216,11 @@ def _capability(
     diagnostics: Diagnostics,
 ) -> Capability:
     cap_id = syntax.id.text
-    if not CAPABILITY_ID.fullmatch(cap_id):
-        diagnostics.report(
-            Code.MALFORMED_CAPABILITY_ID,
-            syntax.id.span,
-            f"capability id {cap_id!r} is malformed: expected UPPER_SNAKE_CASE like "
-            "ENGINE_VERB_NOUN",
-        )
-    keys = keyed(syntax.keys, CAPABILITY_KEYS, f"capability {cap_id}", diagnostics)
-    for key in REQUIRED_CAPABILITY_KEYS:
-        if key not in keys:
-            diagnostics.report(
-                Code.CAPABILITY_KEY_MISSING, syntax.id.span, f"capability {cap_id} has no {key!r}"
-            )
+    keys = _capability_keys(syntax, diagnostics)
     name = value_text(keys.get("name")) or None
-    if name is None:
-        diagnostics.report(
-            Code.UNNAMED_CAPABILITY, syntax.id.span, f"capability {cap_id} has no 'name'"
-        )
 
     callers_bullet = keys.get("allowed_callers", default_callers)
-    policy_name: str | None = None
-    callers: tuple[str, ...] = ()
-    if callers_bullet is None:
-        diagnostics.report(
-            Code.CAPABILITY_KEY_MISSING,
-            syntax.id.span,
-            f"capability {cap_id} has no 'allowed_callers' and the engine header sets no default",
-        )
-    elif callers_bullet.value is not None:
-        policy_name = callers_bullet.value.text
-        policy = policies.get(policy_name)
-        if policy is None:
-            diagnostics.report(
-                Code.UNKNOWN_POLICY,
-                callers_bullet.value.span,
-                f"allowed_callers policy {policy_name!r} is not declared by any caller-policy spec",
-                f"declared policies: {', '.join(sorted(policies)) or 'none'}",
-            )
-        else:
-            callers = policy.callers
-
+    policy_name, callers = _callers(callers_bullet, syntax, policies, diagnostics)
     input_schema = _schema(keys.get("input_schema"), resolver, diagnostics)
     return Capability(
         id=cap_id,
@@ -306,7 +238,7 @@ def _capability(
             diagnostics,
         ),
         reason_codes=tuple(
-            code.text for code in _reason_code_list(keys["reason_codes"], diagnostics)
+            code.text for code in reason_code_list(keys["reason_codes"], diagnostics)
         )
         if "reason_codes" in keys
         else (),
@@ -321,6 +253,60 @@ def _capability(
         ),
         span=syntax.span,
     )
+
+
+def _capability_keys(syntax: CapabilitySyntax, diagnostics: Diagnostics) -> dict[str, Bullet]:
+    """A capability's keys, with its id, its required keys and its name checked."""
+    cap_id = syntax.id.text
+    if not CAPABILITY_ID.fullmatch(cap_id):
+        diagnostics.report(
+            Code.MALFORMED_CAPABILITY_ID,
+            syntax.id.span,
+            f"capability id {cap_id!r} is malformed: expected UPPER_SNAKE_CASE like "
+            "ENGINE_VERB_NOUN",
+        )
+    keys = keyed(syntax.keys, CAPABILITY_KEYS, f"capability {cap_id}", diagnostics)
+    for key in REQUIRED_CAPABILITY_KEYS:
+        if key not in keys:
+            diagnostics.report(
+                Code.CAPABILITY_KEY_MISSING, syntax.id.span, f"capability {cap_id} has no {key!r}"
+            )
+    if not value_text(keys.get("name")):
+        diagnostics.report(
+            Code.UNNAMED_CAPABILITY, syntax.id.span, f"capability {cap_id} has no 'name'"
+        )
+    return keys
+
+
+def _callers(
+    bullet: Bullet | None,
+    syntax: CapabilitySyntax,
+    policies: Mapping[str, CallerPolicy],
+    diagnostics: Diagnostics,
+) -> tuple[str | None, tuple[str, ...]]:
+    """The capability's allowed_callers policy (its own, else the header's) and the caller
+    classes it admits."""
+    if bullet is None:
+        diagnostics.report(
+            Code.CAPABILITY_KEY_MISSING,
+            syntax.id.span,
+            f"capability {syntax.id.text} has no 'allowed_callers' and the engine header sets "
+            "no default",
+        )
+        return None, ()
+    if bullet.value is None:
+        return None, ()
+    policy_name = bullet.value.text
+    policy = policies.get(policy_name)
+    if policy is None:
+        diagnostics.report(
+            Code.UNKNOWN_POLICY,
+            bullet.value.span,
+            f"allowed_callers policy {policy_name!r} is not declared by any caller-policy spec",
+            f"declared policies: {', '.join(sorted(policies)) or 'none'}",
+        )
+        return policy_name, ()
+    return policy_name, policy.callers
 
 
 def _side_effects(bullet: Bullet | None, diagnostics: Diagnostics) -> SideEffects | None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import keyed, value_text
-from ecmc.frontend.syntax import CompanionSection, Entry
+from ecmc.frontend.syntax import Bullet, CompanionSection, Entry
 from ecmc.ir import Member, Record, Table, TypeRef, Variant
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.types import TypeResolver
@@ -47,53 +47,9 @@ def resolve_record(
             f"record {name} needs exactly one of 'fields', 'row_of', 'alias_of'"
             + (f"; has {', '.join(given)}" if given else ""),
         )
-    members: tuple[Member, ...] = ()
     row_of = value_text(keys.get("row_of")) or None
-    alias_of: TypeRef | None = None
-    if "fields" in keys and keys["fields"].value is not None:
-        members = resolver.members(keys["fields"].value) or ()
-    elif row_of is not None:
-        table = tables.get(row_of)
-        if table is None:
-            bullet = keys["row_of"]
-            diagnostics.report(
-                Code.BAD_RECORD,
-                bullet.value.span if bullet.value else bullet.span,
-                f"record {name}: row_of names unknown table {row_of!r}",
-            )
-        else:
-            members = tuple(
-                Member(
-                    c.name,
-                    ScalarRef(c.span, c.name, c.type, c.typed_by),
-                    c.nullable,
-                    (),
-                    c.span,
-                )
-                for c in table.columns
-            )
-    elif "alias_of" in keys and keys["alias_of"].value is not None:
-        alias_of = resolver.schema(keys["alias_of"].value).type
-
-    variants = []
-    for child in entry.children:
-        vkeys = keyed(child.keys, VARIANT_KEYS, f"variant {name}::{child.name.text}", diagnostics)
-        extra: tuple[Member, ...] = ()
-        if "fields" in vkeys and vkeys["fields"].value is not None:
-            extra = resolver.members(vkeys["fields"].value) or ()
-        base_names = {m.name: m for m in members}
-        for member in extra:
-            if member.name in base_names:
-                diagnostics.report(
-                    Code.DUPLICATE_FIELD,
-                    member.span,
-                    f"variant field {member.name!r} is already a field of {name}",
-                )
-        combined = members + tuple(m for m in extra if m.name not in base_names)
-        attributes = tuple(
-            (k, value_text(b)) for k, b in vkeys.items() if k not in ("fields", "description")
-        )
-        variants.append(Variant(child.name.text, combined, attributes, child.name.span))
+    members, alias_of = _members(name, keys, row_of, resolver, tables, diagnostics)
+    variants = [_variant(name, child, members, resolver, diagnostics) for child in entry.children]
     return Record(
         name=name,
         engine_id=engine_id,
@@ -104,6 +60,63 @@ def resolve_record(
         description=value_text(keys.get("description")),
         span=entry.name.span,
     )
+
+
+def _members(
+    name: str,
+    keys: Mapping[str, Bullet],
+    row_of: str | None,
+    resolver: TypeResolver,
+    tables: Mapping[str, Table],
+    diagnostics: Diagnostics,
+) -> tuple[tuple[Member, ...], TypeRef | None]:
+    """A record's fields: as listed, a table's row, or none for an alias (and its target)."""
+    if "fields" in keys and keys["fields"].value is not None:
+        return resolver.members(keys["fields"].value) or (), None
+    if row_of is not None:
+        table = tables.get(row_of)
+        if table is None:
+            bullet = keys["row_of"]
+            diagnostics.report(
+                Code.BAD_RECORD,
+                bullet.value.span if bullet.value else bullet.span,
+                f"record {name}: row_of names unknown table {row_of!r}",
+            )
+            return (), None
+        return tuple(
+            Member(c.name, ScalarRef(c.span, c.name, c.type, c.typed_by), c.nullable, (), c.span)
+            for c in table.columns
+        ), None
+    if "alias_of" in keys and keys["alias_of"].value is not None:
+        return (), resolver.schema(keys["alias_of"].value).type
+    return (), None
+
+
+def _variant(
+    name: str,
+    child: Entry,
+    members: tuple[Member, ...],
+    resolver: TypeResolver,
+    diagnostics: Diagnostics,
+) -> Variant:
+    """A variant: its record's fields plus its own, and its other keys as attributes."""
+    vkeys = keyed(child.keys, VARIANT_KEYS, f"variant {name}::{child.name.text}", diagnostics)
+    extra: tuple[Member, ...] = ()
+    if "fields" in vkeys and vkeys["fields"].value is not None:
+        extra = resolver.members(vkeys["fields"].value) or ()
+    base_names = {m.name for m in members}
+    for member in extra:
+        if member.name in base_names:
+            diagnostics.report(
+                Code.DUPLICATE_FIELD,
+                member.span,
+                f"variant field {member.name!r} is already a field of {name}",
+            )
+    combined = members + tuple(m for m in extra if m.name not in base_names)
+    attributes = tuple(
+        (k, value_text(b)) for k, b in vkeys.items() if k not in ("fields", "description")
+    )
+    return Variant(child.name.text, combined, attributes, child.name.span)
 
 
 def collect_records(

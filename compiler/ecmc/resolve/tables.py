@@ -14,6 +14,7 @@ from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.types import TypeResolver
+from ecmc.span import Span
 from ecmc.typeref import ErrorRef, ScalarRef
 
 TABLE_KEYS = frozenset(
@@ -76,21 +77,23 @@ def _table(
         )
         return None
     keys = keyed(entry.keys, TABLE_KEYS, f"table {name}", diagnostics)
-    truth_text = value_text(keys.get("truth_type"))
-    truth = TruthType(truth_text) if truth_text in set(TruthType) else None
-    if truth is None:
-        diagnostics.report(
-            Code.BAD_TABLE,
-            entry.name.span,
-            f"table {name}: truth_type {truth_text or '(missing)'!r} is not one of "
-            f"{', '.join(TruthType)}",
-        )
-    columns_bullet = keys.get("columns")
-    members = (
-        resolver.members(columns_bullet.value) if columns_bullet and columns_bullet.value else None
-    )
+    columns = _columns(name, keys.get("columns"), entry, resolver, diagnostics)
+    if columns is None:
+        return None
+    return _TableReader(name, keys, columns, entry, diagnostics).table(engine_id)
+
+
+def _columns(
+    name: str,
+    bullet: Bullet | None,
+    entry: Entry,
+    resolver: TypeResolver,
+    diagnostics: Diagnostics,
+) -> list[Column] | None:
+    """The table's columns: plain dictionary fields; None when there is no column list."""
+    members = resolver.members(bullet.value) if bullet and bullet.value else None
     if members is None:
-        if columns_bullet is None:
+        if bullet is None:
             diagnostics.report(Code.BAD_TABLE, entry.name.span, f"table {name} has no 'columns'")
         return None
     columns: list[Column] = []
@@ -105,112 +108,161 @@ def _table(
         columns.append(
             Column(member.name, typed.scalar, member.optional, typed.typed_by, member.span)
         )
-    column_names = {c.name for c in columns}
+    return columns
 
-    def checked(names: list[Text], what: str) -> tuple[str, ...]:
+
+class _TableReader:
+    """The keys of one table entry, each read and checked against its columns."""
+
+    def __init__(
+        self,
+        name: str,
+        keys: Mapping[str, Bullet],
+        columns: list[Column],
+        entry: Entry,
+        diagnostics: Diagnostics,
+    ) -> None:
+        self.name, self.keys, self.columns, self.entry = name, keys, columns, entry
+        self.diagnostics = diagnostics
+        self.column_names = {c.name for c in columns}
+
+    def report(self, code: Code, span: Span, message: str) -> None:
+        self.diagnostics.report(code, span, message)
+
+    def table(self, engine_id: str) -> Table:
+        name, keys = self.name, self.keys
+        truth = self.truth_type()
+        primary_key = self.checked(
+            bullet_names(keys.get("primary_key"), self.diagnostics), "primary_key"
+        )
+        if not primary_key:
+            self.report(Code.BAD_TABLE, self.entry.name.span, f"table {name} has no 'primary_key'")
+        identity = self.identity(primary_key)
+        ttl, tenant = self.names("ttl_column"), self.names("tenant_column")
+        projection = value_text(keys.get("projection_of")) or None
+        self.check_truth_type(truth, identity, ttl, projection)
+        return Table(
+            name=name,
+            engine_id=engine_id,
+            truth_type=truth,
+            columns=tuple(self.columns),
+            primary_key=primary_key,
+            identity=identity,
+            unique_keys=self.named_keys("unique_keys"),
+            idempotency_keys=self.named_keys("idempotency_keys"),
+            indexes=self.named_keys("indexes"),
+            foreign_keys=self.foreign_keys(),
+            projection_of=projection,
+            ttl_column=ttl[0] if ttl else None,
+            tenant_column=tenant[0] if tenant else None,
+            scope=_scope(keys.get("scope"), bool(tenant), name, self.diagnostics),
+            project=_projection(keys.get("project"), name, self.column_names, self.diagnostics),
+            description=value_text(keys.get("description")),
+            span=self.entry.name.span,
+        )
+
+    def truth_type(self) -> TruthType | None:
+        text = value_text(self.keys.get("truth_type"))
+        if text in set(TruthType):
+            return TruthType(text)
+        self.report(
+            Code.BAD_TABLE,
+            self.entry.name.span,
+            f"table {self.name}: truth_type {text or '(missing)'!r} is not one of "
+            f"{', '.join(TruthType)}",
+        )
+        return None
+
+    def check_truth_type(
+        self,
+        truth: TruthType | None,
+        identity: str | None,
+        ttl: tuple[str, ...],
+        projection: str | None,
+    ) -> None:
+        """What each truth type needs: a ledger its sequence, a cache its TTL column; only a
+        CURRENT table projects a ledger."""
+        at, name = self.entry.name.span, self.name
+        if truth is not TruthType.CURRENT and projection is not None:
+            self.report(
+                Code.BAD_TABLE,
+                self.keys["projection_of"].span,
+                f"table {name}: only a CURRENT table is a projection of a ledger",
+            )
+        if truth is TruthType.LEDGER and identity is None:
+            self.report(
+                Code.BAD_TABLE,
+                at,
+                f"LEDGER table {name} needs an 'identity' column: its event sequence",
+            )
+        if truth is TruthType.CACHE and not ttl:
+            self.report(Code.BAD_TABLE, at, f"CACHE table {name} needs a 'ttl_column'")
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """The columns a key names, each checked to be a column of the table."""
+        return self.checked(bullet_names(self.keys.get(key), self.diagnostics), key)
+
+    def checked(self, names: list[Text], what: str) -> tuple[str, ...]:
         for col in names:
-            if col.text not in column_names:
-                diagnostics.report(
+            if col.text not in self.column_names:
+                self.report(
                     Code.UNKNOWN_COLUMN,
                     col.span,
-                    f"table {name}: {what} names unknown column {col.text!r}",
+                    f"table {self.name}: {what} names unknown column {col.text!r}",
                 )
         return tuple(col.text for col in names)
 
-    primary_key = checked(bullet_names(keys.get("primary_key"), diagnostics), "primary_key")
-    if not primary_key:
-        diagnostics.report(Code.BAD_TABLE, entry.name.span, f"table {name} has no 'primary_key'")
-    identity = None
-    identity_names = checked(bullet_names(keys.get("identity"), diagnostics), "identity")
-    if identity_names:
-        identity = identity_names[0]
-        column = next((c for c in columns if c.name == identity), None)
+    def identity(self, primary_key: tuple[str, ...]) -> str | None:
+        names = self.names("identity")
+        if not names:
+            return None
+        identity = names[0]
+        column = next((c for c in self.columns if c.name == identity), None)
         if column is not None and (column.type.base != "int" or identity not in primary_key):
-            diagnostics.report(
+            self.report(
                 Code.BAD_TABLE,
-                keys["identity"].span,
-                f"table {name}: identity column {identity!r} must be an int primary key",
+                self.keys["identity"].span,
+                f"table {self.name}: identity column {identity!r} must be an int primary key",
             )
+        return identity
 
-    def named_keys(key: str) -> tuple[Key, ...]:
-        bullet = keys.get(key)
-        if bullet is None:
-            return ()
+    def named_keys(self, key: str) -> tuple[Key, ...]:
+        bullet = self.keys.get(key)
         found = []
-        for child in bullet.children:
+        for child in bullet.children if bullet else ():
             if child.key is None or child.value is None:
-                diagnostics.report(
+                self.report(
                     Code.UNREADABLE_LINE,
                     child.span,
-                    f"table {name}: expected '`name`: `(columns)`'",
+                    f"table {self.name}: expected '`name`: `(columns)`'",
                 )
-                continue
-            if not SQL_NAME.fullmatch(child.key.text):
-                diagnostics.report(
+            elif not SQL_NAME.fullmatch(child.key.text):
+                self.report(
                     Code.BAD_TABLE,
                     child.key.span,
-                    f"table {name}: key name {child.key.text!r} must be snake_case, "
+                    f"table {self.name}: key name {child.key.text!r} must be snake_case, "
                     "at most 63 characters",
                 )
-                continue
-            cols = checked(name_list(child.value, diagnostics), key)
-            found.append(Key(child.key.text, cols, child.span))
+            else:
+                cols = self.checked(name_list(child.value, self.diagnostics), key)
+                found.append(Key(child.key.text, cols, child.span))
         return tuple(found)
 
-    foreign_keys = []
-    fk_bullet = keys.get("foreign_keys")
-    for child in fk_bullet.children if fk_bullet else ():
-        target = value_text(child)
-        table_name, dot, target_column = target.partition(".")
-        if child.key is None or not dot:
-            diagnostics.report(
-                Code.UNREADABLE_LINE,
-                child.span,
-                f"table {name}: expected '`column`: `table.column`'",
-            )
-            continue
-        checked([child.key], "foreign_keys")
-        foreign_keys.append(ForeignKey(child.key.text, table_name, target_column, child.span))
-
-    ttl = checked(bullet_names(keys.get("ttl_column"), diagnostics), "ttl_column")
-    tenant = checked(bullet_names(keys.get("tenant_column"), diagnostics), "tenant_column")
-    projection = value_text(keys.get("projection_of")) or None
-    if truth is not TruthType.CURRENT and projection is not None:
-        diagnostics.report(
-            Code.BAD_TABLE,
-            keys["projection_of"].span,
-            f"table {name}: only a CURRENT table is a projection of a ledger",
-        )
-    scope = _scope(keys.get("scope"), bool(tenant), name, diagnostics)
-    if truth is TruthType.LEDGER and identity is None:
-        diagnostics.report(
-            Code.BAD_TABLE,
-            entry.name.span,
-            f"LEDGER table {name} needs an 'identity' column: its event sequence",
-        )
-    if truth is TruthType.CACHE and not ttl:
-        diagnostics.report(
-            Code.BAD_TABLE, entry.name.span, f"CACHE table {name} needs a 'ttl_column'"
-        )
-    return Table(
-        name=name,
-        engine_id=engine_id,
-        truth_type=truth,
-        columns=tuple(columns),
-        primary_key=primary_key,
-        identity=identity,
-        unique_keys=named_keys("unique_keys"),
-        idempotency_keys=named_keys("idempotency_keys"),
-        indexes=named_keys("indexes"),
-        foreign_keys=tuple(foreign_keys),
-        projection_of=projection,
-        ttl_column=ttl[0] if ttl else None,
-        tenant_column=tenant[0] if tenant else None,
-        scope=scope,
-        project=_projection(keys.get("project"), name, column_names, diagnostics),
-        description=value_text(keys.get("description")),
-        span=entry.name.span,
-    )
+    def foreign_keys(self) -> tuple[ForeignKey, ...]:
+        bullet = self.keys.get("foreign_keys")
+        found = []
+        for child in bullet.children if bullet else ():
+            table_name, dot, target_column = value_text(child).partition(".")
+            if child.key is None or not dot:
+                self.report(
+                    Code.UNREADABLE_LINE,
+                    child.span,
+                    f"table {self.name}: expected '`column`: `table.column`'",
+                )
+                continue
+            self.checked([child.key], "foreign_keys")
+            found.append(ForeignKey(child.key.text, table_name, target_column, child.span))
+        return tuple(found)
 
 
 def _scope(
