@@ -106,7 +106,9 @@ def test_hostile_text_is_inert_and_round_trips(
         {"common/hostile.md": FIELDS, "ecm/HOSTILE.md": ECM, "wiring/HOSTILE.md": WIRING},
     )
     project, report = build(load_config(root))
-    assert problems(project.result.diagnostics) == [], project.result.diagnostics
+    # Its writing capability has no binding: a handler, whose audit row waits for one.
+    found = [(d.code, d.message.split()[0]) for d in problems(project.result.diagnostics)]
+    assert found == [("ECM072", "HOSTILE_DO_IT")], project.result.diagnostics
     assert report is not None
     monkeypatch.chdir(tmp_path)  # an injection would drop its canary here
     package = import_generated(root, "hostile_ecm")

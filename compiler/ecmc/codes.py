@@ -76,6 +76,8 @@ class Code(StrEnum):
     UNDEFINED_TABLE = "ECM068"
     UNKNOWN_ROLE = "ECM069"
     RUNTIME_CONTRACT = "ECM070"
+    REFINED_CAPABILITY = "ECM071"
+    UNAUDITED_HANDLER = "ECM072"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +193,16 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     DiagnosticCode(Code.UNKNOWN_ROLE, _E, "a reason-code role is not one the runtime knows"),
     DiagnosticCode(
         Code.RUNTIME_CONTRACT, _E, "a name the runtime relies on is missing or has the wrong type"
+    ),
+    DiagnosticCode(
+        Code.REFINED_CAPABILITY,
+        _W,
+        "a capability is declared again under a longer heading; its keys refine the first",
+    ),
+    DiagnosticCode(
+        Code.UNAUDITED_HANDLER,
+        _W,
+        "a handler capability must emit audit, but no binding names its event type",
     ),
 )
 

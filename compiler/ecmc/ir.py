@@ -252,6 +252,8 @@ class Capability:
     id: str
     name: str | None
     group: str | None
+    section: str
+    """The section of the ECM file the capability stands in (usually its Capability List)."""
     allowed_callers: str | None
     callers: tuple[str, ...]
     side_effects: SideEffects | None

@@ -45,8 +45,8 @@ class Member:
 class Annotations(Protocol):
     """What a node asks of the module it is annotated in."""
 
-    def field_alias(self, name: str) -> str:
-        """The annotation of a dictionary field (its alias in the fields module)."""
+    def field_alias(self, ref: ScalarRef) -> str:
+        """The annotation of a field's type (its alias in the fields module)."""
 
     def record_class(self, name: str, variant: str | None) -> str:
         """The class of a record or of one of its variants."""
@@ -101,7 +101,7 @@ class ScalarRef:
         return ()
 
     def annotate(self, to: Annotations, owner: str, member: str, source: str) -> str:
-        return to.field_alias(self.name)
+        return to.field_alias(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,14 @@ class Operation(StrEnum):
     READ_MANY = "read_many"
     READ_MAP = "read_map"
     TOOL_QUERY = "tool_query"
+    HANDLER = "handler"
+    """The team's own code, registered at run time, with the spec enforced around it: the
+    operation of every capability its wiring does not bind otherwise."""
 
     @property
     def writes(self) -> bool:
-        return self in _WRITES or self in _AUDITED
+        """Whether it writes whatever the spec says (a handler writes as its spec declares)."""
+        return self in _WRITES or (self in _AUDITED and self is not Operation.HANDLER)
 
     @property
     def audited(self) -> bool:
@@ -59,6 +63,7 @@ class TruthType(StrEnum):
 
 _AUDITED = frozenset(
     {Operation.AUDIT_APPEND, Operation.APPEND, Operation.UPSERT, Operation.TRANSITION}
+    | {Operation.HANDLER}
 )
 _WRITES = frozenset({Operation.REBUILD})
 _READS = frozenset({Operation.READ_ONE, Operation.READ_MANY, Operation.READ_MAP})
@@ -73,12 +78,43 @@ _ACTS_ON: dict[Operation, frozenset[TruthType]] = {
     Operation.READ_MANY: _ANY,
     Operation.READ_MAP: _ANY,
     Operation.TOOL_QUERY: frozenset(),
+    Operation.HANDLER: frozenset(),
 }
 
 
 class SideEffects(StrEnum):
     NONE = "NONE"
     DECLARED = "DECLARED"
+
+
+class Effect(StrEnum):
+    """A side effect a capability declares: `side_effects`: `DECLARED (A + B)`."""
+
+    DB_WRITE = "DB_WRITE"
+    DB_WRITE_CURRENT_PROJECTION = "DB_WRITE_CURRENT_PROJECTION"
+    AUDIT_WRITE = "AUDIT_WRITE"
+    PROVIDER_CALL = "PROVIDER_CALL"
+    EXTERNAL_SEND_REQUEST = "EXTERNAL_SEND_REQUEST"
+
+
+class Access(StrEnum):
+    """What a handler's connection may do, from what its capability declares."""
+
+    READ = "read"
+    """A read-only transaction (no effects, or only AUDIT_WRITE: the runtime writes the row)."""
+    WRITE = "write"
+    """The call's write transaction, which also holds its audit row (DB_WRITE)."""
+    OUTSIDE = "outside"
+    """No transaction while it runs: it calls out (PROVIDER_CALL, EXTERNAL_SEND_REQUEST), and
+    no database transaction is held open across the network."""
+
+
+def handler_access(effects: tuple[str, ...]) -> Access:
+    if Effect.DB_WRITE in effects or Effect.DB_WRITE_CURRENT_PROJECTION in effects:
+        return Access.WRITE
+    if Effect.PROVIDER_CALL in effects or Effect.EXTERNAL_SEND_REQUEST in effects:
+        return Access.OUTSIDE
+    return Access.READ
 
 
 class Scope(StrEnum):
@@ -104,6 +140,10 @@ class Role(StrEnum):
     POLICY_BLOCK = "policy_block"
     FORBIDDEN_DOMAIN = "forbidden_domain"
     PROVIDER_ERROR = "provider_error"
+    HANDLER_MISSING = "handler_missing"
+    """A handler capability was called and no implementation is registered."""
+    HANDLER_FAILED = "handler_failed"
+    """A handler raised, or returned what its output schema does not admit."""
 
 
 # --- input fields the runtime reads by name (optional: without them it uses its defaults) ---

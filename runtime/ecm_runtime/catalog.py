@@ -122,6 +122,11 @@ class CapabilitySpec:
     extras: tuple[tuple[str, str], ...] = ()
     severity: str | None = None
     """The severity of this capability's audit rows, when its wiring fixes one."""
+    returns: Any = None
+    """A handler's output type (a model, a generated alias, `tuple[...]`): what its answer is
+    validated against; None: it returns nothing."""
+    method: str | None = None
+    """A handler's method name in its engine's generated `Handlers` protocol."""
     scope: str | None = None
     """TENANT when its table's rows belong to tenants (reads and writes stay in the caller's),
     GLOBAL when every tenant shares them (as its wiring says); None: no table."""

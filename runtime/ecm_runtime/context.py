@@ -71,6 +71,10 @@ class CallContext:
     def rebuild(self, spec: CapabilitySpec, payload: BaseModel) -> None:
         self.runtime.execute(self, spec, payload)
 
+    def handle(self, spec: CapabilitySpec, payload: BaseModel) -> object:
+        """Run a handler capability; its answer was validated against `spec.returns`."""
+        return self.runtime.execute(self, spec, payload)
+
 
 CONTEXT_FIELDS: tuple[AuditColumn, ...] = tuple(
     AuditColumn(f.name) for f in fields(CallContext) if f.name not in ("runtime", "caller")

@@ -10,7 +10,7 @@ meet at the claim's primary key, so one writes and the other replays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,8 @@ class Claim:
     scope_digest: str
     replay: RowId | None
     """The first write's row id when this write is a retry; None when it is the first."""
+    outcome: Mapping[str, Any] | None = None
+    """The first call's whole outcome when this call is a retry (a handler's: its answer)."""
 
 
 class Outcomes:
@@ -59,7 +61,7 @@ class Outcomes:
         now: int,
     ) -> Claim:
         """Claim `key` within `scope` (the table, the tenant, the scope's values)."""
-        scope_digest = digest([tenant_id, *scope, key])
+        scope_digest = self.scope_digest(tenant_id, scope, key)
         row = {
             "scope_digest": scope_digest,
             "capability_id": capability_id,
@@ -70,15 +72,33 @@ class Outcomes:
         }
         if connection.execute(self._claim, row).first() is not None:
             return Claim(scope_digest, None)
+        outcome = self.outcome(connection, scope_digest)
+        assert outcome is not None  # a claim and its outcome commit together
+        stored = outcome.get("id")
+        replay = tuple(stored) if isinstance(stored, list) else stored
+        return Claim(scope_digest, replay, outcome)
+
+    @staticmethod
+    def scope_digest(tenant_id: str | None, scope: Sequence[object], key: str) -> str:
+        return digest([tenant_id, *scope, key])
+
+    def outcome(self, connection: Connection, scope_digest: str) -> Mapping[str, Any] | None:
+        """The recorded outcome of a claim, if any."""
         query = sa.select(self.table.c.outcome).where(self.table.c.scope_digest == scope_digest)
-        stored = connection.execute(query).scalar_one()["id"]
-        return Claim(scope_digest, tuple(stored) if isinstance(stored, list) else stored)
+        stored = connection.execute(query).scalar()
+        return dict(stored) if isinstance(stored, Mapping) else None
 
     def record(self, connection: Connection, claim: Claim, row_id: RowId) -> None:
-        outcome = {"id": list(row_id) if isinstance(row_id, tuple) else row_id}
+        self.record_outcome(
+            connection, claim, {"id": list(row_id) if isinstance(row_id, tuple) else row_id}
+        )
+
+    def record_outcome(
+        self, connection: Connection, claim: Claim, outcome: Mapping[str, Any]
+    ) -> None:
         statement = (
             self.table.update()
             .where(self.table.c.scope_digest == claim.scope_digest)
-            .values(outcome=outcome)
+            .values(outcome=dict(outcome))
         )
         connection.execute(statement)

@@ -27,6 +27,7 @@ from ecm_runtime.catalog import AuditEventType, CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import CallerRefused, ContractViolation, StorageError, UnknownCapability
 from ecm_runtime.eventlog import EventLog
+from ecm_runtime.handlers import Handlers
 from ecm_runtime.idempotency import metadata as runtime_tables
 from ecm_runtime.operations import Operations
 from ecm_runtime.projection import Projector
@@ -86,6 +87,10 @@ class Runtime:
             self.refusals,
         )
         self.operations = Operations(self.storage, self.audit, self.projector, self.logs)
+        self.handlers = Handlers(
+            self.capabilities, self.storage, self.audit, self.transactions, self.refusals
+        )
+        """The team's code for handler capabilities (`rt.handlers.register(...)`)."""
         self.tools = ToolRunner(
             self,
             self.capabilities,
@@ -94,6 +99,7 @@ class Runtime:
             self.refusals,
             self.transactions,
             clock,
+            self.handlers,
         )
         """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
         tool_names = {spec.tool_name for spec in self.capabilities.values()}
@@ -190,6 +196,8 @@ class Runtime:
                 self.refusals.code(spec, Role.CONTRACT_VALIDATION),
                 f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
             )
+        if spec.operation == Operation.HANDLER:
+            return self.handlers.run(ctx, spec, payload)
         if spec.operation == Operation.TOOL_QUERY and spec.tool_path is not None:
             return self.tools.run(ctx, spec, payload)
         if spec.operation is None or spec.operation == Operation.TOOL_QUERY:

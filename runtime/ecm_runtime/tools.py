@@ -26,6 +26,7 @@ from ecm_runtime.audit import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import StorageError
+from ecm_runtime.handlers import HandlerCall, Handlers
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.transactions import Transactions
 
@@ -103,11 +104,17 @@ class ToolRunner:
     refusals: Refusals
     transactions: Transactions
     clock: Callable[[], int]
+    handlers: Handlers
+    """The one registry of the team's code: a tool's provider is the handler of every tool
+    query capability of that tool."""
     policy: ToolPolicy = field(default_factory=ToolPolicy)
     providers: dict[str, Provider] = field(default_factory=dict)
 
     def register(self, tool_name: str, provider: Provider) -> None:
         self.providers[tool_name] = provider
+        for spec in self.capabilities.values():
+            if spec.tool_name == tool_name:
+                self.handlers.register(spec.id, _Provided(provider))
 
     def register_all(self, provider: object) -> list[str]:
         """Register every method of `provider` named after a tool of the catalog (an object
@@ -164,7 +171,8 @@ class ToolRunner:
     def _check_policy(self, call: _Call, status: str) -> None:
         policy, tool = self.policy, call.spec.tool_name or ""
         allowed = policy.allowed_tools
-        if tool not in self.providers or (allowed is not None and tool not in allowed):
+        registered = call.spec.id in self.handlers.registry
+        if not registered or (allowed is not None and tool not in allowed):
             self._fail(call, Role.FORBIDDEN_TOOL, status, f"tool {tool} is not allowed here")
         text = " ".join(str(v) for v in normalised(call.values).values()).casefold()
         if any(term.casefold() in text for term in policy.blocked_terms):
@@ -181,10 +189,11 @@ class ToolRunner:
     def _provide(
         self, call: _Call, payload: BaseModel, model: type[BaseModel], status: str
     ) -> BaseModel:
-        provider = self.providers[call.spec.tool_name or ""]
+        handler = self.handlers.handler(call.spec)
+        request = HandlerCall(payload, call.ctx, call.spec, self.clock(), None)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         try:
-            answer = pool.submit(provider, payload).result(timeout=self.policy.timeout_seconds)
+            answer = pool.submit(handler, request).result(timeout=self.policy.timeout_seconds)
         except concurrent.futures.TimeoutError:
             self._fail(call, Role.TIMEOUT, status, f"no answer in {self.policy.timeout_seconds} s")
         except ToolFailure as failure:
@@ -294,6 +303,16 @@ class ToolRunner:
         )
         with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             return int(connection.execute(query).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class _Provided:
+    """A provider as a handler: it takes the query's input model."""
+
+    provider: Provider
+
+    def __call__(self, call: HandlerCall[Any]) -> object:
+        return self.provider(call.input)
 
 
 def _accepted(spec: CapabilitySpec, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ def run_checks(program: Program, diagnostics: Diagnostics) -> None:
     _writes_are_audited(program, diagnostics)
     _owned_tables_exist(program, diagnostics)
     _enum_reason_codes_exist(program, diagnostics)
+    _unbound_handlers_that_must_audit(program, diagnostics)
     check_runtime_contract(program, diagnostics)
 
 
@@ -105,3 +106,21 @@ def _enum_reason_codes_exist(program: Program, diagnostics: Diagnostics) -> None
                 span,
                 f"{engine_id}: reason_code_input ENUM, but the engine declares no reason codes",
             )
+
+
+def _unbound_handlers_that_must_audit(program: Program, diagnostics: Diagnostics) -> None:
+    """A capability with no binding is a handler; the runtime audits only what a binding's
+    event_type names, so a writing handler whose spec requires audit is reported."""
+    bound = {b.capability_id for b in program.bindings}
+    for engine in program.engines:
+        for cap in engine.capabilities:
+            writes = cap.side_effects is not None and cap.side_effects.writes
+            required = any(req.mode == "required" for req in cap.audit)
+            if cap.id not in bound and writes and required:
+                diagnostics.report(
+                    Code.UNAUDITED_HANDLER,
+                    cap.span,
+                    f"{cap.id} is a handler (no binding) that must emit audit; its calls write "
+                    "no audit row until a binding names its event_type",
+                    "bind it: `operation`: `handler`, `event_type`: ...",
+                )

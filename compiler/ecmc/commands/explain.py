@@ -345,6 +345,18 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Add the column or field, or declare the name the specs use in the engine's Tool Path "
         "(e.g. `payload_field`).",
     ),
+    "ECM071": _x(
+        "Real ECM files amend a capability under a longer heading that starts with its id. "
+        "The later keys replace the first declaration's, key by key; the reading is reported.",
+        "### `VID_ENROLL_COMPLETE_COMMIT_ROW` sync receipt output (implemented)",
+        "Nothing, if the refinement is meant; otherwise merge the two declarations.",
+    ),
+    "ECM072": _x(
+        "A capability with no binding is a handler; the runtime writes an audit row only for a "
+        "binding that names its event type, so a handler whose spec requires audit needs one.",
+        "(no `### `PH1X_DISPATCH_COMMIT_ROW`` under `## Capability Bindings`)",
+        "Bind it: `operation`: `handler` and the `event_type` its audit rows have.",
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecm_contract import Operation, Scope
+from ecm_contract import Operation
 
 from ecmc.emit.catalog_parts import event_types_view, lifecycle_view, tool_path_view
 from ecmc.emit.imports import Imports
@@ -27,9 +27,10 @@ from ecmc.emit.literals import GENERATED_NOTE, comment, pyrepr, source_line
 from ecmc.emit.models import Annotator
 from ecmc.emit.names import PythonIdentifier, capability_prefix, pascal, snake
 from ecmc.emit.package_names import PackageNames
-from ecmc.ir import Capability, CapabilityBinding, Engine, Program
+from ecmc.emit.wrappers import WRAPPED, handler_wrapper, storage_wrapper
+from ecmc.ir import Capability, CapabilityBinding, Engine, Program, Record, TypeRef
 from ecmc.resolve.shapes import map_key_fields, output_row
-from ecmc.typeref import RecordRef, UnitRef
+from ecmc.typeref import InlineRecordRef, RecordRef, ResultRef, TupleRef, UnitRef
 
 
 def engine_view(
@@ -68,6 +69,7 @@ class _EngineModule:
         self.capabilities: list[dict[str, str]] = []
         self.wrappers: list[dict[str, str]] = []
         self.tools: list[str] = []
+        self.handlers: list[str] = []
 
     def view(self) -> dict[str, object]:
         for cap in self.engine.capabilities:
@@ -110,6 +112,10 @@ class _EngineModule:
             else "",
             "tools": self.tools,
             "tool_protocol": f"{imports.module('typing', 't')}.Protocol" if self.tools else "",
+            "handlers": self.handlers,
+            "handler_protocol": f"{imports.module('typing', 't')}.Protocol"
+            if self.handlers
+            else "",
             "catalog": render(
                 prefixed(
                     f"CAPABILITIES: tuple[{capability_spec}, ...] = ",
@@ -138,9 +144,19 @@ class _EngineModule:
         """The capability's catalog entry, and its wrapper or tool method when it has one."""
         stem = cap.id[len(self.prefix) :] if self.prefix else cap.id
         source = source_line(cap.span)
-        input_model, output_model = _io_models(cap, stem, self.annotator, source)
         binding = self.bindings.get(cap.id)
+        operation = binding.operation if binding else Operation.HANDLER
+        returns = None
+        if operation is Operation.HANDLER:
+            input_model = _input_model(cap, stem, self.annotator, source)
+            output_type = cap.output.type if cap.output else UnitRef(cap.span)
+            returns = self.annotator.annotation(output_type, stem, "output", source)
+            output_model = returns if _is_model(output_type, self.names.records) else "None"
+        else:
+            input_model, output_model = _io_models(cap, stem, self.annotator, source)
         arguments = self.spec_arguments(cap, binding, input_model, output_model, source)
+        if returns is not None:
+            arguments += [("returns", returns), ("method", pyrepr(snake(stem)))]
         stated = [(k, v) for k, v in arguments if k in _REQUIRED or _flat(v) not in _DEFAULTS]
         constructor = self.imports.name("ecm_runtime.catalog", "CapabilitySpec")
         spec = call(constructor, *(prefixed(f"{k}=", v) for k, v in stated))
@@ -152,8 +168,10 @@ class _EngineModule:
                 "code": render(prefixed(f"{constant} = ", spec)),
             }
         )
-        if binding is None:
+        if returns is not None:
+            self.handler(cap, stem, constant, input_model, returns, source)
             return
+        assert binding is not None
         if binding.operation is Operation.TOOL_QUERY and binding.tool_name:
             method = Group(
                 f"def {snake(binding.tool_name)}",
@@ -162,9 +180,9 @@ class _EngineModule:
                 ")",
             )
             self.tools.append(render(method, INDENT, f" -> {output_model}: ..."))
-        if binding.operation in _WRAPPED:
+        if binding.operation in WRAPPED:
             self.wrappers.append(
-                _wrapper(
+                storage_wrapper(
                     cap,
                     stem,
                     binding.operation,
@@ -175,6 +193,22 @@ class _EngineModule:
                     self.scopes.get(binding.table or ""),
                 )
             )
+
+    def handler(
+        self, cap: Capability, stem: str, constant: str, input_model: str, returns: str, source: str
+    ) -> None:
+        """A handler capability's method in the engine's Handlers protocol, and its wrapper."""
+        handler_call = self.imports.name("ecm_runtime.handlers", "HandlerCall")
+        method = Group(
+            f"def {snake(stem)}",
+            "(",
+            (Atom("self"), Atom(f"call: {handler_call}[{input_model}]")),
+            ")",
+        )
+        self.handlers.append(render(method, INDENT, f" -> {returns}: ..."))
+        self.wrappers.append(
+            handler_wrapper(cap, stem, constant, (input_model, returns), source, self.imports)
+        )
 
     def spec_arguments(
         self,
@@ -190,7 +224,7 @@ class _EngineModule:
         )
         shared = codes == self.shared_codes
         self.uses_shared_codes = self.uses_shared_codes or shared
-        operation = binding.operation if binding else None
+        operation = binding.operation if binding else Operation.HANDLER
         lifecycle = "None"
         if binding is not None and operation is Operation.TRANSITION:
             lifecycle = self.lifecycle_constants.get(binding.table or "", "None")
@@ -245,7 +279,22 @@ class _EngineModule:
         )
 
 
-def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) -> tuple[str, str]:
+def _is_model(ref: TypeRef, records: Mapping[str, Record]) -> bool:
+    """Whether an output is one model (a record with fields, or inline fields)."""
+    if isinstance(ref, ResultRef):
+        return _is_model(ref.ok, records)
+    if isinstance(ref, RecordRef):
+        return ref.name in records and records[ref.name].alias_of is None
+    return isinstance(ref, TupleRef | InlineRecordRef) and any(m.name for m in ref.members)
+
+
+def _input_model(cap: Capability, stem: str, annotator: Annotator, source: str) -> str:
+    return _io_models(cap, stem, annotator, source, inputs_only=True)[0]
+
+
+def _io_models(
+    cap: Capability, stem: str, annotator: Annotator, source: str, inputs_only: bool = False
+) -> tuple[str, str]:
     """The input model (always a model) and the output model (`None` unless it is one)."""
     title = cap.name or cap.id
     records = annotator.names.records
@@ -264,7 +313,7 @@ def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) ->
             pascal(stem, "input"), doc, fields, source, is_input=True
         ).name
     row = output_row(cap.output.type if cap.output else None, records)
-    if row is None:
+    if row is None or inputs_only:
         return input_model, "None"
     if isinstance(row, RecordRef):
         return input_model, annotator.annotation(row, stem, "", source)
@@ -272,27 +321,6 @@ def _io_models(cap: Capability, stem: str, annotator: Annotator, source: str) ->
     return input_model, annotator.model(pascal(stem, "output"), doc, row.members, source).name
 
 
-_WRAPPED: Mapping[Operation, tuple[str, str]] = {
-    Operation.AUDIT_APPEND: ("write", "{written}"),
-    Operation.APPEND: ("write", "{written}"),
-    Operation.UPSERT: ("write", "{written}"),
-    Operation.TRANSITION: ("transition", "{model}"),
-    Operation.REBUILD: ("rebuild", "None"),
-    Operation.READ_ONE: ("read_one", "{model} | None"),
-    Operation.READ_MANY: ("read_many", "tuple[{model}, ...]"),
-    Operation.READ_MAP: ("read_map", "dict[tuple[object, ...], {model}]"),
-}
-
-
-_SCOPE_NOTES = {
-    Scope.TENANT: "\n\nTenant scope: reads and writes stay within the caller's tenant.",
-    Scope.GLOBAL: (
-        "\n\nTenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says."
-    ),
-}
-
-
-_ENGINE_MODULE_FUNCTIONS = frozenset({"annotations", "enum", "t", "pd"})
 # CapabilitySpec fields without a default; every other field is stated only when it differs.
 _REQUIRED = frozenset(
     {
@@ -312,36 +340,3 @@ _DEFAULTS = frozenset({"None", "()", '""'})
 
 def _flat(value: Expr | str) -> str:
     return value if isinstance(value, str) else flat(value)
-
-
-def _wrapper(
-    cap: Capability,
-    stem: str,
-    operation: Operation,
-    constant: str,
-    models: tuple[str, str],
-    source: str,
-    imports: Imports,
-    scope: Scope | None,
-) -> dict[str, str]:
-    """A typed function that calls one capability through the caller's context."""
-    input_model, output_model = models
-    method, returns = _WRAPPED[operation]
-    function = snake(stem)
-    if function in _ENGINE_MODULE_FUNCTIONS:
-        function = PythonIdentifier(f"{function}_call")
-    arguments = [constant, "payload"]
-    if method not in ("write", "rebuild"):
-        arguments.append(output_model)
-    if method == "write":
-        returns = returns.format(written=imports.name("ecm_runtime.results", "Written"))
-    returns = returns.format(model=output_model)
-    context = imports.name("ecm_runtime.context", "CallContext")
-    parameters = (Atom(f"ctx: {context}"), Atom(f"payload: {input_model}"))
-    return {
-        "source": source,
-        "signature": render(Group(f"def {function}", "(", parameters, ")"), 0, f" -> {returns}:"),
-        "returns": returns,
-        "doc": f"{cap.name or cap.id} ({cap.id}).{_SCOPE_NOTES[scope] if scope else ''}",
-        "body": render(prefixed("return ", call(f"ctx.{method}", *arguments)), INDENT),
-    }

@@ -14,6 +14,7 @@ from ecmc.emit.literals import pyrepr
 from ecmc.emit.names import ClassName, model_field, pascal
 from ecmc.emit.package_names import PackageNames
 from ecmc.ir import Member, TypeRef
+from ecmc.typeref import ScalarRef
 
 
 @dataclass
@@ -28,7 +29,8 @@ class ModelView:
 
 
 _ENGINE_MODULE_NAMES = frozenset(
-    {"ReasonCode", "SpecModel", "AuditRule", "CapabilitySpec", "REASON_CODES"}
+    {"ReasonCode", "SpecModel", "AuditRule", "CapabilitySpec", "REASON_CODES", "Handlers"}
+    | {"ToolProvider", "HandlerCall"}
 )
 
 
@@ -51,9 +53,9 @@ class Annotator:
         for field aliases, record classes and inline models."""
         return ref.annotate(self, owner, member, source)
 
-    def field_alias(self, name: str) -> str:
+    def field_alias(self, ref: ScalarRef) -> str:
         fields_module = self.imports.name(self.imports.package, "fields", "_f")
-        return f"{fields_module}.{self.names.field_aliases[name]}"
+        return f"{fields_module}.{self.names.field_alias(ref)}"
 
     def record_class(self, name: str, variant: str | None) -> str:
         prefix = ""

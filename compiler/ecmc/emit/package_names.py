@@ -11,7 +11,7 @@ from ecmc.emit.layout import prefixed, render
 from ecmc.emit.literals import source_line
 from ecmc.emit.names import ClassName, PythonIdentifier, pascal, snake
 from ecmc.emit.pytypes import scalar_annotation
-from ecmc.ir import Engine, Member, Program
+from ecmc.ir import Engine, Member, Program, Scalar
 from ecmc.typeref import ScalarRef, walk
 
 
@@ -21,26 +21,29 @@ class PackageNames:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.records = {r.name: r for r in program.records}
-        used: dict[str, ScalarRef] = {}
+        # One alias per field name and type: a field a spec types in place (an inline enum)
+        # differently from another use of the name gets an alias of its own.
+        used: dict[tuple[str, Scalar], ScalarRef] = {}
         for member in all_members(program):
             for ref in walk(member.type):
                 if isinstance(ref, ScalarRef):
-                    used.setdefault(ref.name, ref)
+                    used.setdefault((ref.name, ref.scalar), ref)
         for table in program.tables:
             for column in table.columns:
                 used.setdefault(
-                    column.name, ScalarRef(column.span, column.name, column.type, column.typed_by)
+                    (column.name, column.type),
+                    ScalarRef(column.span, column.name, column.type, column.typed_by),
                 )
-        self.field_types = {name: used[name] for name in sorted(used)}
-        self.field_aliases: dict[str, ClassName] = {}
+        self.field_types = sorted(used.items(), key=lambda item: item[0][0])
+        self.field_aliases: dict[tuple[str, Scalar], ClassName] = {}
         taken: set[str] = set()
-        for name in self.field_types:
-            alias = pascal(name)
+        for key, _ in self.field_types:
+            alias = pascal(key[0])
             candidate, n = alias, 2
             while candidate in taken:
                 candidate, n = ClassName(f"{alias}{n}"), n + 1
             taken.add(candidate)
-            self.field_aliases[name] = candidate
+            self.field_aliases[key] = candidate
         modules: dict[str, str] = {}
         self.modules: dict[str, PythonIdentifier] = {}
         for engine in program.engines:
@@ -50,6 +53,9 @@ class PackageNames:
             modules[module] = engine.engine_id
             self.modules[engine.engine_id] = module
 
+    def field_alias(self, ref: ScalarRef) -> ClassName:
+        return self.field_aliases[(ref.name, ref.scalar)]
+
     def engine_module(self, engine: Engine) -> PythonIdentifier:
         return self.modules[engine.engine_id]
 
@@ -57,9 +63,9 @@ class PackageNames:
         definitions = {f.name: f for f in self.program.fields}
         imports = Imports(package)
         views: list[dict[str, str]] = []
-        for name, ref in self.field_types.items():
-            definition = definitions.get(name)
-            alias = self.field_aliases[name]
+        for (name, scalar), ref in self.field_types:
+            definition = definitions.get(name) if ref.typed_by == "field" else None
+            alias = self.field_aliases[(name, scalar)]
             description = definition.description if definition else ""
             annotation = scalar_annotation(ref.scalar, imports, description)
             views.append(

@@ -89,7 +89,7 @@ def _document_span(document: Document) -> Span:
     return document.title.span if document.title else Span.point(document.path, 1, 1)
 
 
-def _note(section: Section) -> Note:
+def _note(section: Section, skip: set[int] | None = None) -> Note:
     lines: list[str] = []
 
     def add(bullet: Bullet, depth: int) -> None:
@@ -100,8 +100,10 @@ def _note(section: Section) -> Note:
     for bullet in section_bullets(section):
         add(bullet, 0)
     for child in section.children:
+        if skip and id(child) in skip:
+            continue
         lines.append(child.title.source.strip())
-        lines.extend(_note(child).lines)
+        lines.extend(_note(child, skip).lines)
     return Note(section.title.source.strip(), tuple(lines), section.span)
 
 
@@ -121,7 +123,8 @@ def _extract_engine(
             "list capabilities under '## Capability List' as '### `CAPABILITY_ID`' headings",
         )
     else:
-        _collect_capabilities(capability_list, None, capabilities, diagnostics)
+        top = capability_list.title.source.strip()
+        _collect_capabilities(capability_list, None, capabilities, diagnostics, top)
 
     reason_codes: list[ReasonCodeSyntax] = []
     audit_rules: list[AuditRuleSyntax] = []
@@ -142,8 +145,13 @@ def _extract_engine(
         elif title == "sources":
             sources.extend(b.text.text for b in section_bullets(section))
         else:
-            # A note takes its subsections with it; they are not sections of their own.
-            notes.append(_note(section))
+            # A capability is a capability wherever it stands; the rest of the section is a
+            # note, which takes its other subsections with it.
+            found = _capabilities_within(section)
+            capabilities.extend(found)
+            taken = {id(s) for c in found for s in _sections_at(section, c.span)}
+            if section_bullets(section) or len(taken) < len(section.walk()) - 1:
+                notes.append(_note(section, skip=taken))
             consumed.update(id(s) for s in section.walk())
 
     title = document.title.source.strip() if document.title else ""
@@ -159,6 +167,45 @@ def _extract_engine(
         tuple(notes),
         _document_span(document),
     )
+
+
+CAPABILITY_KEYS_SEEN = frozenset(
+    {"name", "input_schema", "output_schema", "allowed_callers", "side_effects"}
+)
+"""Keys that make a heading outside the Capability List a capability."""
+
+
+def _capabilities_within(section: Section) -> list[CapabilitySyntax]:
+    """Capability headings in a section other than the Capability List: an id heading whose
+    bullets hold at least one capability key, at any depth."""
+    found: list[CapabilitySyntax] = []
+    for child in section.children:
+        heading = _capability_heading(child.title)
+        keys = section_bullets(child)
+        is_capability = any(b.key is not None and b.key.text in CAPABILITY_KEYS_SEEN for b in keys)
+        if heading is not None and is_capability:
+            capability_id, refines = heading
+            title = section.title.source.strip()
+            found.append(CapabilitySyntax(capability_id, None, keys, child.span, title, refines))
+        else:
+            found.extend(_capabilities_within(child))
+    return found
+
+
+def _sections_at(section: Section, span: Span) -> list[Section]:
+    return [s for s in section.walk() if s.span == span]
+
+
+def _capability_heading(title: Line) -> tuple[Text, str] | None:
+    """A capability id heading, and the words after the id when it is `` `ID` words ``."""
+    capability_id = _capability_id(title)
+    if capability_id is not None:
+        return capability_id, ""
+    codes, plain = title.codes, title.source.strip()
+    if codes and CAPABILITY_ID.fullmatch(codes[0].text) and plain.startswith(f"`{codes[0].text}`"):
+        rest = plain[len(codes[0].text) + 2 :].strip()
+        return Text(codes[0].text, codes[0].span), rest
+    return None
 
 
 def _capability_id(title: Line) -> Text | None:
@@ -178,7 +225,11 @@ def _capability_id(title: Line) -> Text | None:
 
 
 def _collect_capabilities(
-    section: Section, group: str | None, out: list[CapabilitySyntax], diagnostics: Diagnostics
+    section: Section,
+    group: str | None,
+    out: list[CapabilitySyntax],
+    diagnostics: Diagnostics,
+    top: str,
 ) -> None:
     for bullet in section_bullets(section):
         diagnostics.report(
@@ -188,10 +239,11 @@ def _collect_capabilities(
             "capabilities are headings ('### `ID`') followed by '`key`: value' bullets",
         )
     for child in section.children:
-        capability_id = _capability_id(child.title)
-        if capability_id is None:
-            _collect_capabilities(child, child.title.source.strip(), out, diagnostics)
+        heading = _capability_heading(child.title)
+        if heading is None:
+            _collect_capabilities(child, child.title.source.strip(), out, diagnostics, top)
             continue
+        capability_id, refines = heading
         keys = section_bullets(child)
         for bullet in keys:
             if bullet.key is None:
@@ -201,9 +253,11 @@ def _collect_capabilities(
                     f"capability {capability_id.text}: expected '`key`: value', "
                     f"found {bullet.text.text[:60]!r}",
                 )
-        out.append(CapabilitySyntax(capability_id, group, keys, child.span))
+        out.append(
+            CapabilitySyntax(capability_id, group, keys, child.span, "Capability List", refines)
+        )
         for nested in child.children:
-            _collect_capabilities(nested, nested.title.source.strip(), out, diagnostics)
+            _collect_capabilities(nested, nested.title.source.strip(), out, diagnostics, top)
 
 
 def _reason_codes(

@@ -44,6 +44,11 @@ class CapabilitySyntax:
     group: str | None
     keys: tuple[Bullet, ...]
     span: Span
+    section: str = "Capability List"
+    """The `##` section the capability stands in, as written."""
+    refines: str = ""
+    """The heading's words after the id (`` `ID` sync receipt output ``): a later declaration
+    of a capability that refines an earlier one."""
 
     def get(self, key: str) -> Bullet | None:
         return next((b for b in self.keys if b.key is not None and b.key.text == key), None)

@@ -16,6 +16,7 @@ from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, value_text
 from ecmc.frontend.syntax import CompanionSection, Entry
 from ecmc.ir import AuditEventType, Engine
+from ecmc.resolve.audit_rules import inline_fields
 from ecmc.resolve.dictionary import FieldDictionary
 
 SEVERITIES = ("INFO", "WARN", "ERROR", "CRITICAL")
@@ -98,8 +99,9 @@ def _event_type(
             f"emitted_by is '{ANY_ENGINE}' or left out (the declaring engine only)",
         )
     listed = bullet_names(keys.get("payload_keys"), diagnostics)
+    inline = inline_fields(engine.capabilities) if engine is not None else frozenset()
     for key in listed:
-        if dictionary.lookup(key.text) is None:
+        if dictionary.lookup(key.text) is None and key.text not in inline:
             diagnostics.report(
                 Code.UNKNOWN_AUDIT_KEY, key.span, f"payload key {key.text!r} is not a known field"
             )

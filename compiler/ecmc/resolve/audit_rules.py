@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
@@ -13,6 +14,7 @@ from ecmc.frontend.syntax import AuditRuleSyntax
 from ecmc.ir import AuditKey, AuditRequirement, Capability
 from ecmc.resolve.prose import flatten
 from ecmc.resolve.types import TypeResolver
+from ecmc.typeref import ScalarRef, walk
 
 
 def attach_audit(
@@ -23,8 +25,9 @@ def attach_audit(
 ) -> list[Capability]:
     by_id = {cap.id: cap for cap in capabilities}
     attached: dict[str, list[AuditRequirement]] = {cap.id: [] for cap in capabilities}
+    inline = inline_fields(capabilities)
     for rule in rules:
-        keys = _audit_keys(rule, resolver, diagnostics)
+        keys = _audit_keys(rule, resolver, inline, diagnostics)
         subjects = _rule_subjects(rule, capabilities, diagnostics)
         requirement = AuditRequirement(rule.mode, keys, rule.subject.text, rule.span)
         if rule.evidence:
@@ -44,8 +47,24 @@ def attach_audit(
     return [dataclasses.replace(cap, audit=tuple(attached[cap.id])) for cap in capabilities]
 
 
+def inline_fields(capabilities: Iterable[Capability]) -> frozenset[str]:
+    """Fields the capabilities' schemas type in place (inline enums, booleans): known fields
+    of their engine, as the field dictionary's are."""
+    return frozenset(
+        ref.name
+        for cap in capabilities
+        for schema in (cap.input, cap.output)
+        if schema is not None
+        for ref in walk(schema.type)
+        if isinstance(ref, ScalarRef) and ref.typed_by.startswith("inline ")
+    )
+
+
 def _audit_keys(
-    rule: AuditRuleSyntax, resolver: TypeResolver, diagnostics: Diagnostics
+    rule: AuditRuleSyntax,
+    resolver: TypeResolver,
+    inline: frozenset[str],
+    diagnostics: Diagnostics,
 ) -> tuple[AuditKey, ...]:
     keys: list[AuditKey] = []
     for child in flatten(rule.keys):
@@ -62,7 +81,7 @@ def _audit_keys(
                 for code in codes
             ]
         for code, qualifier in named:
-            if resolver.dictionary.lookup(code.text) is None:
+            if resolver.dictionary.lookup(code.text) is None and code.text not in inline:
                 diagnostics.report(
                     Code.UNKNOWN_AUDIT_KEY,
                     code.span,

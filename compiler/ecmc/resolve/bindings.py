@@ -103,7 +103,7 @@ def _operation(
         return None
     operation = Operation(text)
     declared_writes = capability.side_effects is not None and capability.side_effects.writes
-    if operation.writes != declared_writes:
+    if operation is not Operation.HANDLER and operation.writes != declared_writes:
         diagnostics.report(
             Code.BAD_BINDING,
             at,
@@ -189,6 +189,13 @@ class _Binding:
                 f"{self.cap_id}: operation {operation} needs a defined 'table'"
                 + (f"; {self.table_name!r} is not defined" if self.table_name else ""),
             )
+        elif self.table_name is not None and not truth_types:
+            self.diagnostics.report(
+                Code.BAD_BINDING,
+                at,
+                f"{self.cap_id}: {operation} acts on no table; drop 'table' (a handler writes "
+                "through the connection it is given)",
+            )
         elif table is not None and table.truth_type not in truth_types:
             self.diagnostics.report(
                 Code.BAD_BINDING,
@@ -271,6 +278,10 @@ class _Binding:
         event_type = value_text(self.keys.get("event_type")) or None
         capability, operation = self.capability, self.operation
         audited = operation.audited and any(r.mode == "required" for r in capability.audit)
+        if operation is Operation.HANDLER:
+            audited = (
+                audited and capability.side_effects is not None and (capability.side_effects.writes)
+            )
         names_own_type = operation is Operation.AUDIT_APPEND and "event_type" in self.inputs
         if audited and event_type is None and not names_own_type:
             self.diagnostics.report(
@@ -334,7 +345,11 @@ class _Binding:
             )
         # The runtime audits a data write when its binding names an event type (the explicit
         # key, not the ECM prose): such a write needs a reason code from its input or binding.
-        emits = event_type is not None and self.operation in (Operation.APPEND, Operation.UPSERT)
+        emits = event_type is not None and self.operation in (
+            Operation.APPEND,
+            Operation.UPSERT,
+            Operation.HANDLER,
+        )
         if emits and reason_code is None and REASON_FIELD not in self.inputs:
             self.diagnostics.report(
                 Code.MISSING_KEY,

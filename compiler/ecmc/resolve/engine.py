@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 
+from ecm_contract import Effect
 from ecm_contract import SideEffects as Effects
 
 from ecmc.codes import Code
@@ -76,7 +78,7 @@ CAPABILITY_KEYS = CAPABILITY_CORE_KEYS | {"simulation_gated", "simulation_id", "
 REQUIRED_CAPABILITY_KEYS = ("input_schema", "output_schema", "side_effects")
 
 
-EFFECTS = frozenset({"DB_WRITE", "DB_WRITE_CURRENT_PROJECTION", "EXTERNAL_SEND_REQUEST"})
+EFFECTS = frozenset(Effect)
 
 
 _SIDE_EFFECTS = re.compile(r"DECLARED\s*\((?P<effects>[^()]*)\)")
@@ -96,7 +98,7 @@ def resolve_engine(
 
     capabilities = [
         _capability(cap, default_callers, resolver, policies, records, diagnostics)
-        for cap in syntax.capabilities
+        for cap in _refined(syntax.capabilities, diagnostics)
     ]
     if not capabilities:
         diagnostics.report(
@@ -128,6 +130,35 @@ def resolve_engine(
         header_extras=extras,
         span=syntax.header_span,
     )
+
+
+def _refined(
+    declared: tuple[CapabilitySyntax, ...], diagnostics: Diagnostics
+) -> list[CapabilitySyntax]:
+    """Capabilities in order; a later heading `` `ID` more words `` of an id already declared
+    refines it: its keys replace the first declaration's, key by key (reported, ECM071)."""
+    found: dict[str, CapabilitySyntax] = {}
+    order: list[str | int] = []
+    for index, cap in enumerate(declared):
+        first = found.get(cap.id.text)
+        if first is None or not cap.refines:
+            if first is None:
+                found[cap.id.text] = cap
+                order.append(cap.id.text)
+            else:
+                order.append(index)  # a plain second declaration: a duplicate, reported later
+            continue
+        diagnostics.report(
+            Code.REFINED_CAPABILITY,
+            cap.id.span,
+            f"capability {cap.id.text} is declared again ({cap.refines!r}); its keys refine "
+            "the first declaration",
+            f"first at {first.span}",
+        )
+        given = {b.key.text for b in cap.keys if b.key is not None}
+        kept = tuple(b for b in first.keys if b.key is None or b.key.text not in given)
+        found[cap.id.text] = dataclasses.replace(first, keys=kept + cap.keys)
+    return [found[item] if isinstance(item, str) else declared[item] for item in order]
 
 
 def _header(
@@ -226,6 +257,7 @@ def _capability(
         id=cap_id,
         name=name,
         group=syntax.group,
+        section=syntax.section,
         allowed_callers=policy_name,
         callers=callers,
         side_effects=_side_effects(keys.get("side_effects"), diagnostics),
@@ -327,7 +359,7 @@ def _side_effects(bullet: Bullet | None, diagnostics: Diagnostics) -> SideEffect
             "expected NONE or DECLARED (EFFECT + EFFECT ...)",
         )
         return None
-    effects = tuple(e.strip() for e in match.group("effects").split("+"))
+    effects = tuple(e.strip() for e in re.split(r"[+,]", match.group("effects")))
     for effect in effects:
         if effect not in EFFECTS:
             offset = max(text.find(effect), 0) if effect else 0

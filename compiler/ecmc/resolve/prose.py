@@ -9,13 +9,18 @@ import re
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.frontend.syntax import Bullet
+from ecmc.frontend.syntax import Bullet, Text
 from ecmc.frontend.type_grammar import GrammarError, parse_member
-from ecmc.ir import Member, Schema, TypeRef
+from ecmc.ir import Member, Scalar, Schema, TypeRef
 from ecmc.resolve.types import TypeResolver
 from ecmc.typeref import ErrorRef, TupleRef
 
 _OPTIONAL_BEFORE = re.compile(r"\boptional\s*$", re.IGNORECASE)
+_NULLABLE = re.compile(r"(?P<name>[a-z][a-z0-9_]*)\s*\|\s*null")
+_BOOLEAN = re.compile(r"(?P<name>[a-z][a-z0-9_]*)\s*=\s*(?:true\s*\|\s*false|false\s*\|\s*true)")
+_PLAIN_FIELD = re.compile(r"(?P<name>[a-z][a-z0-9_]*)(?P<optional>\?)?")
+_LABELS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:\s*\|\s*[A-Za-z0-9][A-Za-z0-9_.-]*)+")
+_BEFORE_LABELS = re.compile(r"\s*(?:\(|in|:|=|one of)?\s*", re.IGNORECASE)
 
 
 def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostics) -> Schema:
@@ -29,18 +34,11 @@ def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostic
     lines: list[str] = []
     for child in flatten(bullet.children):
         lines.append(child.text.text)
-        fields = [c for c in child.codes if not c.text.isupper()]
-        for code in fields:
-            parsed = parse_member(code.text, code.span)
-            if isinstance(parsed, GrammarError):
-                diagnostics.report(Code.TYPE_SYNTAX, parsed.span(code.span), parsed.message)
-                continue
-            member = resolver.member(parsed, named_only=True)
+        fields = _fields_of(child)
+        for code, labels in fields:
+            member = _member(code, labels, child, resolver, diagnostics)
             if member is None:
                 continue
-            before = child.text.text.split(f"`{code.text}`", 1)[0]
-            if _OPTIONAL_BEFORE.search(before):
-                member = Member(member.name, member.type, True, member.pinned, member.span)
             if member.name in seen:
                 diagnostics.report(
                     Code.DUPLICATE_FIELD, code.span, f"field {member.name!r} appears twice"
@@ -57,6 +55,66 @@ def prose_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostic
     span = bullet.key.span if bullet.key is not None else bullet.span
     fields_ref: TypeRef = TupleRef(span, tuple(members)) if members else ErrorRef(span)
     return Schema("\n".join(lines), fields_ref)
+
+
+def _fields_of(child: Bullet) -> list[tuple[Text, Text | None]]:
+    """The fields a schema line names, each with the inline enumeration that follows it
+    (`` `status` (`OK | FAIL`) ``, `` `band` in `HIGH | LOW` ``), if any. An UPPER_CASE code
+    span on its own is a value being mentioned, not a field."""
+    found: list[tuple[Text, Text | None]] = []
+    text, position = child.text.text, 0
+    codes = list(child.codes)
+    for index, code in enumerate(codes):
+        start = text.find(f"`{code.text}`", position)
+        position = start + len(code.text) + 2 if start >= 0 else position
+        if code.text.isupper() or (
+            _LABELS.fullmatch(code.text) and not _NULLABLE.fullmatch(code.text)
+        ):
+            continue
+        labels = codes[index + 1] if index + 1 < len(codes) else None
+        if labels is not None:
+            after = text.find(f"`{labels.text}`", position)
+            between = text[position:after] if after >= 0 else "?"
+            if not (_LABELS.fullmatch(labels.text) and _BEFORE_LABELS.fullmatch(between)):
+                labels = None
+        found.append((code, labels))
+    return found
+
+
+def _member(
+    code: Text,
+    labels: Text | None,
+    child: Bullet,
+    resolver: TypeResolver,
+    diagnostics: Diagnostics,
+) -> Member | None:
+    """One field of a schema line: `name|null` is optional, `name=true|false` a boolean, a
+    field followed by `A | B` an enum of those labels (spec-local types the field dictionary's
+    own entry still overrides); anything else is read by the type grammar."""
+    at = f"{code.span.path}:{code.span.line}"
+    nullable, boolean = _NULLABLE.fullmatch(code.text), _BOOLEAN.fullmatch(code.text)
+    if boolean:
+        typed = resolver.inline(boolean["name"], Scalar("bool"), f"inline bool {at}", code)
+        return Member(boolean["name"], typed, False, (), code.span)
+    if nullable:
+        typed = resolver.field(nullable["name"], code)
+        return Member(nullable["name"], typed, True, (), code.span)
+    plain = _PLAIN_FIELD.fullmatch(code.text)
+    if labels is not None and plain:
+        names = tuple(dict.fromkeys(label.strip() for label in labels.text.split("|")))
+        typed = resolver.inline(plain["name"], Scalar("enum", names), f"inline enum {at}", code)
+        return Member(plain["name"], typed, bool(plain["optional"]), (), code.span)
+    parsed = parse_member(code.text, code.span)
+    if isinstance(parsed, GrammarError):
+        diagnostics.report(Code.TYPE_SYNTAX, parsed.span(code.span), parsed.message)
+        return None
+    member = resolver.member(parsed, named_only=True)
+    if member is None:
+        return None
+    before = child.text.text.split(f"`{code.text}`", 1)[0]
+    if _OPTIONAL_BEFORE.search(before):
+        member = Member(member.name, member.type, True, member.pinned, member.span)
+    return member
 
 
 def flatten(bullets: tuple[Bullet, ...]) -> list[Bullet]:

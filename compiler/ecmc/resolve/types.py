@@ -22,7 +22,7 @@ from ecmc.frontend.type_grammar import (
     UnitType,
     parse_type,
 )
-from ecmc.ir import Schema
+from ecmc.ir import Scalar, Schema
 from ecmc.resolve.dictionary import FieldDictionary
 from ecmc.span import Span
 from ecmc.typeref import (
@@ -111,6 +111,14 @@ class TypeResolver:
             )
             return ErrorRef(text.span, name=name)
         return ScalarRef(text.span, name, definition.type, definition.typed_by)
+
+    def inline(self, name: str, scalar: Scalar, rule: str, text: Text) -> TypeRef:
+        """A type the spec gives a field in place (an inline enum, a boolean); the field
+        dictionary's own entry for the name still wins."""
+        definition = self.dictionary.lookup(name)
+        if definition is not None and definition.typed_by == "field":
+            return ScalarRef(text.span, name, definition.type, definition.typed_by)
+        return ScalarRef(text.span, name, scalar, rule)
 
     def resolve(self, node: TypeExpr) -> TypeRef:
         match node:
