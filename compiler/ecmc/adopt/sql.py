@@ -1,0 +1,324 @@
+"""PostgreSQL migrations in, the tables they build out: columns, types, nullability, keys,
+partial unique indexes, indexes and foreign keys, each with the file and line that made it.
+
+Statements are cut at the tokenizer's semicolons (so a `$$` body stays whole) and each is
+parsed by sqlglot. What it cannot import (DO blocks, functions, triggers, views, anything it
+does not model) is listed with its location, never dropped in silence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlglot
+from sqlglot import Token, TokenType, exp
+from sqlglot.errors import SqlglotError
+
+_DIALECT = "postgres"
+_SERIALS = frozenset({exp.DataType.Type.BIGSERIAL, exp.DataType.Type.SERIAL})
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A file and line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class SqlColumn:
+    name: str
+    sql_type: str
+    """The type as PostgreSQL spells it, e.g. `TEXT`, `NUMERIC(39, 0)`, `BIGSERIAL`."""
+    nullable: bool
+    serial: bool
+    labels: tuple[str, ...]
+    """The values a `CHECK (column IN (...))` allows; empty: no such check."""
+    at: Where
+    minimum: int | None = None
+    maximum: int | None = None
+    """Bounds a `CHECK (column BETWEEN a AND b)`, `>=`, `>`, `<=` or `<` states."""
+
+
+@dataclass(frozen=True, slots=True)
+class SqlKey:
+    name: str
+    columns: tuple[str, ...]
+    where: str | None
+    """The partial index's condition, as SQL; None for a full key."""
+    at: Where
+
+
+@dataclass
+class SqlTable:
+    name: str
+    at: Where
+    columns: dict[str, SqlColumn] = field(default_factory=dict)
+    primary_key: tuple[str, ...] = ()
+    unique_keys: list[SqlKey] = field(default_factory=list)
+    indexes: list[SqlKey] = field(default_factory=list)
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(column, table, column)."""
+
+    def partial_unique_keys(self) -> list[SqlKey]:
+        """Unique keys enforced only where their nullable columns are set: idempotency keys."""
+        return [k for k in self.unique_keys if k.where is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    at: Where
+    statement: str
+    why: str
+
+
+@dataclass
+class SqlSchema:
+    tables: dict[str, SqlTable] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def read_migrations(paths: Iterable[Path], display: Path | None = None) -> SqlSchema:
+    """Every migration file in order (directories: their `*.sql` files by name)."""
+    schema = SqlSchema()
+    for path in _sql_files(paths):
+        shown = str(path.relative_to(display)) if display is not None else path.name
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for line, statement in _statements(text, shown, schema):
+            _apply(statement, Where(shown, line), schema)
+    return schema
+
+
+def _sql_files(paths: Iterable[Path]) -> Iterator[Path]:
+    for path in paths:
+        yield from sorted(path.glob("*.sql")) if path.is_dir() else [path]
+
+
+def _statements(text: str, path: str, schema: SqlSchema) -> Iterator[tuple[int, str]]:
+    """(line, text) of each statement, cut where the tokenizer sees a semicolon."""
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(_DIALECT).tokenize(text)
+    except SqlglotError as error:
+        schema.skipped.append(Skipped(Where(path, 1), "", f"the file cannot be tokenized: {error}"))
+        return
+    current: list[Token] = []
+    for token in [*tokens, None]:
+        if token is None or token.token_type == TokenType.SEMICOLON:
+            if current:
+                yield current[0].line, text[current[0].start : current[-1].end + 1]
+            current = []
+        else:
+            current.append(token)
+
+
+def _apply(statement: str, at: Where, schema: SqlSchema) -> None:
+    sqlglot_logger = logging.getLogger("sqlglot")
+    level = sqlglot_logger.level
+    sqlglot_logger.setLevel(logging.ERROR)  # unsupported syntax is reported below instead
+    try:
+        parsed = sqlglot.parse_one(statement, read=_DIALECT)
+    except SqlglotError as error:
+        schema.skipped.append(Skipped(at, _head(statement), f"not parsed: {error}"))
+        return
+    finally:
+        sqlglot_logger.setLevel(level)
+    if isinstance(parsed, exp.Create) and parsed.kind == "TABLE":
+        _create_table(parsed, at, schema)
+    elif isinstance(parsed, exp.Create) and parsed.kind == "INDEX":
+        _create_index(parsed, at, schema)
+    elif isinstance(parsed, exp.Alter) and parsed.kind == "TABLE":
+        _alter_table(parsed, at, schema)
+    else:
+        schema.skipped.append(Skipped(at, _head(statement), "not a table, index or column"))
+
+
+def _head(statement: str) -> str:
+    return " ".join(statement.split())[:80]
+
+
+def _create_table(create: exp.Create, at: Where, schema: SqlSchema) -> None:
+    definition = create.this
+    if not isinstance(definition, exp.Schema):
+        schema.skipped.append(Skipped(at, create.sql()[:80], "CREATE TABLE without columns"))
+        return
+    name = definition.this.name
+    table = schema.tables.setdefault(name, SqlTable(name, at))
+    for item in definition.expressions:
+        _table_item(table, item, at, schema)
+
+
+def _table_item(table: SqlTable, item: exp.Expression, at: Where, schema: SqlSchema) -> None:
+    if isinstance(item, exp.ColumnDef):
+        _column(table, item, at, schema)
+    elif isinstance(item, exp.PrimaryKey):
+        table.primary_key = tuple(e.name for e in item.expressions)
+    elif isinstance(item, exp.UniqueColumnConstraint):
+        columns = _names(item.this)
+        table.unique_keys.append(SqlKey(_key_name(table.name, "uq", columns), columns, None, at))
+    elif isinstance(item, exp.ForeignKey):
+        _foreign_key(table, item)
+    elif isinstance(item, exp.Constraint):
+        for inner in item.expressions:
+            _table_item(table, inner, at, schema)
+    elif isinstance(item, exp.CheckColumnConstraint) and _check(table, item.this):
+        pass
+    else:
+        what = type(item).__name__
+        schema.skipped.append(Skipped(at, item.sql()[:80], f"{what} of table {table.name}"))
+
+
+def _column(table: SqlTable, column: exp.ColumnDef, at: Where, schema: SqlSchema) -> None:
+    kind = column.args.get("kind")
+    sql_type = kind.sql(dialect=_DIALECT) if isinstance(kind, exp.DataType) else "TEXT"
+    serial = isinstance(kind, exp.DataType) and kind.this in _SERIALS
+    nullable, checks = not serial, []
+    for constraint in column.args.get("constraints") or ():
+        rule = constraint.args.get("kind")
+        if isinstance(rule, exp.NotNullColumnConstraint) and not rule.args.get("allow_null"):
+            nullable = False
+        elif isinstance(rule, exp.PrimaryKeyColumnConstraint):
+            nullable, table.primary_key = False, (column.name,)
+        elif isinstance(rule, exp.UniqueColumnConstraint):
+            key = SqlKey(_key_name(table.name, "uq", (column.name,)), (column.name,), None, at)
+            table.unique_keys.append(key)
+        elif isinstance(rule, exp.Reference):
+            target = rule.this
+            if isinstance(target, exp.Schema):
+                columns = _names(target) or (column.name,)
+                table.foreign_keys.append((column.name, target.this.name, columns[0]))
+        elif isinstance(rule, exp.CheckColumnConstraint):
+            checks.append(rule)
+    table.columns[column.name] = SqlColumn(column.name, sql_type, nullable, serial, (), at)
+    for check in checks:
+        if not _check(table, check.this):
+            schema.skipped.append(Skipped(at, check.sql()[:80], f"a check of {table.name}"))
+
+
+def _check(table: SqlTable, check: exp.Expression) -> bool:
+    """A table CHECK on one column's labels or bounds, folded into the column; False when it
+    says something else (it is then reported). `x IS NULL OR <rule on x>` is the rule."""
+    if isinstance(check, exp.Paren):
+        return _check(table, check.this)
+    nullable_or = isinstance(check, exp.Or) and isinstance(check.this, exp.Is)
+    if nullable_or and check.this.this == check.expression.this:
+        return _check(table, check.expression)
+    column = table.columns.get(check.this.name) if isinstance(check.this, exp.Column) else None
+    if column is None:
+        return False
+    labels = _allowed(check, column.name)
+    if labels:
+        table.columns[column.name] = dataclasses.replace(column, labels=labels)
+        return True
+    low, high = _bounds(check)
+    if low is None and high is None:
+        return False
+    low = low if low is not None else column.minimum
+    high = high if high is not None else column.maximum
+    table.columns[column.name] = dataclasses.replace(column, minimum=low, maximum=high)
+    return True
+
+
+def _bounds(check: exp.Expression) -> tuple[int | None, int | None]:
+    def number(node: exp.Expression | None) -> int | None:
+        if isinstance(node, exp.Literal) and not node.is_string and node.this.lstrip("-").isdigit():
+            return int(node.this)
+        return None
+
+    if isinstance(check, exp.Between):
+        return number(check.args.get("low")), number(check.args.get("high"))
+    value = number(check.expression) if isinstance(check, exp.Binary) else None
+    if value is None:
+        return None, None
+    bounds: dict[type[exp.Expression], tuple[int | None, int | None]] = {
+        exp.GTE: (value, None),
+        exp.GT: (value + 1, None),
+        exp.LTE: (None, value),
+        exp.LT: (None, value - 1),
+    }
+    return bounds.get(type(check), (None, None))
+
+
+def _allowed(check: exp.Expression, column: str) -> tuple[str, ...]:
+    """The labels of `CHECK (column IN ('A', 'B'))`."""
+    if isinstance(check, exp.In) and check.this.name == column:
+        values = [e for e in check.expressions if isinstance(e, exp.Literal) and e.is_string]
+        if len(values) == len(check.expressions):
+            return tuple(v.this for v in values)
+    return ()
+
+
+def _foreign_key(table: SqlTable, key: exp.ForeignKey) -> None:
+    reference = key.args.get("reference")
+    target = reference.this if isinstance(reference, exp.Reference) else None
+    if not isinstance(target, exp.Schema):
+        return
+    for column, target_column in zip(
+        (e.name for e in key.expressions), _names(target), strict=False
+    ):
+        table.foreign_keys.append((column, target.this.name, target_column))
+
+
+def _create_index(create: exp.Create, at: Where, schema: SqlSchema) -> None:
+    index = create.this
+    table_name = index.args.get("table")
+    params = index.args.get("params")
+    if not isinstance(table_name, exp.Table) or params is None:
+        schema.skipped.append(Skipped(at, create.sql()[:80], "an index on no table"))
+        return
+    table = schema.tables.get(table_name.name)
+    columns = tuple(
+        o.this.name for o in params.args.get("columns") or () if isinstance(o.this, exp.Column)
+    )
+    if table is None or len(columns) != len(params.args.get("columns") or ()):
+        why = "an index on an unknown table" if table is None else "an index on expressions"
+        schema.skipped.append(Skipped(at, create.sql()[:80], why))
+        return
+    where = params.args.get("where")
+    condition = where.this.sql(dialect=_DIALECT) if isinstance(where, exp.Where) else None
+    key = SqlKey(index.name, columns, condition, at)
+    (table.unique_keys if create.args.get("unique") else table.indexes).append(key)
+
+
+def _alter_table(alter: exp.Alter, at: Where, schema: SqlSchema) -> None:
+    table = schema.tables.get(alter.this.name)
+    if table is None:
+        schema.skipped.append(Skipped(at, alter.sql()[:80], "ALTER of an unknown table"))
+        return
+    for action in alter.args.get("actions") or ():
+        if isinstance(action, exp.ColumnDef):
+            _column(table, action, at, schema)
+        elif isinstance(action, exp.AddConstraint):
+            for constraint in action.expressions:
+                _named_constraint(table, constraint, at, schema)
+        else:
+            schema.skipped.append(Skipped(at, action.sql()[:80], f"ALTER TABLE {table.name}"))
+
+
+def _named_constraint(
+    table: SqlTable, constraint: exp.Expression, at: Where, schema: SqlSchema
+) -> None:
+    name = constraint.name if isinstance(constraint, exp.Constraint) else ""
+    inner = constraint.expressions if isinstance(constraint, exp.Constraint) else [constraint]
+    for item in inner:
+        if isinstance(item, exp.UniqueColumnConstraint):
+            columns = _names(item.this)
+            key_name = name or _key_name(table.name, "uq", columns)
+            table.unique_keys.append(SqlKey(key_name, columns, None, at))
+        else:
+            _table_item(table, item, at, schema)
+
+
+def _names(node: exp.Expression | None) -> tuple[str, ...]:
+    return tuple(e.name for e in node.expressions) if isinstance(node, exp.Schema) else ()
+
+
+def _key_name(table: str, prefix: str, columns: tuple[str, ...]) -> str:
+    return f"{prefix}_{table}_{'_'.join(columns)}"[:63]

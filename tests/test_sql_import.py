@@ -1,0 +1,211 @@
+"""SQL import (issue 12, point 3): the real database's migrations, read with a real SQL parser.
+The expected tables were written by reading the migrations, not from the importer's output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import REFERENCE
+from ecmc.adopt.sql import SqlSchema, read_migrations
+
+MIGRATIONS = REFERENCE / "adoption" / "migrations"
+
+# table -> (columns as (name, type, nullable), primary key, unique keys as (name, columns,
+# partial condition), indexes as (name, columns), foreign keys)
+EXPECTED = {
+    "audit_events": (
+        [
+            ("event_id", "BIGSERIAL", False),
+            ("created_at", "BIGINT", False),
+            ("tenant_id", "TEXT", True),
+            ("work_order_id", "TEXT", True),
+            ("session_id", "BIGINT", True),
+            ("user_id", "TEXT", True),
+            ("device_id", "TEXT", True),
+            ("engine", "TEXT", False),
+            ("event_type", "TEXT", False),
+            ("reason_code", "BIGINT", False),
+            ("severity", "TEXT", False),
+            ("correlation_id", "DECIMAL(39, 0)", False),
+            ("turn_id", "BIGINT", False),
+            ("payload_min", "JSONB", False),
+            ("evidence_ref", "JSONB", True),
+            ("idempotency_key", "TEXT", True),
+        ],
+        ("event_id",),
+        [
+            (
+                "ux_audit_corr_idempotency",
+                ("correlation_id", "idempotency_key"),
+                "idempotency_key IS NOT NULL",
+            ),
+            (
+                "ux_audit_tenant_work_order_idempotency",
+                ("tenant_id", "work_order_id", "idempotency_key"),
+                "tenant_id IS NOT NULL AND work_order_id IS NOT NULL "
+                "AND idempotency_key IS NOT NULL",
+            ),
+        ],
+        [],
+        [],
+    ),
+    "artifacts_ledger": (
+        [
+            ("artifact_id", "BIGSERIAL", False),
+            ("scope_type", "TEXT", False),
+            ("scope_id", "TEXT", False),
+            ("artifact_type", "TEXT", False),
+            ("artifact_version", "INT", False),
+            ("package_hash", "TEXT", False),
+            ("payload_ref", "TEXT", False),
+            ("created_at", "BIGINT", False),
+            ("created_by", "TEXT", False),
+            ("provenance_ref", "TEXT", False),
+            ("status", "TEXT", False),
+            ("idempotency_key", "TEXT", True),
+        ],
+        ("artifact_id",),
+        [
+            (
+                "ux_artifacts_ledger_scope_type_scope_id_type_version",
+                ("scope_type", "scope_id", "artifact_type", "artifact_version"),
+                None,
+            ),
+            (
+                "ux_artifacts_ledger_idempotency",
+                ("scope_type", "scope_id", "artifact_type", "artifact_version", "idempotency_key"),
+                "idempotency_key IS NOT NULL",
+            ),
+        ],
+        [
+            (
+                "ix_artifacts_ledger_scope_type_scope_id_type_artifact_id",
+                ("scope_type", "scope_id", "artifact_type", "artifact_id"),
+            )
+        ],
+        [],
+    ),
+    "tool_cache": (
+        [
+            ("cache_id", "BIGSERIAL", False),
+            ("tool_name", "TEXT", False),
+            ("query_hash", "TEXT", False),
+            ("locale", "TEXT", False),
+            ("result_payload", "JSONB", False),
+            ("expires_at", "BIGINT", False),
+        ],
+        ("cache_id",),
+        [("ux_tool_cache_tool_query_locale", ("tool_name", "query_hash", "locale"), None)],
+        [("ix_tool_cache_expires_at", ("expires_at",))],
+        [],
+    ),
+    "capreq_ledger": (
+        [
+            ("capreq_event_id", "BIGSERIAL", False),
+            ("tenant_id", "TEXT", False),
+            ("capreq_id", "TEXT", False),
+            ("requester_user_id", "TEXT", False),
+            ("action", "TEXT", False),
+            ("status", "TEXT", False),
+            ("reason_code", "BIGINT", False),
+            ("payload_hash", "TEXT", False),
+            ("created_at", "BIGINT", False),
+            ("idempotency_key", "TEXT", True),
+        ],
+        ("capreq_event_id",),
+        [
+            (
+                "ux_capreq_ledger_idempotency",
+                ("tenant_id", "capreq_id", "idempotency_key"),
+                "idempotency_key IS NOT NULL",
+            )
+        ],
+        [("ix_capreq_ledger_tenant_capreq_event", ("tenant_id", "capreq_id", "capreq_event_id"))],
+        [],
+    ),
+    "capreq_current": (
+        [
+            ("tenant_id", "TEXT", False),
+            ("capreq_id", "TEXT", False),
+            ("requester_user_id", "TEXT", False),
+            ("status", "TEXT", False),
+            ("last_action", "TEXT", False),
+            ("payload_hash", "TEXT", False),
+            ("source_event_id", "BIGINT", False),
+            ("updated_at", "BIGINT", False),
+            ("last_reason_code", "BIGINT", False),
+        ],
+        ("tenant_id", "capreq_id"),
+        [
+            (
+                "ux_capreq_current_tenant_capreq_source_event",
+                ("tenant_id", "capreq_id", "source_event_id"),
+                None,
+            )
+        ],
+        [],
+        [("source_event_id", "capreq_ledger", "capreq_event_id")],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def schema() -> SqlSchema:
+    if not MIGRATIONS.is_dir():
+        pytest.skip(f"the adoption migrations are not at {MIGRATIONS}")
+    return read_migrations([MIGRATIONS])
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_seed_tables_are_imported_as_the_migrations_build_them(
+    schema: SqlSchema, name: str
+) -> None:
+    columns, primary_key, unique, indexes, foreign = EXPECTED[name]
+    table = schema.tables[name]
+    assert [(c.name, c.sql_type, c.nullable) for c in table.columns.values()] == columns
+    assert table.primary_key == primary_key
+    assert [(k.name, k.columns, k.where) for k in table.unique_keys] == unique
+    assert [(k.name, k.columns) for k in table.indexes] == indexes
+    assert table.foreign_keys == foreign
+
+
+def test_checks_become_labels_and_bounds_and_the_rest_is_reported(schema: SqlSchema) -> None:
+    columns = schema.tables["voice_enrollment_sessions"].columns
+    assert columns["voice_enroll_status"].labels == ("IN_PROGRESS", "LOCKED", "PENDING", "DECLINED")
+    limits = columns["max_session_enroll_time_ms"]
+    assert (limits.minimum, limits.maximum) == (60000, 300000)
+    skipped = {(s.at.path, s.at.line, s.why) for s in schema.skipped}
+    # A DO block is not imported, and says where it stands.
+    assert (
+        "0020_builder_selene_learning_bridge_fields.sql",
+        10,
+        "not a table, index or column",
+    ) in skipped
+    assert all(s.at.line > 0 for s in schema.skipped)
+
+
+def test_alter_table_adds_columns_and_constraints(tmp_path: Path) -> None:
+    migration = tmp_path / "0001.sql"
+    migration.write_text(
+        "CREATE TABLE t (a BIGSERIAL PRIMARY KEY, b TEXT CHECK (b IS NULL OR b IN ('X','Y')));\n"
+        "ALTER TABLE t ADD COLUMN IF NOT EXISTS c BOOLEAN NOT NULL DEFAULT false;\n"
+        "ALTER TABLE t ADD CONSTRAINT uq_t_bc UNIQUE (b, c);\n"
+        "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql;\n"
+        "ALTER TABLE missing ADD COLUMN d TEXT;\n",
+        encoding="utf-8",
+    )
+    schema = read_migrations([migration])
+    table = schema.tables["t"]
+    assert [(c.name, c.nullable) for c in table.columns.values()] == [
+        ("a", False),
+        ("b", True),
+        ("c", False),
+    ]
+    assert table.columns["b"].labels == ("X", "Y")
+    assert [(k.name, k.columns) for k in table.unique_keys] == [("uq_t_bc", ("b", "c"))]
+    assert [(s.at.line, s.why) for s in schema.skipped] == [
+        (4, "not a table, index or column"),
+        (5, "ALTER of an unknown table"),
+    ]
