@@ -155,3 +155,45 @@ def test_a_capability_in_a_later_section_keeps_its_section() -> None:
     )
     notes = [n.title for e in result.program.engines for n in e.notes]
     assert "Provider Adapter Runtime Contract (Step-1 Lock)" not in notes
+
+
+def test_capability_headings_at_any_level_are_found() -> None:
+    ecm = """# PH1.XX ECM Spec
+
+## Engine Header
+- `engine_id`: `PH1.XX`
+- `purpose`: Headings at every level.
+
+## Capability List
+
+### `XX_READ_A`
+- `name`: a
+- `input_schema`: `tenant_id`
+- `output_schema`: `tenant_id`
+- `allowed_callers`: `SELENE_OS_ONLY`
+- `side_effects`: `NONE`
+
+## `XX_DO_LATER`
+- `name`: b
+- `input_schema`: `tenant_id`
+- `output_schema`: `tenant_id`
+- `side_effects`: `NONE`
+
+## Runtime Lock
+
+### Step 2
+- `XX_NOT_A_CAPABILITY` is mentioned here, with no capability keys.
+
+#### XX_DEEP_ONE
+- `name`: c
+- `input_schema`: `tenant_id`
+- `output_schema`: `tenant_id`
+- `side_effects`: `NONE`
+"""
+    result = compile_texts({"specs/ecm/XX.md": ecm})
+    found = [(c.id, c.section) for e in result.program.engines for c in e.capabilities]
+    assert found == [
+        ("XX_READ_A", "Capability List"),
+        ("XX_DO_LATER", "`XX_DO_LATER`"),
+        ("XX_DEEP_ONE", "Runtime Lock"),
+    ]

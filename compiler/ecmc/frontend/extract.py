@@ -145,13 +145,7 @@ def _extract_engine(
         elif title == "sources":
             sources.extend(b.text.text for b in section_bullets(section))
         else:
-            # A capability is a capability wherever it stands; the rest of the section is a
-            # note, which takes its other subsections with it.
-            found = _capabilities_within(section)
-            capabilities.extend(found)
-            taken = {id(s) for c in found for s in _sections_at(section, c.span)}
-            if section_bullets(section) or len(taken) < len(section.walk()) - 1:
-                notes.append(_note(section, skip=taken))
+            _other_section(section, capabilities, notes)
             consumed.update(id(s) for s in section.walk())
 
     title = document.title.source.strip() if document.title else ""
@@ -169,27 +163,53 @@ def _extract_engine(
     )
 
 
+def _other_section(
+    section: Section, capabilities: list[CapabilitySyntax], notes: list[Note]
+) -> None:
+    """A capability is a capability wherever it stands; the rest of the section is a note,
+    which takes its other subsections with it."""
+    itself = _as_capability(section, section.title.source.strip())
+    if itself is not None:  # a capability heading at the top level of the file
+        capabilities.append(itself)
+        return
+    found = _capabilities_within(section)
+    capabilities.extend(found)
+    taken = {id(s) for c in found for s in _sections_at(section, c.span)}
+    if section_bullets(section) or len(taken) < len(section.walk()) - 1:
+        notes.append(_note(section, skip=taken))
+
+
 CAPABILITY_KEYS_SEEN = frozenset(
     {"name", "input_schema", "output_schema", "allowed_callers", "side_effects"}
 )
 """Keys that make a heading outside the Capability List a capability."""
 
 
-def _capabilities_within(section: Section) -> list[CapabilitySyntax]:
+def _capabilities_within(section: Section, top: str = "") -> list[CapabilitySyntax]:
     """Capability headings in a section other than the Capability List: an id heading whose
     bullets hold at least one capability key, at any depth."""
+    top = top or section.title.source.strip()
     found: list[CapabilitySyntax] = []
     for child in section.children:
-        heading = _capability_heading(child.title)
-        keys = section_bullets(child)
-        is_capability = any(b.key is not None and b.key.text in CAPABILITY_KEYS_SEEN for b in keys)
-        if heading is not None and is_capability:
-            capability_id, refines = heading
-            title = section.title.source.strip()
-            found.append(CapabilitySyntax(capability_id, None, keys, child.span, title, refines))
+        capability = _as_capability(child, top)
+        if capability is not None:
+            found.append(capability)
         else:
-            found.extend(_capabilities_within(child))
+            found.extend(_capabilities_within(child, top))
     return found
+
+
+def _as_capability(section: Section, within: str) -> CapabilitySyntax | None:
+    """The section as a capability, when its heading is an id and its bullets hold at least
+    one capability key."""
+    heading = _capability_heading(section.title)
+    keys = section_bullets(section)
+    if heading is None or not any(
+        b.key is not None and b.key.text in CAPABILITY_KEYS_SEEN for b in keys
+    ):
+        return None
+    capability_id, refines = heading
+    return CapabilitySyntax(capability_id, None, keys, section.span, within, refines)
 
 
 def _sections_at(section: Section, span: Span) -> list[Section]:
