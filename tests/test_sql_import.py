@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REFERENCE
-from ecmc.adopt.sql import SqlSchema, read_migrations
+from ecmc.adopt.drafts import INFERRED, field_entry, table_entry
+from ecmc.adopt.sql import SqlSchema, SqlTable, read_migrations
+from ecmc.pipeline import FrontendResult, compile_texts
 
 MIGRATIONS = REFERENCE / "adoption" / "migrations"
 
@@ -209,3 +211,58 @@ def test_alter_table_adds_columns_and_constraints(tmp_path: Path) -> None:
         (4, "not a table, index or column"),
         (5, "ALTER of an unknown table"),
     ]
+
+
+def drafted(tables: list[SqlTable]) -> FrontendResult:
+    """The tables drafted into a wiring spec, their columns into a dictionary, compiled."""
+    fields: dict[str, str] = {}
+    for table in tables:
+        for column in table.columns.values():
+            fields.setdefault(column.name, field_entry(column, table.name))
+    dictionary = "# Drafted\n\n## Spec Header\n- `kind`: `FIELD_DICTIONARY`\n\n## Fields\n"
+    wiring = "# Drafted\n\n## Spec Header\n- `kind`: `ENGINE_WIRING`\n- `engine_id`: `PH1.ADOPT`\n"
+    ecm = "# PH1.ADOPT\n\n## Engine Header\n- `engine_id`: `PH1.ADOPT`\n- `purpose`: p\n"
+    entries = "\n".join(map(table_entry, tables))
+    return compile_texts(
+        {
+            "specs/common/fields.md": dictionary + "\n".join(fields.values()) + "\n",
+            "specs/wiring/ADOPT.md": wiring + "\n## Tables\n\n" + entries,
+            "specs/ecm/ADOPT.md": ecm + "\n## Capability List\n",
+        }
+    )
+
+
+def test_every_imported_table_drafts_into_specs_that_compile(schema: SqlSchema) -> None:
+    result = drafted(list(schema.tables.values()))
+    assert [d for d in result.diagnostics if d.severity == "error"] == []
+    assert len(result.program.tables) == len(schema.tables) == 78
+
+
+def test_drafted_tables_compile_to_the_migrations_tables(schema: SqlSchema) -> None:
+    result = drafted([schema.tables[name] for name in sorted(EXPECTED)])
+    assert [d for d in result.diagnostics if d.severity == "error"] == []
+    compiled = {t.name: t for t in result.program.tables}
+    assert {n: str(t.truth_type) for n, t in compiled.items()} == {
+        "artifacts_ledger": "LEDGER",
+        "audit_events": "LEDGER",
+        "capreq_current": "CURRENT",
+        "capreq_ledger": "LEDGER",
+        "tool_cache": "CACHE",  # by its name and its expires_at column
+    }
+    for name, (columns, primary_key, unique, indexes, foreign) in EXPECTED.items():
+        table = compiled[name]
+        assert [(c.name, c.nullable) for c in table.columns] == [(c, n) for c, _, n in columns]
+        assert table.primary_key == primary_key
+        assert [(k.name, k.columns) for k in table.unique_keys] == [
+            (k, cols) for k, cols, where in unique if where is None
+        ]
+        assert [(k.name, k.columns) for k in table.idempotency_keys] == [
+            (k, cols) for k, cols, where in unique if where is not None
+        ]
+        assert [(k.name, k.columns) for k in table.indexes] == indexes
+        assert [(f.column, f.table, f.target_column) for f in table.foreign_keys] == foreign
+        assert INFERRED in table.description
+    typed = {f.name: f for f in result.program.fields}
+    assert typed["correlation_id"].type.base == "int"
+    assert typed["payload_min"].type.base == "json"
+    assert "0001_ph1f_foundation.sql:" in typed["event_id"].description

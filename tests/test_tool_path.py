@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from ecm_contract import Role
-from ecm_runtime import Runtime
+from ecm_runtime import Runtime, StorageError
 from ecm_runtime.providers import TimeProvider, UrlFetchProvider
 from ecm_runtime.tools import ToolError, ToolFailure, ToolPolicy
 from pydantic import BaseModel
@@ -213,6 +213,16 @@ class ToolPathContract:
         self.fail(rt, "PH1E_TOOL_NEWS_QUERY", "E_FAIL_POLICY_BLOCK")
         rt.tools.register("news", lambda request: {"tool_name": "news"})  # missing fields
         self.fail(rt, "PH1E_TOOL_NEWS_QUERY", "E_FAIL_PROVIDER_ERROR", key="g")
+
+    def test_a_nul_in_the_query_is_refused_with_the_tools_code_on_every_backend(
+        self, rt: Runtime
+    ) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        spec = rt.capabilities["PH1E_TOOL_TIME_QUERY"]
+        with pytest.raises(StorageError) as refused:
+            rt.invoke(ctx, spec.id, query(spec.id, "k1", query="time\x00in Paris"))
+        assert refused.value.reason_code == rt.refusals.code(spec, Role.CONTRACT_VALIDATION)
+        assert self.audit(rt) == [] and self.cache_rows(rt) == 0
 
     def test_time_provider_is_zone_aware(self, rt: Runtime) -> None:
         rt.tools.register("time", TimeProvider(rt.clock))

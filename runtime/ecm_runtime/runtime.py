@@ -196,6 +196,13 @@ class Runtime:
                 self.refusals.code(spec, Role.CONTRACT_VALIDATION),
                 f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
             )
+        if _holds_nul(payload.model_dump()):
+            # No backend-dependent answer: PostgreSQL cannot store NUL in text or JSON, so no
+            # backend accepts it, and the refusal carries this capability's own code.
+            raise ContractViolation(
+                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
+                f"{spec.id}: text holds a NUL character, which no field may hold",
+            )
         if spec.operation == Operation.HANDLER:
             return self.handlers.run(ctx, spec, payload)
         if spec.operation == Operation.TOOL_QUERY and spec.tool_path is not None:
@@ -236,6 +243,16 @@ def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.T
     if len(tables) > 1:
         raise ValueError(f"audit_append capabilities write to several tables: {tables}")
     return metadata.tables[tables.pop()] if tables else None
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _summary(error: pydantic.ValidationError) -> str:

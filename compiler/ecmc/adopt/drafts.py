@@ -1,0 +1,133 @@
+"""Imported SQL tables in, drafted companion-spec Markdown out: wiring `## Tables` entries and
+field-dictionary entries, each guess marked with the rule and the SQL line it came from, so a
+reviewer sees every inference (and `ecmc lint` can list the entries still unconfirmed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ecm_contract import TruthType
+
+from ecmc.adopt.sql import SqlColumn, SqlKey, SqlTable
+
+INFERRED = "inferred"
+"""The marker a drafted entry carries until a person confirms it (by removing the marker)."""
+
+_TENANT_COLUMNS = ("tenant_id",)
+_NOT_NULL = re.compile(r"(\w+) IS NOT NULL")
+_INT_RANGES = {
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "INT": (-(2**31), 2**31 - 1),
+    "BIGINT": (-(2**63), 2**63 - 1),
+    "SERIAL": (1, 2**31 - 1),
+    "BIGSERIAL": (1, 2**63 - 1),
+}
+_NUMERIC = re.compile(r"DECIMAL\((\d+),\s*0\)")
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""Labels an enum field type can name; a CHECK's other labels leave the field a string."""
+
+
+@dataclass(frozen=True, slots=True)
+class TruthGuess:
+    truth_type: TruthType
+    why: str
+
+
+def truth_type(table: SqlTable) -> TruthGuess:
+    """A table's truth type, from its name and what the runtime needs of each type."""
+    name = table.name
+    serial = _serial_key(table)
+    if name.endswith(("_ledger", "_events", "_log")) and serial is not None:
+        return TruthGuess(TruthType.LEDGER, f"the name {name} and its serial key {serial}")
+    if name.endswith("_cache") and "expires_at" in table.columns:
+        return TruthGuess(TruthType.CACHE, f"the name {name} and its expires_at column")
+    return TruthGuess(TruthType.CURRENT, "neither a ledger nor a cache by its name")
+
+
+def _serial_key(table: SqlTable) -> str | None:
+    if len(table.primary_key) != 1:
+        return None
+    column = table.columns.get(table.primary_key[0])
+    return column.name if column is not None and column.serial else None
+
+
+def table_entry(table: SqlTable) -> str:
+    """The `### table` entry of a wiring spec's `## Tables`, every guess marked."""
+    guess = truth_type(table)
+    lines = [
+        f"### `{table.name}`",
+        f"- `truth_type`: `{guess.truth_type}`",
+        "- `columns`: `("
+        + ", ".join(c.name + ("?" if c.nullable else "") for c in table.columns.values())
+        + ")`",
+        f"- `primary_key`: `({', '.join(table.primary_key)})`",
+    ]
+    serial = _serial_key(table)
+    if serial is not None:
+        lines.append(f"- `identity`: `{serial}`")
+    tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
+    lines.append(f"- `tenant_column`: `{tenant}`" if tenant else "- `scope`: `GLOBAL`")
+    if guess.truth_type is TruthType.CACHE:
+        lines.append("- `ttl_column`: `expires_at`")
+    full = [k for k in table.unique_keys if k.where is None]
+    partial = [k for k in table.unique_keys if _idempotency(table, k)]
+    lines += _keys("unique_keys", full) + _keys("idempotency_keys", partial)
+    lines += _keys("indexes", table.indexes)
+    if table.foreign_keys:
+        lines.append("- `foreign_keys`:")
+        lines += [f"  - `{c}`: `{t}.{tc}`" for c, t, tc in table.foreign_keys]
+    lines.append(
+        f"- `description`: Imported from {table.at}; {INFERRED}: truth_type "
+        f"{guess.truth_type} from {guess.why}"
+        + ("" if tenant else "; scope GLOBAL (no tenant_id column)")
+        + "."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _idempotency(table: SqlTable, key: SqlKey) -> bool:
+    """A partial unique index whose condition is exactly 'every nullable column of the key is
+    set': the compiler's idempotency key."""
+    if key.where is None:
+        return False
+    required = {_NOT_NULL.fullmatch(part.strip()) for part in key.where.split(" AND ")}
+    named = {m.group(1) for m in required if m is not None}
+    nullable = {c for c in key.columns if table.columns[c].nullable}
+    return None not in required and named == nullable
+
+
+def _keys(kind: str, keys: Iterable[SqlKey]) -> list[str]:
+    found = [f"  - `{k.name}`: `({', '.join(k.columns)})`" for k in keys]
+    return [f"- `{kind}`:", *found] if found else []
+
+
+def field_type(column: SqlColumn) -> str:
+    """The field-dictionary type of a column, from its SQL type and its CHECKs."""
+    if column.labels and all(_LABEL.fullmatch(label) for label in column.labels):
+        return f"enum({'|'.join(column.labels)})"
+    sql = column.sql_type.upper()
+    if sql in ("BOOLEAN", "BOOL"):
+        return "bool"
+    if sql in ("JSON", "JSONB"):
+        return "json"
+    low_high = _INT_RANGES.get(sql)
+    numeric = _NUMERIC.fullmatch(sql)
+    if numeric:
+        top = 10 ** int(numeric.group(1)) - 1
+        low_high = (-top, top)
+    if low_high is not None:
+        low = column.minimum if column.minimum is not None else low_high[0]
+        high = column.maximum if column.maximum is not None else low_high[1]
+        return f"int[{low}..{high}]"
+    return "string"
+
+
+def field_entry(column: SqlColumn, table: str) -> str:
+    """A drafted dictionary entry for a column, saying which rule produced it."""
+    return (
+        f"- `{column.name}`: `{field_type(column)}` — {INFERRED} from {column.at} "
+        f"{table}.{column.name} {column.sql_type}"
+    )
