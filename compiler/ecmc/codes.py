@@ -78,6 +78,7 @@ class Code(StrEnum):
     RUNTIME_CONTRACT = "ECM070"
     REFINED_CAPABILITY = "ECM071"
     UNAUDITED_HANDLER = "ECM072"
+    UNCONFIRMED_DRAFT = "ECM073"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,11 @@ _TABLE: tuple[DiagnosticCode, ...] = (
         Code.UNAUDITED_HANDLER,
         _W,
         "a handler capability must emit audit, but no binding names its event type",
+    ),
+    DiagnosticCode(
+        Code.UNCONFIRMED_DRAFT,
+        _W,
+        "an entry ecmc init inferred is not confirmed yet (its description says 'inferred')",
     ),
 )
 

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from ecm_contract import TruthType
 
 from ecmc.adopt.sql import SqlColumn, SqlKey, SqlTable
-
-INFERRED = "inferred"
-"""The marker a drafted entry carries until a person confirms it (by removing the marker)."""
+from ecmc.resolve.dictionary import INFERRED
 
 _TENANT_COLUMNS = ("tenant_id",)
 _NOT_NULL = re.compile(r"(\w+) IS NOT NULL")
@@ -80,7 +78,7 @@ def table_entry(table: SqlTable) -> str:
         lines.append("- `foreign_keys`:")
         lines += [f"  - `{c}`: `{t}.{tc}`" for c, t, tc in table.foreign_keys]
     lines.append(
-        f"- `description`: Imported from {table.at}; {INFERRED}: truth_type "
+        f"- `description`: {INFERRED} from {table.at}: truth_type "
         f"{guess.truth_type} from {guess.why}"
         + ("" if tenant else "; scope GLOBAL (no tenant_id column)")
         + "."

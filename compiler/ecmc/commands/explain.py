@@ -357,6 +357,12 @@ EXPLANATIONS: dict[str, Explanation] = {
         "(no `### `PH1X_DISPATCH_COMMIT_ROW`` under `## Capability Bindings`)",
         "Bind it: `operation`: `handler` and the `event_type` its audit rows have.",
     ),
+    "ECM073": _x(
+        "ecmc init drafts dictionary entries, conventions and tables and says how it guessed "
+        "each ('inferred from ...'). Until a person checks one, lint lists it.",
+        "- `status`: `string` — inferred from 0012_x.sql:14 onboarding_drafts.status TEXT",
+        "Check the entry; then drop the 'inferred ...' words (or write your own description).",
+    ),
 }
 
 

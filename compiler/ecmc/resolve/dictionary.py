@@ -17,6 +17,7 @@ from ecmc.frontend.field_types import FieldTypeExpr, parse_field_type
 from ecmc.frontend.syntax import Bullet, CompanionSection, Text
 from ecmc.frontend.type_grammar import GrammarError
 from ecmc.ir import Convention, FieldDef, Scalar
+from ecmc.span import Span
 
 PRIMITIVES = frozenset({"string", "int", "bool", "json", "object", "enum"})
 _BOUNDED = frozenset({"string", "int", "object"})
@@ -29,6 +30,20 @@ _PATTERN = re.compile(r"\*_[a-z0-9_]+|[a-z][a-z0-9_]*_\*")
 def description_of(bullet: Bullet) -> str:
     """Prose after a bullet's value, without the dash that introduces it."""
     return bullet.trailing.lstrip("-\u2014\u2013: ").strip()
+
+
+INFERRED = "inferred"
+"""How a drafted entry's description starts until a person confirms it (ecmc init)."""
+
+
+def report_unconfirmed(description: str, at: Span, what: str, diagnostics: Diagnostics) -> None:
+    if description.startswith(INFERRED):
+        diagnostics.report(
+            Code.UNCONFIRMED_DRAFT,
+            at,
+            f"{what} was drafted by ecmc init and is not confirmed: {description}",
+            "check it, then drop the 'inferred ...' words from its description",
+        )
 
 
 @dataclass
@@ -101,6 +116,9 @@ def _convention(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagno
             f"naming convention {pattern!r} is defined twice",
         )
         return
+    report_unconfirmed(
+        description_of(bullet), bullet.key.span, f"convention {pattern}", diagnostics
+    )
     scalar = scalar_type(bullet.value, dictionary, diagnostics)
     if scalar is not None:
         dictionary.conventions.append(
@@ -124,6 +142,7 @@ def _field(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics
             f"first: {dictionary.fields[name].span}",
         )
         return
+    report_unconfirmed(description_of(bullet), bullet.key.span, f"field {name}", diagnostics)
     scalar = scalar_type(bullet.value, dictionary, diagnostics)
     if scalar is not None:
         dictionary.fields[name] = FieldDef(

@@ -13,6 +13,7 @@ from ecmc.frontend.keys import bullet_names, keyed, name_list, pin_list, value_t
 from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.companions import Companion
+from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
 from ecmc.typeref import ErrorRef, ScalarRef
@@ -157,9 +158,14 @@ class _TableReader:
             tenant_column=tenant[0] if tenant else None,
             scope=_scope(keys.get("scope"), bool(tenant), name, self.diagnostics),
             project=_projection(keys.get("project"), name, self.column_names, self.diagnostics),
-            description=value_text(keys.get("description")),
+            description=self.description(),
             span=self.entry.name.span,
         )
+
+    def description(self) -> str:
+        text = value_text(self.keys.get("description"))
+        report_unconfirmed(text, self.entry.name.span, f"table {self.name}", self.diagnostics)
+        return text
 
     def truth_type(self) -> TruthType | None:
         text = value_text(self.keys.get("truth_type"))

@@ -1,0 +1,121 @@
+"""A field dictionary drafted for ECM files that nothing types yet.
+
+Every field gets a type from, in order: the field dictionary, an inline enum in the spec (both
+done by the compiler), a naming convention (drafted here, each marked), the imported SQL
+column of the same name, or a last-resort default; each drafted entry says which rule made it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ecmc.adopt.drafts import field_entry
+from ecmc.adopt.sql import SqlColumn, SqlSchema
+from ecmc.ir import Program
+from ecmc.resolve.dictionary import INFERRED
+from ecmc.typeref import ErrorRef, walk
+
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+DEFAULT_TYPE = "json"
+"""The last resort: any JSON value, until a person says what the field holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConventionDraft:
+    pattern: str
+    type: str
+    meaning: str
+
+    def matches(self, name: str) -> bool:
+        if self.pattern.startswith("*"):
+            return name.endswith(self.pattern[1:])
+        return name.startswith(self.pattern[:-1])
+
+    def entry(self) -> str:
+        return f"- `{self.pattern}`: `{self.type}` — {INFERRED} naming convention: {self.meaning}"
+
+
+CONVENTIONS = (
+    ConventionDraft("*_id", "string[1..128]", "identifiers"),
+    ConventionDraft("*_ids", "string[1..128][]", "lists of identifiers"),
+    ConventionDraft("*_at", "int[0..9223372036854775807]", "points in time, unix ms"),
+    ConventionDraft("*_ms", "int[0..9223372036854775807]", "durations in milliseconds"),
+    ConventionDraft("*_count", "int[0..2147483647]", "counts"),
+    ConventionDraft("*_bp", "int[0..10000]", "basis points"),
+    ConventionDraft("*_hash", "string[1..128]", "content hashes"),
+    ConventionDraft("*_ref", "string[1..512]", "references to stored content"),
+    ConventionDraft("*_refs", "string[1..512][]", "lists of references"),
+    ConventionDraft("*_code", "string[1..128]", "reason and failure codes"),
+    ConventionDraft("*_version", "string[1..64]", "version labels"),
+    ConventionDraft("*_only", "bool", "flags"),
+    ConventionDraft("no_*", "bool", "flags"),
+    ConventionDraft("is_*", "bool", "flags"),
+    ConventionDraft("has_*", "bool", "flags"),
+    ConventionDraft("max_*", "int[0..9223372036854775807]", "upper limits"),
+    ConventionDraft("min_*", "int[0..9223372036854775807]", "lower limits"),
+)
+
+
+def untyped_fields(program: Program) -> list[str]:
+    """Field names the capabilities' schemas use and nothing types, in order of appearance."""
+    found: dict[str, None] = {}
+    for engine in program.engines:
+        for cap in engine.capabilities:
+            for schema in (cap.input, cap.output):
+                for ref in walk(schema.type) if schema is not None else ():
+                    if isinstance(ref, ErrorRef) and ref.name and FIELD_NAME.fullmatch(ref.name):
+                        found.setdefault(ref.name)
+    return list(found)
+
+
+@dataclass
+class DictionaryDraft:
+    conventions: list[ConventionDraft]
+    fields: dict[str, str]
+    """Field name -> its drafted entry."""
+    by_rule: dict[str, int]
+    """How many fields each rule typed: convention, sql, default."""
+
+    def markdown(self) -> str:
+        lines = ["# Drafted field dictionary", "", "## Spec Header"]
+        lines += ["- `kind`: `FIELD_DICTIONARY`", "", "## Naming Conventions"]
+        lines += [c.entry() for c in self.conventions] + ["", "## Fields"]
+        lines += [self.fields[name] for name in sorted(self.fields)]
+        return "\n".join(lines) + "\n"
+
+
+def draft_dictionary(names: Iterable[str], schema: SqlSchema | None) -> DictionaryDraft:
+    """Types for `names`: a naming convention, else the SQL column of the same name, else the
+    last-resort default; the conventions drafted are those some name uses."""
+    columns: dict[str, tuple[SqlColumn, str]] = {}
+    for table in schema.tables.values() if schema is not None else ():
+        for column in table.columns.values():
+            columns.setdefault(column.name, (column, table.name))
+    used: dict[str, ConventionDraft] = {}
+    fields: dict[str, str] = {}
+    counts = {"convention": 0, "sql": 0, "default": 0}
+    for name in names:
+        convention = _longest(name)
+        if convention is not None:
+            used.setdefault(convention.pattern, convention)
+            counts["convention"] += 1
+        elif name in columns:
+            column, owner = columns[name]
+            fields[name] = field_entry(column, owner)
+            counts["sql"] += 1
+        else:
+            fields[name] = (
+                f"- `{name}`: `{DEFAULT_TYPE}` — {INFERRED} from nothing: the last-resort "
+                "default; say what the field holds"
+            )
+            counts["default"] += 1
+    ordered = [c for c in CONVENTIONS if c.pattern in used]
+    return DictionaryDraft(ordered, fields, counts)
+
+
+def _longest(name: str) -> ConventionDraft | None:
+    """The convention that types `name`, as the compiler picks: the longest pattern."""
+    matching = [c for c in CONVENTIONS if c.matches(name)]
+    return max(matching, key=lambda c: len(c.pattern), default=None)
