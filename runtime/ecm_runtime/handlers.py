@@ -141,7 +141,7 @@ class Handlers:
                     return self._replayed(spec, claim)
                 call = HandlerCall(payload, ctx, spec, now, connection)
                 answer = self._answer(spec, handler, call)
-                self._commit(connection, call, values, answer, claim)
+                self._commit(connection, ctx, spec, now, values, answer, claim)
                 return answer
         return self._run_apart(ctx, spec, payload, handler, values, now, access)
 
@@ -171,9 +171,7 @@ class Handlers:
             claim = self._claim(connection, ctx, spec, values, now)
             if claim is not None and claim.outcome is not None:
                 return self._replayed(spec, claim)  # a concurrent first call got there first
-            self._commit(
-                connection, HandlerCall(payload, ctx, spec, now, connection), values, answer, claim
-            )
+            self._commit(connection, ctx, spec, now, values, answer, claim)
         return answer
 
     def _answer(self, spec: CapabilitySpec, handler: Handler, call: HandlerCall[Any]) -> object:
@@ -213,14 +211,15 @@ class Handlers:
     def _commit(
         self,
         connection: Connection,
-        call: HandlerCall[Any],
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        now: int,
         values: Mapping[str, Any],
         answer: object,
         claim: Claim | None,
     ) -> None:
         """The audit row its binding names (its keys from the input and the answer) and the
         outcome a retry replays, in the call's transaction."""
-        spec = call.spec
         dumped = self._dump(spec, answer)
         fields = {**values, **(dumped if isinstance(dumped, Mapping) else {})}
         reason = fields.get(REASON_FIELD)
@@ -231,7 +230,7 @@ class Handlers:
                 f"{spec.id}: its audit row needs a reason code; neither the input, the answer "
                 "nor the binding gives one",
             )
-        self.audit.write(connection, call.ctx, spec, fields, call.now, reason)
+        self.audit.write(connection, ctx, spec, fields, now, reason)
         if claim is not None:
             self.storage.outcomes.record_outcome(connection, claim, {"answer": dumped})
 

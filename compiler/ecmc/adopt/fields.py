@@ -7,17 +7,15 @@ column of the same name, or a last-resort default; each drafted entry says which
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ecmc.adopt.drafts import field_entry
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.ir import Program
-from ecmc.resolve.dictionary import INFERRED
+from ecmc.resolve.dictionary import FIELD_NAME, INFERRED, matches_convention
 from ecmc.typeref import ErrorRef, walk
 
-FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
 DEFAULT_TYPE = "json"
 """The last resort: any JSON value, until a person says what the field holds."""
 
@@ -27,11 +25,6 @@ class ConventionDraft:
     pattern: str
     type: str
     meaning: str
-
-    def matches(self, name: str) -> bool:
-        if self.pattern.startswith("*"):
-            return name.endswith(self.pattern[1:])
-        return name.startswith(self.pattern[:-1])
 
     def entry(self) -> str:
         return f"- `{self.pattern}`: `{self.type}` — {INFERRED} naming convention: {self.meaning}"
@@ -117,5 +110,5 @@ def draft_dictionary(names: Iterable[str], schema: SqlSchema | None) -> Dictiona
 
 def _longest(name: str) -> ConventionDraft | None:
     """The convention that types `name`, as the compiler picks: the longest pattern."""
-    matching = [c for c in CONVENTIONS if c.matches(name)]
+    matching = [c for c in CONVENTIONS if matches_convention(c.pattern, name)]
     return max(matching, key=lambda c: len(c.pattern), default=None)

@@ -58,7 +58,7 @@ class FieldDictionary:
             return explicit
         best: Convention | None = None
         for convention in self.conventions:
-            if _matches(convention.pattern, name) and (
+            if matches_convention(convention.pattern, name) and (
                 best is None or len(convention.pattern) > len(best.pattern)
             ):
                 best = convention
@@ -70,7 +70,8 @@ class FieldDictionary:
         return sorted(self.fields)
 
 
-def _matches(pattern: str, name: str) -> bool:
+def matches_convention(pattern: str, name: str) -> bool:
+    """Whether a naming convention's pattern (`*_suffix` or `prefix_*`) types `name`."""
     if pattern.startswith("*"):
         return name.endswith(pattern[1:]) and len(name) > len(pattern) - 1
     return name.startswith(pattern[:-1]) and len(name) > len(pattern) - 1
