@@ -162,3 +162,49 @@ def check() -> None:
             click.echo(drift.diff, nl=False)
     click.echo(f"ecmc: {len(report.drifts)} generated file(s) out of date; run `ecmc build` to fix")
     sys.exit(EXIT_DIAGNOSTICS)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--from",
+    "ecm_dir",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="The directory of the system's ECM files (*.md).",
+)
+@click.option(
+    "--sql",
+    "sql",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="PostgreSQL migrations (a .sql file or a directory of them); repeatable.",
+)
+@click.option("--update", is_flag=True, help="Add what is new to an existing repository.")
+def init(directory: Path, ecm_dir: Path, sql: tuple[Path, ...], update: bool) -> None:
+    """Write a service repository for a system's ECM files: drafted companion specs (every
+    guess marked), the generated package, and a contract test per capability."""
+    from ecmc.commands.init import InitError, run_init, summary
+    from ecmc.diagnostics import render_human
+
+    def reading(files: list[Path]) -> list[Path]:
+        with click.progressbar(files, label="Reading ECM files", file=sys.stderr) as bar:
+            return list(bar)
+
+    try:
+        report = run_init(directory, ecm_dir, list(sql), update, reading)
+    except InitError as error:
+        click.echo(f"ecmc: error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    for skipped in report.skipped_sql:
+        click.echo(f"{skipped.at}: warning: SQL not imported ({skipped.why}): {skipped.statement}")
+    for added in report.added:
+        click.echo(f"added {added}")
+    width = max(len(label) for label, _ in summary(report))
+    for label, value in summary(report):
+        click.echo(f"  {label:<{width}}  {value}")
+    if report.errors:
+        click.echo(render_human(report.errors, report.sources))
+        click.echo("ecmc: the drafted specs do not compile yet; nothing was built", err=True)
+        sys.exit(EXIT_DIAGNOSTICS)
+    click.echo(f"ecmc: {len(report.written)} file(s) written under {directory}")

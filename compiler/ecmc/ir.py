@@ -175,6 +175,8 @@ class CapabilityBinding:
     severity: str | None
     """The severity of this capability's audit rows: its own, else its event type's."""
     span: Span
+    unaudited: bool = False
+    """The wiring says `event_type`: `NONE`: a write that emits no audit row, on purpose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +307,8 @@ class Engine:
     notes: tuple[Note, ...]
     header_extras: tuple[tuple[str, str], ...]
     span: Span
+    audit_keys: tuple[str, ...] = ()
+    """Every audit key the ECM spec lists, in order, whichever capabilities its rules name."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,3 +129,65 @@ def field_entry(column: SqlColumn, table: str) -> str:
         f"- `{column.name}`: `{field_type(column)}` — {INFERRED} from {column.at} "
         f"{table}.{column.name} {column.sql_type}"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    """A table the ECM names and no migration creates: a minimal shape of its truth type."""
+
+    entry: str
+    fields: dict[str, str]
+    """Column -> its dictionary entry, for the columns no convention types."""
+
+
+_ROW_SEQ = "row_seq"
+_PAYLOAD = "payload_json"
+
+
+def placeholder_entry(name: str, ecm_text: str) -> Placeholder:
+    """The wiring entry of a table nothing but its name is known of, every guess marked."""
+    truth, why = _named_truth(name, ecm_text)
+    lines = [f"### `{name}`", f"- `truth_type`: `{truth}`"]
+    if truth is TruthType.LEDGER:
+        lines += [
+            f"- `columns`: `({_ROW_SEQ}, tenant_id, {_PAYLOAD}, created_at)`",
+            f"- `primary_key`: `({_ROW_SEQ})`",
+            f"- `identity`: `{_ROW_SEQ}`",
+            "- `tenant_column`: `tenant_id`",
+        ]
+    elif truth is TruthType.CACHE:
+        lines += [
+            f"- `columns`: `(cache_key, {_PAYLOAD}, expires_at)`",
+            "- `primary_key`: `(cache_key)`",
+            "- `scope`: `GLOBAL`",
+            "- `ttl_column`: `expires_at`",
+        ]
+    else:
+        lines += [
+            f"- `columns`: `(tenant_id, record_id, {_PAYLOAD}, updated_at)`",
+            "- `primary_key`: `(tenant_id, record_id)`",
+            "- `tenant_column`: `tenant_id`",
+        ]
+    lines.append(
+        f"- `description`: {INFERRED} from nothing but its name: no migration creates it; "
+        f"truth_type {truth} from {why}; the columns are a placeholder, say what it holds."
+    )
+    fields = {
+        _ROW_SEQ: f"- `{_ROW_SEQ}`: `int[1..{2**63 - 1}]` — {INFERRED} from the placeholder "
+        "ledgers: their serial key",
+        _PAYLOAD: f"- `{_PAYLOAD}`: `json` — {INFERRED} from the placeholder tables: "
+        "the row's content",
+        "cache_key": f"- `cache_key`: `string[1..512]` — {INFERRED} from the placeholder "
+        "caches: their key",
+    }
+    return Placeholder("\n".join(lines) + "\n", fields)
+
+
+def _named_truth(name: str, ecm_text: str) -> tuple[TruthType, str]:
+    if name.endswith(("_ledger", "_events", "_log")):
+        return TruthType.LEDGER, f"the name {name}"
+    if name.endswith("_cache"):
+        return TruthType.CACHE, f"the name {name}"
+    if any(name in line and "append-only" in line.lower() for line in ecm_text.splitlines()):
+        return TruthType.LEDGER, "the ECM text calling it append-only"
+    return TruthType.CURRENT, "neither a ledger nor a cache by its name"

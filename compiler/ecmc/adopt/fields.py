@@ -7,14 +7,14 @@ column of the same name, or a last-resort default; each drafted entry says which
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ecmc.adopt.drafts import field_entry
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.ir import Program
 from ecmc.resolve.dictionary import FIELD_NAME, INFERRED, matches_convention
-from ecmc.typeref import ErrorRef, walk
+from ecmc.typeref import ErrorRef, ScalarRef, walk
 
 DEFAULT_TYPE = "json"
 """The last resort: any JSON value, until a person says what the field holds."""
@@ -51,16 +51,35 @@ CONVENTIONS = (
 )
 
 
-def untyped_fields(program: Program) -> list[str]:
-    """Field names the capabilities' schemas use and nothing types, in order of appearance."""
+def untyped_fields(program: Program, columns: Iterable[str] = ()) -> list[str]:
+    """Field names nothing types, in order of appearance: in the capabilities' schemas, the
+    records' fields, the audit rules' keys, and `columns` (of tables being drafted)."""
+    typed = {f.name for f in program.fields}
     found: dict[str, None] = {}
-    for engine in program.engines:
-        for cap in engine.capabilities:
-            for schema in (cap.input, cap.output):
-                for ref in walk(schema.type) if schema is not None else ():
-                    if isinstance(ref, ErrorRef) and ref.name and FIELD_NAME.fullmatch(ref.name):
-                        found.setdefault(ref.name)
+    inline: set[str] = set()
+    schemas = [
+        s.type
+        for e in program.engines
+        for c in e.capabilities
+        for s in (c.input, c.output)
+        if s is not None
+    ]
+    schemas += [m.type for r in program.records for m in r.members]
+    for schema in schemas:
+        for ref in walk(schema):
+            if isinstance(ref, ErrorRef) and ref.name and FIELD_NAME.fullmatch(ref.name):
+                found.setdefault(ref.name)
+            elif isinstance(ref, ScalarRef):
+                inline.add(ref.name)
+    keys = [key for engine in program.engines for key in engine.audit_keys]
+    for name in [*keys, *columns]:
+        if name not in typed and name not in inline and not _conventional(program, name):
+            found.setdefault(name)
     return list(found)
+
+
+def _conventional(program: Program, name: str) -> bool:
+    return any(matches_convention(c.pattern, name) for c in program.conventions)
 
 
 @dataclass
@@ -69,7 +88,7 @@ class DictionaryDraft:
     fields: dict[str, str]
     """Field name -> its drafted entry."""
     by_rule: dict[str, int]
-    """How many fields each rule typed: convention, sql, default."""
+    """How many fields each rule typed: convention, sql, placeholder, default."""
 
     def markdown(self) -> str:
         lines = ["# Drafted field dictionary", "", "## Spec Header"]
@@ -79,18 +98,21 @@ class DictionaryDraft:
         return "\n".join(lines) + "\n"
 
 
-def draft_dictionary(names: Iterable[str], schema: SqlSchema | None) -> DictionaryDraft:
+def draft_dictionary(
+    names: Iterable[str], schema: SqlSchema | None, given: Mapping[str, str] | None = None
+) -> DictionaryDraft:
     """Types for `names`: a naming convention, else the SQL column of the same name, else the
-    last-resort default; the conventions drafted are those some name uses."""
+    entry `given` for it (a placeholder table's column), else the last-resort default; the
+    conventions drafted are those some name uses."""
     columns: dict[str, tuple[SqlColumn, str]] = {}
     for table in schema.tables.values() if schema is not None else ():
         for column in table.columns.values():
             columns.setdefault(column.name, (column, table.name))
     used: dict[str, ConventionDraft] = {}
     fields: dict[str, str] = {}
-    counts = {"convention": 0, "sql": 0, "default": 0}
+    counts = {"convention": 0, "sql": 0, "placeholder": 0, "default": 0}
     for name in names:
-        convention = _longest(name)
+        convention = longest_convention(name)
         if convention is not None:
             used.setdefault(convention.pattern, convention)
             counts["convention"] += 1
@@ -98,6 +120,9 @@ def draft_dictionary(names: Iterable[str], schema: SqlSchema | None) -> Dictiona
             column, owner = columns[name]
             fields[name] = field_entry(column, owner)
             counts["sql"] += 1
+        elif given and name in given:
+            fields[name] = given[name]
+            counts["placeholder"] += 1
         else:
             fields[name] = (
                 f"- `{name}`: `{DEFAULT_TYPE}` — {INFERRED} from nothing: the last-resort "
@@ -108,7 +133,7 @@ def draft_dictionary(names: Iterable[str], schema: SqlSchema | None) -> Dictiona
     return DictionaryDraft(ordered, fields, counts)
 
 
-def _longest(name: str) -> ConventionDraft | None:
+def longest_convention(name: str) -> ConventionDraft | None:
     """The convention that types `name`, as the compiler picks: the longest pattern."""
     matching = [c for c in CONVENTIONS if matches_convention(c.pattern, name)]
     return max(matching, key=lambda c: len(c.pattern), default=None)

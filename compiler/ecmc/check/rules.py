@@ -70,16 +70,18 @@ def _unique_reason_codes(program: Program, diagnostics: Diagnostics) -> None:
 
 
 def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:
+    unaudited = {b.capability_id for b in program.bindings if b.unaudited}
     for engine in program.engines:
         for cap in engine.capabilities:
-            if cap.side_effects is None or not cap.side_effects.writes:
+            if cap.side_effects is None or not cap.side_effects.writes or cap.id in unaudited:
                 continue
             if not any(req.mode != "none" for req in cap.audit):
                 diagnostics.report(
                     Code.UNAUDITED_WRITE,
                     cap.span,
                     f"write capability {cap.id} has no audit emission requirement",
-                    "say in 'Audit Emission Requirements' which audit events it emits",
+                    "say in 'Audit Emission Requirements' which audit events it emits, or "
+                    "bind it with `event_type`: `NONE` in its wiring",
                 )
 
 

@@ -12,6 +12,7 @@ import re
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.bullets import bullets_of, line_text, section_bullets
+from ecmc.frontend.failure_modes import declared_codes
 from ecmc.frontend.markdown import Document, Line, Section
 from ecmc.frontend.syntax import (
     AuditRuleSyntax,
@@ -29,7 +30,6 @@ from ecmc.ir import Note
 from ecmc.span import Span
 
 CAPABILITY_ID = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-REASON_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
 ENGINE_HEADER = "engine header"
 SPEC_HEADER = "spec header"
@@ -43,6 +43,7 @@ COMPANION_SECTIONS = {
     "tables": "tables",
     "lifecycles": "lifecycles",
     "capability bindings": "capability_bindings",
+    "schemas": "schemas",
     "reason codes": "reason_codes",
     "reason code roles": "reason_code_roles",
     "tool path": "tool_path",
@@ -138,7 +139,7 @@ def _extract_engine(
             continue
         title = normalise_title(section.title.source)
         if "reason code" in title or "failure mode" in title:
-            reason_codes.extend(_reason_codes(section_bullets(section), "", diagnostics))
+            reason_codes.extend(declared_codes(section_bullets(section), "", diagnostics))
             notes.append(_note(section))
         elif title.startswith("audit emission"):
             audit_rules.extend(_audit_rule(b) for b in section_bullets(section))
@@ -278,46 +279,6 @@ def _collect_capabilities(
         )
         for nested in child.children:
             _collect_capabilities(nested, nested.title.source.strip(), out, diagnostics, top)
-
-
-def _reason_codes(
-    bullets: tuple[Bullet, ...], context: str, diagnostics: Diagnostics
-) -> list[ReasonCodeSyntax]:
-    """Reason codes in a failure-modes list, in any of the shapes ECM files use."""
-    found: list[ReasonCodeSyntax] = []
-    for bullet in bullets:
-        plain = bullet.text.text.strip()
-        description = bullet.key.text if bullet.key is not None else context
-        declared: list[Text] = []
-        if REASON_CODE.fullmatch(plain):
-            declared.append(bullet.text)
-        elif bullet.key is not None and bullet.value is not None and len(bullet.codes) == 1:
-            declared.append(bullet.value)
-        elif bullet.key is not None and bullet.value is not None and not bullet.codes:
-            # `failure description: CODE` written without backticks
-            if REASON_CODE.fullmatch(bullet.value.text):
-                declared.append(bullet.value)
-        elif len(bullet.codes) == 1 and (
-            plain == f"`{bullet.codes[0].text}`" or plain.endswith(f": `{bullet.codes[0].text}`")
-        ):
-            # `CODE` alone, or `some failure description: CODE`: a declaration, checked below
-            declared.append(bullet.codes[0])
-        else:
-            declared.extend(c for c in bullet.codes if REASON_CODE.fullmatch(c.text))
-        if bullet.key is None and not REASON_CODE.fullmatch(plain):
-            description = plain.rstrip(":").strip() if bullet.children else context
-        for code in declared:
-            if not REASON_CODE.fullmatch(code.text):
-                diagnostics.report(
-                    Code.REASON_CODE_CASE,
-                    code.span,
-                    f"reason code {code.text!r} is not UPPER_SNAKE_CASE",
-                    "reason codes look like 'ENGINE_FAIL_SOMETHING'",
-                )
-                continue
-            found.append(ReasonCodeSyntax(code, description))
-        found.extend(_reason_codes(bullet.children, description, diagnostics))
-    return found
 
 
 # A heuristic over prose (real ECM files state audit modes in words): the first phrase found

@@ -115,7 +115,7 @@ def _event_type(
         )
         payload_keys = ()
     else:
-        payload_keys = _engine_audit_keys(engine)
+        payload_keys = engine.audit_keys if engine is not None else ()
     return AuditEventType(
         engine_id=engine_id,
         name=name,
@@ -125,11 +125,3 @@ def _event_type(
         description=value_text(keys.get("description")),
         span=entry.name.span,
     )
-
-
-def _engine_audit_keys(engine: Engine | None) -> tuple[str, ...]:
-    """Every audit key the engine's ECM spec lists, in the order it lists them."""
-    if engine is None:
-        return ()
-    keys = (key.name for cap in engine.capabilities for req in cap.audit for key in req.keys)
-    return tuple(dict.fromkeys(keys))

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.frontend.syntax import AuditRuleSyntax
+from ecmc.frontend.syntax import AuditRuleSyntax, Text
 from ecmc.ir import AuditKey, AuditRequirement, Capability
+from ecmc.resolve.dictionary import FIELD_NAME
 from ecmc.resolve.prose import flatten
 from ecmc.resolve.types import TypeResolver
 from ecmc.typeref import ScalarRef, walk
@@ -22,12 +23,15 @@ def attach_audit(
     capabilities: list[Capability],
     resolver: TypeResolver,
     diagnostics: Diagnostics,
-) -> list[Capability]:
+) -> tuple[list[Capability], tuple[str, ...]]:
+    """The capabilities with the requirements that name them, and every key listed."""
     by_id = {cap.id: cap for cap in capabilities}
+    listed: dict[str, None] = {}
     attached: dict[str, list[AuditRequirement]] = {cap.id: [] for cap in capabilities}
     inline = inline_fields(capabilities)
     for rule in rules:
         keys = _audit_keys(rule, resolver, inline, diagnostics)
+        listed.update(dict.fromkeys(k.name for k in keys))
         subjects = _rule_subjects(rule, capabilities, diagnostics)
         requirement = AuditRequirement(rule.mode, keys, rule.subject.text, rule.span)
         if rule.evidence:
@@ -44,7 +48,8 @@ def attach_audit(
         for cap_id in subjects:
             if cap_id in by_id:
                 attached[cap_id].append(requirement)
-    return [dataclasses.replace(cap, audit=tuple(attached[cap.id])) for cap in capabilities]
+    audited = [dataclasses.replace(cap, audit=tuple(attached[cap.id])) for cap in capabilities]
+    return audited, tuple(listed)
 
 
 def inline_fields(capabilities: Iterable[Capability]) -> frozenset[str]:
@@ -80,7 +85,10 @@ def _audit_keys(
                 else (code, "")
                 for code in codes
             ]
-        for code, qualifier in named:
+        for code, qualifier in [_pinned(code, qualifier) for code, qualifier in named]:
+            if not FIELD_NAME.fullmatch(code.text):
+                # `TranscriptOk`, `AuditEventType::X`: an event type being mentioned, not a key
+                continue
             if resolver.dictionary.lookup(code.text) is None and code.text not in inline:
                 diagnostics.report(
                     Code.UNKNOWN_AUDIT_KEY,
@@ -88,9 +96,20 @@ def _audit_keys(
                     f"audit key {code.text!r} is not a known field",
                     "audit payload keys must be fields of the field dictionary",
                 )
-                continue
+            # Kept even when unknown, so `ecmc init` drafts a type for it (an error stops the
+            # build before anything reads the key's type).
             keys.append(AuditKey(code.text, qualifier, code.span))
     return tuple(keys)
+
+
+def _pinned(code: Text, qualifier: str) -> tuple[Text, str]:
+    """`owner_engine_id=PH1.X` is the key `owner_engine_id`, pinned to a value."""
+    name, equals, value = code.text.partition("=")
+    if not equals:
+        return code, qualifier
+    return Text(
+        name.strip(), code.span.narrow(0, len(name))
+    ), f"= {value.strip()} {qualifier}".strip()
 
 
 _SUBJECT_WORDS = re.compile(r"[a-z][a-z\-]*")

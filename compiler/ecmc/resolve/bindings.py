@@ -26,6 +26,7 @@ from ecmc.ir import (
     Table,
 )
 from ecmc.resolve.audit_events import find_event_type, severity_problem
+from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.runnable import RunnableCheck
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
@@ -49,6 +50,9 @@ BINDING_KEYS = frozenset(
     }
 )
 TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+NO_EVENT = "NONE"
+"""`event_type`: `NONE`: the write emits no audit row, said explicitly (a decision someone
+answers for in review, as `ecmc init` drafts it for writes whose ECM text states no audit)."""
 DIGEST = "DIGEST"
 """A `fill` source: the BLAKE3 digest of the call's canonical input."""
 _OPERATIONS = ", ".join(sorted(Operation))
@@ -139,6 +143,12 @@ class _Binding:
         return _at(self.keys.get(key), self.entry.name)
 
     def resolve(self) -> CapabilityBinding:
+        report_unconfirmed(
+            value_text(self.keys.get("description")),
+            self.entry.name.span,
+            f"binding of {self.cap_id}",
+            self.diagnostics,
+        )
         self.check_table()
         lookup = self.column_names("lookup")
         order_by = self.column_names("order_by")
@@ -176,6 +186,7 @@ class _Binding:
             ),
             severity=severity or (declared_type.severity if declared_type else None),
             span=self.entry.name.span,
+            unaudited=value_text(self.keys.get("event_type")) == NO_EVENT,
         )
 
     def check_table(self) -> None:
@@ -276,6 +287,8 @@ class _Binding:
         """The event type of the capability's audit rows, declared for its engine; required
         of a write whose spec requires audit (unless its input names its own type)."""
         event_type = value_text(self.keys.get("event_type")) or None
+        if event_type == NO_EVENT:
+            return None, None
         capability, operation = self.capability, self.operation
         audited = operation.audited and any(r.mode == "required" for r in capability.audit)
         if operation is Operation.HANDLER:

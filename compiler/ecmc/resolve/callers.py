@@ -10,6 +10,7 @@ from ecmc.frontend.keys import names_in
 from ecmc.frontend.syntax import CompanionSection
 from ecmc.ir import CallerPolicy
 from ecmc.resolve.companions import Companion
+from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.span import Span
 
 
@@ -34,6 +35,8 @@ def resolve_callers(
                 )
                 continue
             classes[name.text] = name.span
+            description = bullet.text.text.partition(":")[2].strip()
+            report_unconfirmed(description, name.span, f"caller class {name.text}", diagnostics)
     policies: dict[str, CallerPolicy] = {}
     for _, section in sections("caller_policies"):
         for bullet in section.bullets:

@@ -20,6 +20,7 @@ SECTIONS_BY_KIND: Mapping[str, frozenset[str]] = {
             "tables",
             "lifecycles",
             "capability_bindings",
+            "schemas",
             "reason_codes",
             "reason_code_roles",
             "tool_path",

@@ -6,9 +6,6 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
-from ecm_contract import Effect
-from ecm_contract import SideEffects as Effects
-
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.extract import CAPABILITY_ID
@@ -21,12 +18,13 @@ from ecmc.ir import (
     Engine,
     Record,
     Schema,
-    SideEffects,
 )
 from ecmc.resolve.audit_rules import attach_audit
 from ecmc.resolve.prose import prose_schema
 from ecmc.resolve.reason_codes import engine_reason_codes, reason_code_list
+from ecmc.resolve.schemas import Restated, RestatedSchema
 from ecmc.resolve.shapes import input_fields
+from ecmc.resolve.side_effects import side_effects
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
 from ecmc.typeref import UnitRef
@@ -78,18 +76,13 @@ CAPABILITY_KEYS = CAPABILITY_CORE_KEYS | {"simulation_gated", "simulation_id", "
 REQUIRED_CAPABILITY_KEYS = ("input_schema", "output_schema", "side_effects")
 
 
-EFFECTS = frozenset(Effect)
-
-
-_SIDE_EFFECTS = re.compile(r"DECLARED\s*\((?P<effects>[^()]*)\)")
-
-
 def resolve_engine(
     syntax: EngineSyntax,
     digest: str,
     resolver: TypeResolver,
     policies: Mapping[str, CallerPolicy],
     records: Mapping[str, Record],
+    restated: Restated,
     diagnostics: Diagnostics,
 ) -> Engine:
     header = keyed(syntax.header, HEADER_KEYS, "engine header", diagnostics)
@@ -97,7 +90,15 @@ def resolve_engine(
     default_callers = header.get("allowed_callers")
 
     capabilities = [
-        _capability(cap, default_callers, resolver, policies, records, diagnostics)
+        _capability(
+            cap,
+            default_callers,
+            resolver,
+            policies,
+            records,
+            restated.get((engine_id or "", cap.id.text)),
+            diagnostics,
+        )
         for cap in _refined(syntax.capabilities, diagnostics)
     ]
     if not capabilities:
@@ -106,7 +107,7 @@ def resolve_engine(
             syntax.header_span,
             f"engine {engine_id or '?'} declares no capabilities",
         )
-    capabilities = attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
+    capabilities, audit_keys = attach_audit(syntax.audit_rules, capabilities, resolver, diagnostics)
 
     reason_codes = engine_reason_codes(syntax, diagnostics)
     extras = tuple(
@@ -129,6 +130,7 @@ def resolve_engine(
         notes=syntax.notes,
         header_extras=extras,
         span=syntax.header_span,
+        audit_keys=audit_keys,
     )
 
 
@@ -221,8 +223,12 @@ def _full_value(bullet: Bullet | None) -> str:
     return value.strip()
 
 
+_OWNS_NOTHING = frozenset({"none", "n/a", "-", "nothing"})
+"""`data_owned`: `none`: an engine of pure computations, which owns no table."""
+
+
 def _data_owned(bullet: Bullet | None, diagnostics: Diagnostics) -> tuple[DataOwned, ...]:
-    if bullet is None:
+    if bullet is None or value_text(bullet).strip("`. ").lower() in _OWNS_NOTHING:
         return ()
     names = names_in(bullet)
     if not names:
@@ -244,10 +250,12 @@ def _capability(
     resolver: TypeResolver,
     policies: Mapping[str, CallerPolicy],
     records: Mapping[str, Record],
+    restated: RestatedSchema | None,
     diagnostics: Diagnostics,
 ) -> Capability:
     cap_id = syntax.id.text
-    keys = _capability_keys(syntax, diagnostics)
+    # The wiring's restated schema replaces the ECM text's, which is then not read at all.
+    keys = {**_capability_keys(syntax, diagnostics), **_schema_keys(restated)}
     name = value_text(keys.get("name")) or None
 
     callers_bullet = keys.get("allowed_callers", default_callers)
@@ -260,7 +268,7 @@ def _capability(
         section=syntax.section,
         allowed_callers=policy_name,
         callers=callers,
-        side_effects=_side_effects(keys.get("side_effects"), diagnostics),
+        side_effects=side_effects(keys.get("side_effects"), diagnostics),
         input=input_schema,
         output=_schema(keys.get("output_schema"), resolver, diagnostics),
         input_fields=input_fields(
@@ -285,6 +293,12 @@ def _capability(
         ),
         span=syntax.span,
     )
+
+
+def _schema_keys(restated: RestatedSchema | None) -> dict[str, Bullet]:
+    if restated is None:
+        return {}
+    return {k: v for k, v in restated.keys.items() if k in ("input_schema", "output_schema")}
 
 
 def _capability_keys(syntax: CapabilitySyntax, diagnostics: Diagnostics) -> dict[str, Bullet]:
@@ -339,38 +353,6 @@ def _callers(
         )
         return policy_name, ()
     return policy_name, policy.callers
-
-
-def _side_effects(bullet: Bullet | None, diagnostics: Diagnostics) -> SideEffects | None:
-    if bullet is None:
-        return None
-    if bullet.value is None:
-        diagnostics.report(Code.BAD_SIDE_EFFECTS, bullet.span, "side_effects has no value")
-        return None
-    text = bullet.value.text.strip()
-    if text == Effects.NONE:
-        return SideEffects(Effects.NONE, ())
-    match = _SIDE_EFFECTS.fullmatch(text)
-    if match is None:
-        diagnostics.report(
-            Code.BAD_SIDE_EFFECTS,
-            bullet.value.span,
-            f"side_effects {text!r} is malformed",
-            "expected NONE or DECLARED (EFFECT + EFFECT ...)",
-        )
-        return None
-    effects = tuple(e.strip() for e in re.split(r"[+,]", match.group("effects")))
-    for effect in effects:
-        if effect not in EFFECTS:
-            offset = max(text.find(effect), 0) if effect else 0
-            diagnostics.report(
-                Code.BAD_SIDE_EFFECTS,
-                bullet.value.span.narrow(offset, len(effect)),
-                f"unknown side effect {effect!r}",
-                f"known effects: {', '.join(sorted(EFFECTS))}",
-            )
-            return None
-    return SideEffects(Effects.DECLARED, effects)
 
 
 def _schema(

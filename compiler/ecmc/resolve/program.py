@@ -22,6 +22,7 @@ from ecmc.resolve.dictionary import build_dictionary
 from ecmc.resolve.engine import resolve_engine
 from ecmc.resolve.lifecycles import resolve_lifecycle
 from ecmc.resolve.records import collect_records, resolve_record
+from ecmc.resolve.schemas import check_restated, collect_schemas
 from ecmc.resolve.tables import resolve_tables
 from ecmc.resolve.types import TypeResolver
 from ecmc.resolve.wiring import (
@@ -68,12 +69,16 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
         for companion, entry in record_entries.values()
     ]
     record_map = {r.name: r for r in records}
+    restated = collect_schemas(
+        [(c.engine_id or "", s) for c, s in sections("schemas")], diagnostics
+    )
     engines = [
-        resolve_engine(syntax, spec.digest, resolver, policies, record_map, diagnostics)
+        resolve_engine(syntax, spec.digest, resolver, policies, record_map, restated, diagnostics)
         for spec, syntax in parsed
         if isinstance(syntax, EngineSyntax)
     ]
     engine_map = {e.engine_id: e for e in engines if e.engine_id}
+    check_restated(restated, engine_map, diagnostics)
     _wired_engines_exist(companions, engine_map, diagnostics)
     wiring_codes = resolve_wiring_reason_codes(sections("reason_codes"), diagnostics)
     declared_codes = {rc.code for e in engines for rc in e.reason_codes} | {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.frontend.extract import REASON_CODE
+from ecmc.frontend.failure_modes import REASON_CODE
 from ecmc.frontend.keys import names_in
 from ecmc.frontend.syntax import Bullet, EngineSyntax, Text
 from ecmc.ir import ReasonCode

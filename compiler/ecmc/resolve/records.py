@@ -12,6 +12,7 @@ from ecmc.frontend.keys import keyed, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection, Entry
 from ecmc.ir import Member, Record, Table, TypeRef, Variant
 from ecmc.resolve.companions import Companion
+from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.types import TypeResolver
 from ecmc.typeref import ScalarRef
 
@@ -47,6 +48,9 @@ def resolve_record(
             f"record {name} needs exactly one of 'fields', 'row_of', 'alias_of'"
             + (f"; has {', '.join(given)}" if given else ""),
         )
+    report_unconfirmed(
+        value_text(keys.get("description")), entry.name.span, f"record {name}", diagnostics
+    )
     row_of = value_text(keys.get("row_of")) or None
     members, alias_of = _members(name, keys, row_of, resolver, tables, diagnostics)
     variants = [_variant(name, child, members, resolver, diagnostics) for child in entry.children]
@@ -100,7 +104,9 @@ def _variant(
     diagnostics: Diagnostics,
 ) -> Variant:
     """A variant: its record's fields plus its own, and its other keys as attributes."""
-    vkeys = keyed(child.keys, VARIANT_KEYS, f"variant {name}::{child.name.text}", diagnostics)
+    what = f"variant {name}::{child.name.text}"
+    vkeys = keyed(child.keys, VARIANT_KEYS, what, diagnostics)
+    report_unconfirmed(value_text(vkeys.get("description")), child.name.span, what, diagnostics)
     extra: tuple[Member, ...] = ()
     if "fields" in vkeys and vkeys["fields"].value is not None:
         extra = resolver.members(vkeys["fields"].value) or ()

@@ -163,7 +163,7 @@ class TypeResolver:
                 f"unknown named type {name!r}: no companion spec defines it",
                 *_suggest(name, sorted(self.records)),
             )
-            return ErrorRef(node.span, name=name)
+            return ErrorRef(node.span, name=name, variant=variant)
         if variant is not None and variant not in self.records[name]:
             known = ", ".join(sorted(self.records[name])) or "none"
             self.diagnostics.report(

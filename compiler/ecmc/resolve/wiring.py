@@ -8,7 +8,7 @@ from ecm_contract import TOOL_FIELD_KEYS, Role, ToolFields
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.frontend.extract import REASON_CODE
+from ecmc.frontend.failure_modes import REASON_CODE
 from ecmc.frontend.keys import keyed, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection
 from ecmc.ir import Engine, ReasonCode, ReasonCodeRole, ToolPath

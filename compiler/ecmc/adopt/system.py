@@ -1,0 +1,292 @@
+"""A whole system of ECM files in, the companion specs that make it compile out.
+
+Drafting is a fixed point: compile what there is, draft what the compiler found missing
+(caller policies, owned tables, named types, unreadable schemas, field types), compile again,
+until a round finds nothing new to draft. Bindings are drafted last, over the resolved tables,
+and a drafted binding the compiler refuses is dropped (its capability stays a handler).
+Existing companion specs (`ecmc init --update`) take part unchanged; drafts only add entries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from ecmc.adopt.bindings import draft_bindings, rows_read
+from ecmc.adopt.callers import caller_class, class_entry, policy_entry, undeclared_policies
+from ecmc.adopt.documents import Document, merge
+from ecmc.adopt.drafts import field_entry, field_type, placeholder_entry, table_entry
+from ecmc.adopt.fields import draft_dictionary, longest_convention, untyped_fields
+from ecmc.adopt.records import (
+    OPAQUE_FIELD,
+    OPAQUE_RECORD,
+    draft_record,
+    opaque_record,
+    undefined_types,
+)
+from ecmc.adopt.schemas import unreadable_schemas
+from ecmc.adopt.sql import SqlColumn, SqlSchema
+from ecmc.ir import Program
+from ecmc.pipeline import FrontendResult, compile_texts
+from ecmc.resolve.dictionary import INFERRED
+
+FIELDS_PATH = "specs/common/fields.md"
+CALLERS_PATH = "specs/common/callers.md"
+_MAX_ROUNDS = 8
+_OPAQUE_ENTRY = (
+    f"- `{OPAQUE_FIELD}`: `object` — {INFERRED} from the opaque records: any JSON object"
+)
+
+
+@dataclass
+class Adoption:
+    """The drafts of one run, what each rule produced, and the compiled result."""
+
+    ecm: dict[str, str]
+    existing: dict[str, str]
+    documents: dict[str, Document] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    """`fields:<rule>`, `records:<rule>`, `tables:sql|placeholder`, `schemas`, `bindings:<op>`,
+    `policies`."""
+    result: FrontendResult | None = None
+
+    def texts(self) -> dict[str, str]:
+        """Every spec as it would be written: ECM files, existing specs with drafts merged in,
+        and the new drafts."""
+        out = {**self.ecm, **self.existing}
+        for path, document in self.documents.items():
+            out[path] = merge(out[path], document)[0] if path in out else document.markdown()
+        return out
+
+    def compile(self) -> Program:
+        self.result = compile_texts(dict(self.texts()))
+        return self.result.program
+
+    def document(self, path: str, title: str, header: list[str]) -> Document:
+        return self.documents.setdefault(path, Document(title, header))
+
+    def wiring(self, program: Program, engine_id: str) -> Document:
+        path = _wiring_path(program, engine_id)
+        header = ["- `kind`: `ENGINE_WIRING`", f"- `engine_id`: `{engine_id}`"]
+        return self.document(path, f"{engine_id} Wiring (drafted by ecmc init)", header)
+
+    def fields(self) -> Document:
+        return self.document(
+            FIELDS_PATH, "Field dictionary (drafted by ecmc init)", ["- `kind`: `FIELD_DICTIONARY`"]
+        )
+
+
+def adopt(
+    ecm: Mapping[str, str], schema: SqlSchema | None, existing: Mapping[str, str] = {}
+) -> Adoption:
+    """Draft companion specs for the ECM files (display path -> text) until they compile."""
+    adoption = Adoption(dict(ecm), dict(existing))
+    sql = schema or SqlSchema()
+    for _ in range(_MAX_ROUNDS):
+        program = adoption.compile()
+        drafted = _draft_round(adoption, program, sql)
+        if not drafted:
+            break
+    _bind(adoption, adoption.compile())
+    return adoption
+
+
+def _draft_round(adoption: Adoption, program: Program, sql: SqlSchema) -> bool:
+    """One round of drafts for what the compiled program lacks; True when anything was added."""
+    columns: list[str] = []
+    given: dict[str, str] = {}
+    added = _callers(adoption, program)
+    defined = {t.name for t in program.tables}
+    tables_added = False
+    for engine in program.engines:
+        text = adoption.ecm.get(engine.source, "")
+        for owned in engine.data_owned:
+            if owned.table not in defined:
+                tables_added |= _table(
+                    adoption, program, engine.engine_id, owned.table, text, sql, given, defined
+                )
+    # Records wait for the owned tables to compile: a read by key may say whose row a type is.
+    if not tables_added:
+        added |= _records(adoption, program, sql, given, columns, defined)
+    added |= tables_added
+    added |= _schemas(adoption, program, given, columns)
+    for document in adoption.documents.values():
+        if "Tables" in document.sections:
+            columns += _drafted_columns(document)
+    names = untyped_fields(program, columns)
+    dictionary = draft_dictionary(names, sql, given)
+    fields = adoption.fields()
+    for convention in dictionary.conventions:
+        added |= fields.add("Naming Conventions", convention.pattern, convention.entry())
+    for name, entry in dictionary.fields.items():
+        added |= fields.add("Fields", name, entry)
+    adoption.counts.update({f"fields:{k}": v for k, v in dictionary.by_rule.items()})
+    return added
+
+
+def _records(
+    adoption: Adoption,
+    program: Program,
+    sql: SqlSchema,
+    given: dict[str, str],
+    columns: list[str],
+    defined: set[str],
+) -> bool:
+    added = False
+    reads = rows_read(program)
+    for name, use in undefined_types(program).items():
+        engine_id = use.engine_id
+        text = adoption.ecm.get(_source(program, engine_id), "")
+        record = draft_record(name, text, sql.tables, use.variants, reads.get(name))
+        if record.table is not None and record.table not in defined:
+            _table(adoption, program, engine_id, record.table, text, sql, given, defined)
+        if adoption.wiring(program, engine_id).add("Records", name, record.entry):
+            adoption.counts[f"records:{record.rule}"] += 1
+            added = True
+        if record.rule == "opaque":
+            given[OPAQUE_FIELD] = _OPAQUE_ENTRY
+            columns.append(OPAQUE_FIELD)
+    return added
+
+
+def _source(program: Program, engine_id: str) -> str:
+    return next(e.source for e in program.engines if e.engine_id == engine_id)
+
+
+def _wiring_path(program: Program, engine_id: str) -> str:
+    """Where an engine's drafted wiring goes: the wiring directory, under its ECM file's name."""
+    return f"specs/wiring/{PurePosixPath(_source(program, engine_id)).name}"
+
+
+def _callers(adoption: Adoption, program: Program) -> bool:
+    policies = undeclared_policies(program)
+    if not policies:
+        return False
+    document = adoption.document(
+        CALLERS_PATH,
+        "Caller classes and policies (drafted by ecmc init)",
+        ["- `kind`: `CALLER_POLICIES`"],
+    )
+    for policy in policies:
+        name = caller_class(policy)
+        document.add("Caller Classes", name, class_entry(name, policy))
+        document.add("Caller Policies", policy, policy_entry(policy))
+    adoption.counts["policies"] += len(policies)
+    return True
+
+
+def _table(
+    adoption: Adoption,
+    program: Program,
+    engine_id: str,
+    name: str,
+    text: str,
+    sql: SqlSchema,
+    given: dict[str, str],
+    defined: set[str],
+) -> bool:
+    """Draft a table into the engine's wiring: imported, with the tables its foreign keys
+    reference, or a placeholder."""
+    defined.add(name)
+    imported = sql.tables.get(name)
+    if imported is None:
+        placeholder = placeholder_entry(name, text)
+        given.update(placeholder.fields)
+        return _add_table(adoption, program, engine_id, name, placeholder.entry, "placeholder")
+    for column in imported.columns.values():
+        if _convention_disagrees(column):
+            # The database's type wins over a naming convention's guess (an identity, or a
+            # foreign key to one, is an int whatever its name says).
+            adoption.fields().add("Fields", column.name, field_entry(column, name))
+    for _, target, _ in imported.foreign_keys:
+        if target not in defined and target in sql.tables:
+            _table(adoption, program, engine_id, target, text, sql, given, defined)
+    return _add_table(adoption, program, engine_id, name, table_entry(imported), "sql")
+
+
+def _convention_disagrees(column: SqlColumn) -> bool:
+    convention = longest_convention(column.name)
+    if convention is None:
+        return False
+    return _kind(convention.type) != _kind(field_type(column))
+
+
+def _kind(field_type: str) -> str:
+    base = field_type.split("[", 1)[0].split("(", 1)[0]
+    return "string" if base == "enum" else base
+
+
+def _add_table(
+    adoption: Adoption, program: Program, engine_id: str, name: str, entry: str, rule: str
+) -> bool:
+    if adoption.wiring(program, engine_id).add("Tables", name, entry):
+        adoption.counts[f"tables:{rule}"] += 1
+        return True
+    return False
+
+
+def _drafted_columns(document: Document) -> list[str]:
+    """The column names of a wiring draft's tables, as its `columns` lines list them."""
+    found = []
+    for entry in document.sections["Tables"].values():
+        for line in entry.splitlines():
+            if line.startswith("- `columns`: `("):
+                found += [c.strip().rstrip("?") for c in line[15:].rstrip(")`").split(",")]
+    return found
+
+
+def _schemas(
+    adoption: Adoption, program: Program, given: dict[str, str], columns: list[str]
+) -> bool:
+    added = False
+    records = {r.name for r in program.records}
+    for restatement in unreadable_schemas(program):
+        wiring = adoption.wiring(program, restatement.engine_id)
+        if not wiring.add("Schemas", restatement.capability_id, restatement.entry()):
+            continue
+        adoption.counts["schemas"] += 1
+        added = True
+        if restatement.opaque and OPAQUE_RECORD not in records:
+            records.add(OPAQUE_RECORD)
+            opaque = opaque_record()
+            wiring.add("Records", opaque.name, opaque.entry)
+            given[OPAQUE_FIELD] = _OPAQUE_ENTRY
+            columns.append(OPAQUE_FIELD)
+    return added
+
+
+def _bind(adoption: Adoption, program: Program) -> None:
+    """Draft bindings, then drop each one the compiler reports an error in."""
+    drafts = draft_bindings(program)
+    if not drafts:
+        return
+    for engine_id, bindings in drafts.items():
+        wiring = adoption.wiring(program, engine_id)
+        for binding in bindings:
+            wiring.add("Capability Bindings", binding.capability_id, binding.entry)
+    adoption.compile()
+    assert adoption.result is not None
+    texts = adoption.texts()
+    errors = [d.span for d in adoption.result.diagnostics if d.severity == "error"]
+    for engine_id, bindings in drafts.items():
+        path = _wiring_path(program, engine_id)
+        section = adoption.wiring(program, engine_id).sections["Capability Bindings"]
+        for binding in bindings:
+            lines = _entry_lines(texts[path], binding.capability_id)
+            if any(span.path == path and span.line in lines for span in errors):
+                section.pop(binding.capability_id)
+            else:
+                adoption.counts[f"bindings:{binding.operation}"] += 1
+    adoption.compile()
+
+
+def _entry_lines(text: str, name: str) -> range:
+    """The lines (1-based) of the `### `name`` block of a Markdown spec."""
+    lines = text.splitlines()
+    start = lines.index(f"### `{name}`")
+    end = start + 1
+    while end < len(lines) and not lines[end].startswith(("## ", "### ")):
+        end += 1
+    return range(start + 1, end + 1)

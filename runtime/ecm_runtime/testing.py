@@ -1,0 +1,90 @@
+"""Helpers for a service's own contract tests (the suite `ecmc init` scaffolds).
+
+`example(schema)` builds one small value a capability's JSON Schema admits, deterministically:
+required properties only, the shortest strings, the numbers nearest zero in bounds, the first
+enum value or `anyOf` branch that yields a value. It reads the JSON Schema pydantic writes for
+the generated models (`$ref`/`$defs`, `anyOf`, `enum`, `const`, bounds, lengths, item counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_MAX_DEPTH = 24
+
+
+class NoExample(ValueError):
+    """The schema admits nothing this generator can build (a recursive shape, a pattern)."""
+
+
+def example(schema: Mapping[str, Any]) -> Any:
+    """A small value `schema` admits."""
+    return _Builder(schema.get("$defs", {})).value(schema, 0)
+
+
+class _Builder:
+    def __init__(self, defs: Mapping[str, Any]) -> None:
+        self.defs = defs
+
+    def value(self, schema: Mapping[str, Any], depth: int) -> Any:
+        if depth > _MAX_DEPTH:
+            raise NoExample("the schema nests deeper than an example can")
+        if "$ref" in schema:
+            return self.value(self.defs[str(schema["$ref"]).rsplit("/", 1)[-1]], depth + 1)
+        if "const" in schema:
+            return schema["const"]
+        if "enum" in schema:
+            return schema["enum"][0]
+        for key in ("anyOf", "oneOf", "allOf"):
+            if key in schema:
+                return self._first(schema[key], depth)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "string":
+            return _string(schema)
+        if kind in ("integer", "number"):
+            return _integer(schema)
+        if kind == "boolean":
+            return False
+        if kind == "array":
+            item = schema.get("items", {})
+            return [self.value(item, depth + 1) for _ in range(int(schema.get("minItems", 0)))]
+        if kind == "object" or "properties" in schema:
+            return self._object(schema, depth)
+        return None if kind == "null" else {}
+
+    def _first(self, branches: list[Mapping[str, Any]], depth: int) -> Any:
+        ordered = sorted(branches, key=lambda b: b.get("type") == "null")
+        for branch in ordered:
+            try:
+                return self.value(branch, depth + 1)
+            except NoExample:
+                continue
+        raise NoExample("no branch of the union admits an example")
+
+    def _object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+        properties = schema.get("properties", {})
+        out = {name: self.value(properties[name], depth + 1) for name in schema.get("required", ())}
+        extra = schema.get("additionalProperties")
+        for index in range(int(schema.get("minProperties", 0)) - len(out)):
+            value_schema = extra if isinstance(extra, Mapping) else {}
+            out[f"k{index}"] = self.value(value_schema, depth + 1)
+        return out
+
+
+def _string(schema: Mapping[str, Any]) -> str:
+    if "pattern" in schema:
+        raise NoExample(f"a string matching {schema['pattern']!r}")
+    return "x" * max(int(schema.get("minLength", 0)), 1 if schema.get("maxLength", 1) else 0)
+
+
+def _integer(schema: Mapping[str, Any]) -> int:
+    """Zero, moved into the bounds."""
+    value = 0
+    if "minimum" in schema or "exclusiveMinimum" in schema:
+        value = max(value, int(schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)))
+    if "maximum" in schema or "exclusiveMaximum" in schema:
+        value = min(value, int(schema.get("maximum", schema.get("exclusiveMaximum", 0) - 1)))
+    return value

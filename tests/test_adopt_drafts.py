@@ -1,0 +1,255 @@
+"""The rules `ecmc init` drafts by (issue 12), one at a time: records for undefined named types,
+restated schemas, caller policies, bindings, placeholder tables, merging into edited files, and
+the example values the scaffolded contract tests call with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+import pytest
+from ecm_runtime.testing import NoExample, example
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecmc.adopt.callers import callers_markdown, undeclared_policies
+from ecmc.adopt.documents import Document, entry_names, merge
+from ecmc.adopt.drafts import placeholder_entry
+from ecmc.adopt.records import OPAQUE_RECORD, draft_record, table_candidates
+from ecmc.adopt.schemas import restate, split_members
+from ecmc.adopt.system import adopt
+from ecmc.pipeline import compile_texts
+
+ECM = """# PH1.T ECM Spec
+
+## Engine Header
+- `engine_id`: `PH1.T`
+- `purpose`: a test engine
+- `data_owned`: `t_ledger`, `t_current`
+- `version`: `v1`
+- `status`: `ACTIVE`
+
+## Capability List
+
+### `PH1T_READ_ROW`
+- `name`: read one row
+- `input_schema`: `(tenant_id, record_id)`
+- `output_schema`: `Option<TRecord>`
+- `allowed_callers`: `SELENE_OS_ONLY`
+- `side_effects`: `NONE`
+
+### `PH1T_APPEND_ROW`
+- `name`: append one row
+- `input_schema`: `(tenant_id, stream/device fields, note?)`
+- `output_schema`: `Ok | Denied`
+- `allowed_callers`: `SELENE_OS_ONLY`
+- `side_effects`: `DECLARED (DB_WRITE)`
+
+## Failure Modes
+- `PH1_T_FAILED`
+"""
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+def test_an_id_type_aliases_the_field_of_its_words() -> None:
+    draft = draft_record("SessionId", "", [])
+    assert draft.rule == "field" and "- `alias_of`: `session_id`" in draft.entry
+
+
+def test_a_type_named_like_a_table_is_its_row() -> None:
+    assert "wake_enrollment_sessions" in table_candidates("WakeEnrollmentSessionRecord")
+    draft = draft_record("WakeEnrollmentSessionRecord", "", ["wake_enrollment_sessions"])
+    assert (draft.rule, draft.table) == ("sql", "wake_enrollment_sessions")
+    assert "- `row_of`: `wake_enrollment_sessions`" in draft.entry
+
+
+def test_a_type_whose_fields_the_ecm_text_lists_has_them() -> None:
+    text = "intro\n- `LinkRecord` carries `(link_id, status, created_at)` per link\n"
+    draft = draft_record("LinkRecord", text, [])
+    assert draft.rule == "ecm"
+    assert "- `fields`: `(link_id, status, created_at)`" in draft.entry
+    assert "the ECM text, line 2" in draft.entry
+
+
+def test_anything_else_is_an_opaque_object_and_says_so() -> None:
+    draft = draft_record("Mystery", "`Mystery` is `not a tuple`", [])
+    assert draft.rule == "opaque" and "inferred from nothing" in draft.entry
+
+
+def test_variants_the_schemas_name_are_drafted() -> None:
+    draft = draft_record("Request", "", [], ["create_v1", "cancel_v1"])
+    assert "#### `create_v1`" in draft.entry and "#### `cancel_v1`" in draft.entry
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+def test_a_tuple_keeps_the_members_that_read_as_fields() -> None:
+    text, why = restate("(now, session_id, sample quality fields, reason_code?)")
+    assert text == "(now, session_id, reason_code?)"
+    assert "'sample quality fields'" in why
+
+
+def test_alternatives_of_fields_become_optional_fields() -> None:
+    assert restate("user_id | device_id")[0] == "(user_id?, device_id?)"
+
+
+@pytest.mark.parametrize("text", ["in-memory projection updated", "A | B", "(a b c)"])
+def test_what_cannot_be_read_is_an_opaque_object(text: str) -> None:
+    assert restate(text)[0] == OPAQUE_RECORD
+
+
+def test_members_split_at_top_level_commas_only() -> None:
+    assert split_members("a, b=(x, y), Map<k, v>, c?") == ["a", "b=(x, y)", "Map<k, v>", "c?"]
+
+
+# --- placeholder tables -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "truth"),
+    [
+        ("t_ledger", "", "LEDGER"),
+        ("t_cache", "", "CACHE"),
+        ("t_log_rows", "`t_log_rows` is append-only", "LEDGER"),
+        ("t_current", "", "CURRENT"),
+    ],
+)
+def test_a_placeholder_table_takes_its_truth_type_from_name_and_text(
+    name: str, text: str, truth: str
+) -> None:
+    placeholder = placeholder_entry(name, text)
+    assert f"- `truth_type`: `{truth}`" in placeholder.entry
+    assert "inferred from nothing but its name" in placeholder.entry
+
+
+# --- the whole loop on a small engine ---------------------------------------------------------
+
+
+def test_a_small_engine_is_drafted_until_it_compiles() -> None:
+    adoption = adopt({"specs/ecm/PH1_T.md": ECM}, None)
+    assert adoption.result is not None
+    assert [d for d in adoption.result.diagnostics if d.severity == "error"] == []
+    texts = adoption.texts()
+    wiring = texts["specs/wiring/PH1_T.md"]
+    # Both owned tables are placeholders; the unreadable schemas are restated.
+    assert "### `t_ledger`" in wiring and "### `t_current`" in wiring
+    assert "- `input_schema`: `(tenant_id, note?)`" in wiring
+    assert f"- `output_schema`: `{OPAQUE_RECORD}`" in wiring
+    # The read by the current table's key is bound; the unaudited write is an explicit handler.
+    assert "- `operation`: `read_one`\n- `table`: `t_current`" in wiring
+    assert "- `lookup`: `(tenant_id, record_id)`" in wiring
+    assert "- `event_type`: `NONE`" in wiring
+    assert "- `SELENE_OS_ONLY`: `SELENE_OS`" in texts["specs/common/callers.md"]
+    assert adoption.counts["bindings:read_one"] == 1
+
+
+def test_drafting_is_deterministic() -> None:
+    assert (
+        adopt({"specs/ecm/PH1_T.md": ECM}, None).texts()
+        == adopt({"specs/ecm/PH1_T.md": ECM}, None).texts()
+    )
+
+
+# --- callers ----------------------------------------------------------------------------------
+
+
+def test_policies_are_drafted_from_the_allowed_callers_found() -> None:
+    program = compile_texts({"specs/ecm/PH1_T.md": ECM}).program
+    assert undeclared_policies(program) == ["SELENE_OS_ONLY"]
+    drafted = callers_markdown(["SELENE_OS_ONLY", "AUDITORS"])
+    assert "- `AUDITORS`: `AUDITORS`" in drafted
+    result = compile_texts({"specs/common/callers.md": drafted})
+    assert {d.code for d in result.diagnostics} == {"ECM073"}
+
+
+# --- merging into files a person edited -------------------------------------------------------
+
+EDITED = """# Wiring
+
+## Spec Header
+- `kind`: `ENGINE_WIRING`
+
+## Tables
+
+### `a`
+- `columns`: `(x)`
+- `description`: edited by a person
+
+## Fields
+- `x`: `int` — confirmed
+"""
+
+
+def test_merge_adds_only_new_entries_and_keeps_the_rest_byte_for_byte() -> None:
+    draft = Document("Wiring", [])
+    draft.add("Tables", "a", "### `a`\n- `columns`: `(y)`")
+    draft.add("Tables", "b", "### `b`\n- `columns`: `(z)`")
+    draft.add("Fields", "x", "- `x`: `string`")
+    draft.add("Fields", "w", "- `w`: `bool`")
+    draft.add("Records", "R", "### `R`\n- `alias_of`: `x`")
+    merged, added = merge(EDITED, draft)
+    assert added == ["Tables: b", "Fields: w", "Records: R"]
+    assert merged.startswith(EDITED.split("\n## Fields")[0].rstrip("\n"))
+    assert "- `description`: edited by a person" in merged and "(y)" not in merged
+    assert "- `x`: `int` — confirmed" in merged and "- `x`: `string`" not in merged
+    names = entry_names(merged)
+    assert names["tables"] == {"a", "b"} and names["fields"] == {"x", "w"}
+    assert merge(merged, draft) == (merged, [])
+
+
+# --- example values for the contract tests ----------------------------------------------------
+
+
+class Inner(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    code: str = pydantic.Field(min_length=3, max_length=8)
+    level: int = pydantic.Field(ge=5, le=9)
+
+
+class Outer(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    inner: Inner
+    items: list[Inner] = pydantic.Field(min_length=2)
+    choice: Inner | None
+    tag: str | int
+    flag: bool
+    optional: str = "x"
+    negative: int = pydantic.Field(lt=-3)
+
+
+def test_an_example_is_admitted_by_its_schema() -> None:
+    value = example(Outer.model_json_schema())
+    Outer.model_validate(value)
+    assert value["inner"] == {"code": "xxx", "level": 5} and value["negative"] == -4
+    assert "optional" not in value
+
+
+@given(
+    st.integers(-1000, 1000),
+    st.integers(0, 50),
+    st.integers(0, 5),
+    st.sampled_from(["A", "B"]),
+)
+def test_examples_meet_any_bounds(low: int, span: int, length: int, label: str) -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "required": ["n", "s", "e", "xs"],
+        "properties": {
+            "n": {"type": "integer", "minimum": low, "maximum": low + span},
+            "s": {"type": "string", "minLength": length, "maxLength": length + 3},
+            "e": {"enum": [label, "C"]},
+            "xs": {"type": "array", "items": {"type": "boolean"}, "minItems": length},
+        },
+    }
+    value = example(schema)
+    assert low <= value["n"] <= low + span
+    assert length <= len(value["s"]) <= length + 3
+    assert value["e"] == label and value["xs"] == [False] * length
+
+
+def test_a_pattern_is_no_example() -> None:
+    with pytest.raises(NoExample):
+        example({"type": "string", "pattern": "^a+$"})

@@ -1,0 +1,232 @@
+"""`ecmc init` (issue 12): a whole real system of ECM files and its migrations in, a service
+repository out that builds with no error, type-checks, and passes its own contract tests on
+SQLite and PostgreSQL; `--update` adds only what is new and keeps what a person edited."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REFERENCE, REPO
+from ecmc.cli import main
+from ecmc.commands.init import InitReport, run_init, summary
+from ecmc.pipeline import compile_texts
+from storage import postgres_url
+
+ADOPTION = REFERENCE / "adoption"
+REFERENCE_ECM = ("ECM_PH1_J.md", "ECM_PH1_REM.md", "ECM_PH1_WORK.md")
+
+
+def system(tmp: Path) -> Path:
+    """The 10 adoption ECM files and the reference ECM files, in one directory."""
+    if not ADOPTION.is_dir():
+        pytest.skip(f"the adoption files are not at {ADOPTION}")
+    ecm = tmp / "ecm"
+    ecm.mkdir()
+    for path in [*sorted((ADOPTION / "ECM").glob("*.md")), *(REFERENCE / n for n in REFERENCE_ECM)]:
+        shutil.copy(path, ecm / path.name)
+    return ecm
+
+
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, InitReport]:
+    tmp = tmp_path_factory.mktemp("init")
+    repo = tmp / "selene-service"
+    return repo, run_init(repo, system(tmp), [ADOPTION / "migrations"], update=False)
+
+
+def test_the_whole_system_builds_with_no_error(adopted: tuple[Path, InitReport]) -> None:
+    repo, report = adopted
+    assert report.errors == []
+    assert report.program is not None
+    ecm_only = compile_texts(
+        {f"specs/ecm/{p.name}": p.read_text() for p in (repo.parent / "ecm").iterdir()}
+    )
+    declared = {c.id for e in ecm_only.program.engines for c in e.capabilities}
+    assert len(report.program.engines) == len(ecm_only.program.engines) == 13
+    assert {c.id for e in report.program.engines for c in e.capabilities} == declared
+    catalog = (repo / "generated/selene_service_ecm/__init__.py").read_text()
+    assert f"{len(declared)} capabilities" in catalog
+
+
+def test_every_rule_drafts_and_the_summary_says_so(adopted: tuple[Path, InitReport]) -> None:
+    _, report = adopted
+    counts = report.counts
+    for key in (
+        "fields:convention",
+        "fields:sql",
+        "fields:default",
+        "records:sql",
+        "records:field",
+        "records:opaque",
+        "tables:sql",
+        "schemas",
+        "policies",
+        "bindings:handler",
+    ):
+        assert counts[key] > 0, key
+    rows = dict(summary(report))
+    assert rows["engines"] == "13"
+    assert rows["capabilities"] == str(sum(len(e.capabilities) for e in report.program.engines))
+    assert "by sql" in rows["tables drafted"]
+    assert int(rows["SQL statements not imported"]) > 0
+
+
+def test_every_draft_is_marked_and_listed_by_lint(
+    adopted: tuple[Path, InitReport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = adopted
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, ["lint", "--format", "json"])
+    listed = {(d["path"], d["line"]) for d in json.loads(result.output) if d["code"] == "ECM073"}
+    marked = {
+        (path.relative_to(repo).as_posix(), number)
+        for path in [*(repo / "specs/wiring").glob("*.md"), *(repo / "specs/common").glob("*.md")]
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "inferred from" in line
+    }
+    # A bullet is listed at its own line, a `### entry` at its heading.
+    missing = {m for m in marked if m not in listed and (m[0], _entry_line(repo, m)) not in listed}
+    assert listed and marked and missing == set()
+
+
+def _entry_line(repo: Path, at: tuple[str, int]) -> int:
+    """The line of the `### ` heading a line belongs to."""
+    lines = (repo / at[0]).read_text().splitlines()[: at[1]]
+    return max((i for i, line in enumerate(lines, start=1) if line.startswith("### ")), default=0)
+
+
+def test_the_generated_package_passes_mypy_strict(adopted: tuple[Path, InitReport]) -> None:
+    repo, _ = adopted
+    env = {
+        **os.environ,
+        "MYPYPATH": os.pathsep.join([str(REPO / "runtime"), str(REPO / "compiler")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "generated/selene_service_ecm"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def scaffold_pytest(repo: Path, url: str | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(repo / "generated")}
+    env.pop("ECM_DATABASE_URL", None)
+    if url is not None:
+        env["ECM_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from postgres_url()
+
+
+def test_the_scaffold_tests_pass_on_sqlite(adopted: tuple[Path, InitReport]) -> None:
+    repo, report = adopted
+    done = scaffold_pytest(repo, None)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert report.program is not None
+    caps = sum(len(e.capabilities) for e in report.program.engines)
+    assert f"{3 * caps} passed" in done.stdout
+
+
+def test_the_scaffold_tests_pass_on_postgresql(
+    adopted: tuple[Path, InitReport], pg_url: str
+) -> None:
+    repo, _ = adopted
+    done = scaffold_pytest(repo, pg_url)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
+def test_the_scaffold_has_what_a_service_repo_needs(adopted: tuple[Path, InitReport]) -> None:
+    repo, _ = adopted
+    pyproject = (repo / "pyproject.toml").read_text()
+    assert "[tool.ecmc]" in pyproject and 'package = "selene_service_ecm"' in pyproject
+    assert re.search(r'dependencies = \["ecmc[ >@]', pyproject)
+    readme = (repo / "README.md").read_text().split("```sh\n")[1].split("```")[0].splitlines()
+    assert readme[0].endswith("ecmc build") and readme[1].endswith("pytest -q")
+    assert os.access(repo / ".ci/run", os.X_OK)
+    assert sorted(p.name for p in (repo / "specs/ecm").iterdir()) == sorted(
+        p.name for p in (repo.parent / "ecm").iterdir()
+    )
+
+
+def test_update_adds_only_what_is_new_and_keeps_edits(tmp_path: Path) -> None:
+    ecm = system(tmp_path)
+    held_back = ecm / "PH1_W.md"
+    kept = tmp_path / "PH1_W.md"
+    shutil.move(held_back, kept)
+    repo = tmp_path / "svc"
+    run_init(repo, ecm, [ADOPTION / "migrations"], update=False)
+    fields = repo / "specs/common/fields.md"
+    edited = fields.read_text().replace(
+        "— inferred from 0010_ph1k_audio_runtime_tables.sql", "— confirmed: from 0010"
+    )
+    fields.write_text(edited)
+
+    again = run_init(repo, ecm, [ADOPTION / "migrations"], update=True)
+    assert again.added == [] and again.errors == []
+    assert fields.read_text() == edited
+
+    shutil.move(kept, ecm / "PH1_W.md")
+    grown = run_init(repo, ecm, [ADOPTION / "migrations"], update=True)
+    assert grown.errors == []
+    assert any(a.startswith("specs/wiring/PH1_W.md") or "PH1_W" in a for a in grown.written)
+    assert fields.read_text().startswith(edited.rstrip("\n").split("\n## Fields")[0])
+    assert "confirmed: from 0010" in fields.read_text()
+    assert any(e.engine_id == "PH1.W" for e in grown.program.engines)  # type: ignore[union-attr]
+
+
+def test_init_refuses_an_existing_repo_without_update(tmp_path: Path) -> None:
+    ecm = system(tmp_path)
+    (tmp_path / "svc" / "specs").mkdir(parents=True)
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "svc"), "--from", str(ecm)])
+    assert result.exit_code == 2
+    assert "--update" in result.output
+
+
+def test_init_prints_skipped_sql_and_the_summary(tmp_path: Path) -> None:
+    ecm = system(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        ["init", str(tmp_path / "svc"), "--from", str(ecm), "--sql", str(ADOPTION / "migrations")],
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^0020_\S+\.sql:\d+: warning: SQL not imported", result.output, re.M)
+    assert re.search(r"^  handlers left to implement +\d+$", result.output, re.M)
+    assert re.search(r"^  tables drafted +\d+ by placeholder, \d+ by sql$", result.output, re.M)
+
+
+def test_the_seed_ecm_files_alone_adopt_cleanly(tmp_path: Path) -> None:
+    """ECM files seen here only as ECM: the project's own, without their companion specs."""
+    report = run_init(tmp_path / "svc", REPO / "specs/ecm", [], update=False)
+    assert report.errors == []
+    assert report.program is not None
+    expected = compile_texts(
+        {f"specs/ecm/{p.name}": p.read_text() for p in (REPO / "specs/ecm").glob("*.md")}
+    ).program
+    assert {c.id for e in report.program.engines for c in e.capabilities} == {
+        c.id for e in expected.engines for c in e.capabilities
+    }
