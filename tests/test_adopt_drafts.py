@@ -8,15 +8,17 @@ from typing import Any
 
 import pydantic
 import pytest
+from ecm_contract import TruthType
 from ecm_runtime.testing import NoExample, example
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ecmc.adopt.callers import callers_markdown, undeclared_policies
 from ecmc.adopt.documents import Document, entry_names, merge
-from ecmc.adopt.drafts import placeholder_entry
+from ecmc.adopt.drafts import placeholder_entry, table_entry, truth_type
 from ecmc.adopt.records import OPAQUE_RECORD, draft_record, table_candidates
 from ecmc.adopt.schemas import restate, split_members
+from ecmc.adopt.sql import SqlColumn, SqlTable, Where
 from ecmc.adopt.system import adopt
 from ecmc.pipeline import compile_texts
 
@@ -253,3 +255,25 @@ def test_examples_meet_any_bounds(low: int, span: int, length: int, label: str) 
 def test_a_pattern_is_no_example() -> None:
     with pytest.raises(NoExample):
         example({"type": "string", "pattern": "^a+$"})
+
+
+def test_an_unaudited_write_of_a_whole_ledger_row_appends_it() -> None:
+    ecm = ECM.replace(
+        "`(tenant_id, stream/device fields, note?)`", "`(tenant_id, payload_json, created_at)`"
+    )
+    adoption = adopt({"specs/ecm/PH1_T.md": ecm}, None)
+    assert adoption.result is not None
+    assert [d for d in adoption.result.diagnostics if d.severity == "error"] == []
+    wiring = adoption.texts()["specs/wiring/PH1_T.md"]
+    assert "### `PH1T_APPEND_ROW`\n- `operation`: `append`\n- `table`: `t_ledger`" in wiring
+    assert adoption.counts["bindings:append"] == 1
+
+
+def test_the_ecm_text_can_make_an_imported_table_a_ledger() -> None:
+    table = SqlTable("t_rows", Where("0001.sql", 1))
+    table.columns["row_id"] = SqlColumn("row_id", "BIGSERIAL", False, True, (), Where("x", 1))
+    table.primary_key = ("row_id",)
+    assert truth_type(table).truth_type is TruthType.CURRENT
+    text = "- `t_rows` is append-only: corrections are new rows"
+    assert truth_type(table, text).truth_type is TruthType.LEDGER
+    assert "- `truth_type`: `LEDGER`" in table_entry(table, text)

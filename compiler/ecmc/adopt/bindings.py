@@ -1,14 +1,17 @@
 """Capability bindings drafted where the ECM text leaves one reading, each marked.
 
 A read-only capability whose input carries the primary key of exactly one table its engine
-owns reads one row of it by that key. A write whose ECM text requires no audit runs a handler and
-emits no audit row, said explicitly (`event_type`: `NONE`) for review. Every other capability
+owns reads one row of it by that key. A write whose ECM text requires no audit emits no audit
+row, said explicitly (`event_type`: `NONE`) for review: it appends its input to the one ledger
+its engine owns when the input holds a whole row, else runs a handler. Every other capability
 is left unbound: it runs the handler a person registers for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ecm_contract import TruthType
 
 from ecmc.ir import Capability, Engine, Program, Table
 from ecmc.resolve.bindings import NO_EVENT
@@ -40,14 +43,32 @@ def draft_bindings(program: Program) -> dict[str, list[BindingDraft]]:
 def _draft(cap: Capability, engine: Engine, owned: list[Table]) -> BindingDraft | None:
     writes = cap.side_effects is not None and cap.side_effects.writes
     if writes and not any(req.mode != "none" for req in cap.audit):
+        no_event = f"- `event_type`: `{NO_EVENT}`"
+        ledger = _appended_ledger(cap, owned)
+        if ledger is not None:
+            why = (
+                f"an unaudited write whose input holds a row of {ledger.name}, the one ledger "
+                f"{engine.engine_id} owns"
+            )
+            return _entry(cap.id, "append", [f"- `table`: `{ledger.name}`", no_event], why)
         why = "a write whose ECM text requires no audit event; a handler does its work"
-        return _entry(cap.id, "handler", [f"- `event_type`: `{NO_EVENT}`"], why)
+        return _entry(cap.id, "handler", [no_event], why)
     table = None if writes else keyed_table(cap, owned)
     if table is None:
         return None
     lookup = f"- `lookup`: `({', '.join(table.primary_key)})`"
     why = f"a read of {table.name}, which {engine.engine_id} owns, by its primary key"
     return _entry(cap.id, "read_one", [f"- `table`: `{table.name}`", lookup], why)
+
+
+def _appended_ledger(cap: Capability, owned: list[Table]) -> Table | None:
+    """The one ledger the engine owns, when the input holds every column a row needs."""
+    ledgers = [t for t in owned if t.truth_type is TruthType.LEDGER]
+    if len(ledgers) != 1:
+        return None
+    inputs = {m.name for m in cap.input_fields}
+    needed = {c.name for c in ledgers[0].columns if not c.nullable} - {ledgers[0].identity}
+    return ledgers[0] if needed <= inputs else None
 
 
 def keyed_table(cap: Capability, owned: list[Table]) -> Table | None:

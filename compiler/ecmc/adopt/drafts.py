@@ -34,12 +34,17 @@ class TruthGuess:
     why: str
 
 
-def truth_type(table: SqlTable) -> TruthGuess:
-    """A table's truth type, from its name and what the runtime needs of each type."""
+def truth_type(table: SqlTable, ecm_text: str = "") -> TruthGuess:
+    """A table's truth type, from its name, the ECM text, and what the runtime needs of each
+    type (a ledger's rows are numbered by a serial key)."""
     name = table.name
     serial = _serial_key(table)
     if name.endswith(("_ledger", "_events", "_log")) and serial is not None:
         return TruthGuess(TruthType.LEDGER, f"the name {name} and its serial key {serial}")
+    if serial is not None and _said_append_only(name, ecm_text):
+        return TruthGuess(
+            TruthType.LEDGER, f"the ECM text calling it append-only and its serial key {serial}"
+        )
     if name.endswith("_cache") and "expires_at" in table.columns:
         return TruthGuess(TruthType.CACHE, f"the name {name} and its expires_at column")
     return TruthGuess(TruthType.CURRENT, "neither a ledger nor a cache by its name")
@@ -52,9 +57,9 @@ def _serial_key(table: SqlTable) -> str | None:
     return column.name if column is not None and column.serial else None
 
 
-def table_entry(table: SqlTable) -> str:
+def table_entry(table: SqlTable, ecm_text: str = "") -> str:
     """The `### table` entry of a wiring spec's `## Tables`, every guess marked."""
-    guess = truth_type(table)
+    guess = truth_type(table, ecm_text)
     lines = [
         f"### `{table.name}`",
         f"- `truth_type`: `{guess.truth_type}`",
@@ -188,6 +193,11 @@ def _named_truth(name: str, ecm_text: str) -> tuple[TruthType, str]:
         return TruthType.LEDGER, f"the name {name}"
     if name.endswith("_cache"):
         return TruthType.CACHE, f"the name {name}"
-    if any(name in line and "append-only" in line.lower() for line in ecm_text.splitlines()):
+    if _said_append_only(name, ecm_text):
         return TruthType.LEDGER, "the ECM text calling it append-only"
     return TruthType.CURRENT, "neither a ledger nor a cache by its name"
+
+
+def _said_append_only(name: str, ecm_text: str) -> bool:
+    """A line of the ECM text names the table and calls something append-only."""
+    return any(name in line and "append-only" in line.lower() for line in ecm_text.splitlines())

@@ -37,14 +37,18 @@ class Restatement:
 
 
 def unreadable_schemas(program: Program) -> list[Restatement]:
-    """A restatement for every capability with a schema the compiler could not read."""
+    """A restatement for every capability with a schema the compiler could not read or the
+    ECM text does not state."""
     found = []
     for engine in program.engines:
         for cap in engine.capabilities:
             keys: dict[str, str] = {}
             reasons = []
             for key, schema in (("input_schema", cap.input), ("output_schema", cap.output)):
-                if schema is not None and _unreadable(schema):
+                if schema is None:
+                    keys[key] = OPAQUE_RECORD
+                    reasons.append(f"an ECM text that states no {key}: an opaque JSON object")
+                elif _unreadable(schema):
                     keys[key], why = restate(schema.text)
                     reasons.append(f"the ECM {key} '{_quoted(schema.text)}': {why}")
             if keys:

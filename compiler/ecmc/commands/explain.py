@@ -108,7 +108,7 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Add `- `name`: Read rows`.",
     ),
     "ECM020": _x(
-        "Type expressions follow the grammar documented in compiler/ecmc/type_grammar.py.",
+        "Type expressions follow the grammar documented in compiler/ecmc/frontend/type_grammar.py.",
         "- `input_schema`: `(tenant_id,, turn_id)`",
         "Fix the expression at the caret.",
     ),
@@ -358,8 +358,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Bind it: `operation`: `handler` and the `event_type` its audit rows have.",
     ),
     "ECM073": _x(
-        "ecmc init drafts dictionary entries, conventions and tables and says how it guessed "
-        "each ('inferred from ...'). Until a person checks one, lint lists it.",
+        "ecmc init drafts dictionary entries, conventions, tables, records, schemas, bindings "
+        "and caller classes, and says how it guessed each ('inferred from ...'). Until a "
+        "person checks one, lint lists it.",
         "- `status`: `string` — inferred from 0012_x.sql:14 onboarding_drafts.status TEXT",
         "Check the entry; then drop the 'inferred ...' words (or write your own description).",
     ),

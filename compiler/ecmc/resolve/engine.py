@@ -255,7 +255,8 @@ def _capability(
 ) -> Capability:
     cap_id = syntax.id.text
     # The wiring's restated schema replaces the ECM text's, which is then not read at all.
-    keys = {**_capability_keys(syntax, diagnostics), **_schema_keys(restated)}
+    restated_keys = _schema_keys(restated)
+    keys = {**_capability_keys(syntax, restated_keys, diagnostics), **restated_keys}
     name = value_text(keys.get("name")) or None
 
     callers_bullet = keys.get("allowed_callers", default_callers)
@@ -301,8 +302,11 @@ def _schema_keys(restated: RestatedSchema | None) -> dict[str, Bullet]:
     return {k: v for k, v in restated.keys.items() if k in ("input_schema", "output_schema")}
 
 
-def _capability_keys(syntax: CapabilitySyntax, diagnostics: Diagnostics) -> dict[str, Bullet]:
-    """A capability's keys, with its id, its required keys and its name checked."""
+def _capability_keys(
+    syntax: CapabilitySyntax, restated: Mapping[str, Bullet], diagnostics: Diagnostics
+) -> dict[str, Bullet]:
+    """A capability's keys, with its id, its required keys (or their restatement in the
+    wiring) and its name checked."""
     cap_id = syntax.id.text
     if not CAPABILITY_ID.fullmatch(cap_id):
         diagnostics.report(
@@ -313,7 +317,7 @@ def _capability_keys(syntax: CapabilitySyntax, diagnostics: Diagnostics) -> dict
         )
     keys = keyed(syntax.keys, CAPABILITY_KEYS, f"capability {cap_id}", diagnostics)
     for key in REQUIRED_CAPABILITY_KEYS:
-        if key not in keys:
+        if key not in keys and key not in restated:
             diagnostics.report(
                 Code.CAPABILITY_KEY_MISSING, syntax.id.span, f"capability {cap_id} has no {key!r}"
             )
