@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -86,10 +88,106 @@ def timed(action: Callable[[], object], repeat: int) -> tuple[float, float]:
     return min(samples), statistics.median(samples)
 
 
+TOKENIZE_ONLY = """
+import sys
+from pathlib import Path
+from markdown_it import MarkdownIt
+md = MarkdownIt("commonmark")
+for path in sorted(Path(sys.argv[1]).rglob("*.md")):
+    md.parse(path.read_text(encoding="utf-8"))
+"""
+
+
+def process_seconds(
+    command: list[str], cwd: Path, repeat: int, before: Callable[[], object]
+) -> float:
+    """The median wall time of a whole process, `before` run ahead of each."""
+    samples = []
+    for _ in range(repeat):
+        before()
+        start = time.perf_counter()
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def catalog_schemas(root: Path, package: str, out: Path) -> int:
+    """The JSON Schema of every capability's input model, as one document of `$defs`: what
+    datamodel-code-generator is given to write the same models."""
+    script = (
+        "import json, sys, importlib\n"
+        f"sys.path.insert(0, {str(root / 'generated')!r})\n"
+        f"catalog = importlib.import_module('{package}.catalog').CATALOG\n"
+        "defs = {}\n"
+        "for spec in catalog:\n"
+        "    schema = spec.input_model.model_json_schema(by_alias=True)\n"
+        "    defs.update(schema.pop('$defs', {}))\n"
+        "    defs[spec.id] = schema\n"
+        "doc = {'$defs': defs, 'type': 'object', 'properties': "
+        "{k: {'$ref': '#/$defs/' + k} for k in defs}}\n"
+        f"open({str(out)!r}, 'w').write(json.dumps(doc, indent=1))\n"
+        "print(len(catalog))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    return int(done.stdout)
+
+
+def peers(root: Path, repeat: int) -> None:
+    """Whole processes, medians: ecmc build cold against the markdown-it tokenize-only floor
+    of the same files and datamodel-code-generator on the same models."""
+    ecmc = [sys.executable, "-m", "ecmc", "build"]
+    cold = process_seconds(ecmc, root, repeat, lambda: shutil.rmtree(root / "generated", True))
+    floor = process_seconds(
+        [sys.executable, "-c", TOKENIZE_ONLY, "specs"], root, repeat, lambda: None
+    )
+    print(
+        f"process: ecmc build cold {cold * 1000:.0f} ms; markdown-it tokenize only "
+        f"{floor * 1000:.0f} ms; ratio {cold / floor:.2f}x (target <= 1.5x)"
+    )
+    if shutil.which("datamodel-codegen") is None and not _has("datamodel_code_generator"):
+        print("datamodel-code-generator is not installed (pip install -e '.[bench]')")
+        return
+    models = catalog_schemas(root, "bench_ecm", root / "schemas.json")
+    codegen = [
+        sys.executable,
+        "-m",
+        "datamodel_code_generator",
+        "--input",
+        "schemas.json",
+        "--input-file-type",
+        "jsonschema",
+        "--output",
+        "dcg_models.py",
+        "--output-model-type",
+        "pydantic_v2.BaseModel",
+    ]
+    theirs = process_seconds(codegen, root, max(1, repeat // 2), lambda: None)
+    print(
+        f"process: datamodel-code-generator, {models} input models: {theirs * 1000:.0f} ms; "
+        f"ecmc is {theirs / cold:.1f}x faster (target >= 4x)"
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--peers", action="store_true", help="only the whole-process figures")
     args = parser.parse_args()
+    if args.peers:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "p296"
+            make_project(root, engines=37, capabilities=8)
+            subprocess.run([sys.executable, "-m", "ecmc", "build"], cwd=root, check=True)
+            peers(root, args.repeat)
+        return
 
     from ecmc.commands.build import build, compile_project
     from ecmc.commands.check import up_to_date_without_parsing

@@ -3,7 +3,8 @@
 Run by hand: `python bench/bench_runtime.py [--url URL] [--n N]`. Each PH1.D commit through
 the runtime validates its input, checks caller and tenant, and inserts one audit row with its
 BLAKE3 digest under the idempotency key; the baseline inserts the same row with SQLAlchemy
-Core, one transaction per row, on the same kind of database.
+Core, one transaction per row, on the same kind of database; on SQLite, the eventsourcing
+library saves as many single-event aggregates to a file in the same run (the peer).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from ecm_runtime import Runtime
@@ -85,13 +87,39 @@ def main() -> None:
                 )
         baseline = time.perf_counter() - start
         rt.close()
-    for label, seconds in (
-        ("typed wrapper", typed),
-        ("invoke by id", generic),
-        ("hand-written insert", baseline),
-    ):
+        peer = None if args.url else eventsourcing_saves(Path(tmp) / "es.sqlite3", args.n)
+    rows = [("typed wrapper", typed), ("invoke by id", generic), ("hand-written insert", baseline)]
+    if peer is not None:
+        rows.append(("eventsourcing save", peer))
+    for label, seconds in rows:
         print(f"{label:>20}: {args.n / seconds:7.0f} writes/s ({seconds / args.n * 1e6:6.0f} us)")
     print(f"{'overhead':>20}: typed x{typed / baseline:.2f}, invoke x{generic / baseline:.2f}")
+    if peer is not None:
+        print(f"{'vs eventsourcing':>20}: typed {peer / typed:.2f}x, invoke {peer / generic:.2f}x")
+
+
+def eventsourcing_saves(path: Path, n: int) -> float | None:
+    """Seconds for n single-event saves by the eventsourcing library's SQLite recorder on a
+    file (WAL, its defaults), one new aggregate per save; None when it is not installed."""
+    import os
+
+    try:
+        from eventsourcing.application import Application
+        from eventsourcing.domain import Aggregate
+    except ImportError:
+        print("eventsourcing is not installed (pip install -e '.[bench]'); no peer figure")
+        return None
+
+    class Decision(Aggregate):
+        def __init__(self, request_id: str, decision: str) -> None:
+            self.request_id, self.decision = request_id, decision
+
+    os.environ.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path))
+    app: Application[Any] = Application()
+    start = time.perf_counter()
+    for n_ in range(n):
+        app.save(Decision(f"r{n_}", "CHAT"))
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

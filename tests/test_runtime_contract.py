@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from blake3 import blake3
-from ecm_runtime import Runtime, Written
+from ecm_runtime import Runtime, Written, projection
 from ecm_runtime.audit import canonical_json
 from ecm_runtime.errors import (
     AppendOnlyViolation,
@@ -477,7 +477,12 @@ class RuntimeContract:
         )
         assert current.status == "FULFILLED" and current.last_action == "FULFILL"  # type: ignore[attr-defined]
 
-    def test_rebuild_gives_the_same_rows_as_direct_writes(self, rt: Runtime) -> None:
+    @pytest.mark.parametrize("batch", [1, 2, 5000])
+    def test_rebuild_gives_the_same_rows_as_direct_writes(
+        self, rt: Runtime, batch: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The fold writes the last event per key of each batch; keys span batches at 1 and 2.
+        monkeypatch.setattr(projection, "REBUILD_BATCH", batch)
         sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
         for n in range(3):
             rt.invoke(sim, "PH1CAPREQ_CREATE_DRAFT_EXECUTE", capreq(DRAFT, f"c{n}", f"cr-{n}"))
