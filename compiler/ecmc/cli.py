@@ -208,3 +208,82 @@ def init(directory: Path, ecm_dir: Path, sql: tuple[Path, ...], update: bool) ->
         click.echo("ecmc: the drafted specs do not compile yet; nothing was built", err=True)
         sys.exit(EXIT_DIAGNOSTICS)
     click.echo(f"ecmc: {len(report.written)} file(s) written under {directory}")
+
+
+@main.group()
+def migrations() -> None:
+    """Alembic migrations of the generated schema."""
+
+
+@migrations.command("init")
+def migrations_init() -> None:
+    """Write alembic.ini and migrations/ (env.py configured for the generated package)."""
+    from ecmc.commands.migrations import MigrationsExist, init_migrations
+    from ecmc.config import load_config
+
+    config = load_config()
+    try:
+        written = init_migrations(config.root, config.package)
+    except MigrationsExist as error:
+        click.echo(f"ecmc: error: {error}; nothing written", err=True)
+        sys.exit(EXIT_USAGE)
+    for path in written:
+        click.echo(f"wrote {path.relative_to(config.root)}")
+
+
+@main.command()
+@click.argument("base", required=False)
+@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human")
+def diff(base: str | None, fmt: str) -> None:
+    """Classify every change of the specs since BASE (a git revision or a directory; default:
+    the merge base with the main branch); exit 1 on an unapproved breaking or
+    security-relevant change."""
+    from ecmc.commands.diff import run_diff
+    from ecmc.config import load_config
+    from ecmc.diagnostics import render_human as render_diagnostics
+    from ecmc.diff.report import render_human, render_json
+    from ecmc.diff.sources import BaseError
+
+    config = load_config()
+    try:
+        report = run_diff(config, base)
+    except BaseError as error:
+        click.echo(f"ecmc: error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if report.new.has_errors:
+        errors = [d for d in report.new.diagnostics if d.severity == "error"]
+        click.echo(render_diagnostics(errors, report.new.sources))
+        click.echo("ecmc: the specs have errors; fix them before diffing", err=True)
+        sys.exit(EXIT_DIAGNOSTICS)
+    if fmt == "json":
+        click.echo(render_json(report.judged))
+    else:
+        shown = render_human(report.judged)
+        if shown:
+            click.echo(shown)
+        click.echo(report.summary())
+    sys.exit(EXIT_DIAGNOSTICS if report.failing else EXIT_CLEAN)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), default="html")
+def docs(out_dir: Path | None, fmt: str) -> None:
+    """Write the capability catalog: a static HTML site (default `docs/catalog`) or Markdown
+    with Mermaid diagrams."""
+    from ecmc.commands.docs import write_docs
+    from ecmc.config import load_config
+    from ecmc.diagnostics import render_human
+
+    config = load_config()
+    out = out_dir or config.root / "docs" / "catalog"
+    result, written = write_docs(config, out, fmt)
+    if result.has_errors:
+        errors = [d for d in result.diagnostics if d.severity == "error"]
+        click.echo(render_human(errors, result.sources))
+        click.echo("ecmc: the specs have errors; no docs written", err=True)
+        sys.exit(EXIT_DIAGNOSTICS)
+    click.echo(
+        f"ecmc: catalog of {len(result.program.engines)} engines in {out}; "
+        f"{written} file(s) written"
+    )

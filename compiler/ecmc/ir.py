@@ -10,7 +10,16 @@ from ecm_contract import Operation, Scope, ToolFields, TruthType
 from ecm_contract import SideEffects as Effects
 
 from ecmc.span import Span
-from ecmc.typeref import Member, Scalar, TypeRef
+from ecmc.typeref import (
+    InlineRecordRef,
+    Member,
+    OptionRef,
+    RecordRef,
+    ResultRef,
+    Scalar,
+    TupleRef,
+    TypeRef,
+)
 
 __all__ = ["Member", "Scalar", "TypeRef"]  # re-exported: the IR's types, for its readers
 
@@ -292,6 +301,16 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """A breaking or security-relevant change the spec's owners approved (`ecmc diff`)."""
+
+    rule: str
+    subject: str
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Engine:
     engine_id: str
     source: str
@@ -309,6 +328,8 @@ class Engine:
     span: Span
     audit_keys: tuple[str, ...] = ()
     """Every audit key the ECM spec lists, in order, whichever capabilities its rules name."""
+    approvals: tuple[Approval, ...] = ()
+    """`approved_changes` of the engine header: changes `ecmc diff` lets pass, with why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +355,22 @@ class Program:
     by the engine's ReasonCode enum."""
     inputs: tuple[tuple[str, str], ...]
     """(path, BLAKE3 digest) of every spec read."""
+
+
+def returned_members(program: Program, ref: TypeRef) -> tuple[Member, ...] | None:
+    """The fields a caller reads from an output type (through `Result` and `Option`): a
+    record's (or its variant's), a tuple's; None when the output is not a set of fields."""
+    while isinstance(ref, ResultRef | OptionRef):
+        ref = ref.ok if isinstance(ref, ResultRef) else ref.item
+    if isinstance(ref, TupleRef | InlineRecordRef):
+        return ref.members
+    if not isinstance(ref, RecordRef):
+        return None
+    record = next((r for r in program.records if r.name == ref.name), None)
+    if record is None:
+        return None
+    variant = next((v for v in record.variants if v.name == ref.variant), None)
+    return variant.members if variant is not None else record.members
 
 
 def to_jsonable(value: Any) -> Any:

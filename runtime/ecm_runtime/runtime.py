@@ -130,6 +130,15 @@ class Runtime:
         self.metadata.create_all(self.engine)
         runtime_tables.create_all(self.engine)
 
+    def verify_schema(self) -> list[str]:
+        """Every difference between the live database and what `create_schema` builds
+        (tables, columns, types, nullability, keys, indexes, append-only triggers); empty
+        when they agree. For a database whose schema migrations own (`create=False`)."""
+        from ecm_runtime.migrations import schema_problems  # Alembic, only when asked
+
+        with self.engine.connect() as connection:
+            return schema_problems(connection, [self.metadata, runtime_tables])
+
     def close(self) -> None:
         self.engine.dispose()
 

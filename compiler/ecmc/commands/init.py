@@ -20,6 +20,7 @@ from ecmc.adopt.scaffold import package_name, runtime_requirement, scaffold
 from ecmc.adopt.sql import Skipped, SqlSchema, read_migrations
 from ecmc.adopt.system import Adoption, adopt
 from ecmc.commands.build import build
+from ecmc.commands.migrations import DIRECTORY, init_migrations
 from ecmc.config import load_config
 from ecmc.diagnostics import Diagnostic
 from ecmc.ir import Program
@@ -70,6 +71,8 @@ def run_init(
     package = load_config(directory).package if own.is_file() else package_name(directory)
     for path, text in scaffold(directory, package, runtime_requirement()).items():
         _write_new(directory / path, text, report, executable=path == ".ci/run")
+    if not (directory / DIRECTORY).exists() and not (directory / "alembic.ini").exists():
+        report.written += [p.as_posix() for p in init_migrations(directory, package)]
     _build(directory, report)
     report.counts = adoption.counts
     return report

@@ -19,6 +19,7 @@ from ecmc.ir import (
     Record,
     Schema,
 )
+from ecmc.resolve.approvals import approvals
 from ecmc.resolve.audit_rules import attach_audit
 from ecmc.resolve.prose import prose_schema
 from ecmc.resolve.reason_codes import engine_reason_codes, reason_code_list
@@ -50,6 +51,7 @@ HEADER_KEYS = frozenset(
         "placement",
         "implementation_id",
         "owner",
+        "approved_changes",
     }
 )
 
@@ -113,7 +115,8 @@ def resolve_engine(
     extras = tuple(
         (key, value_text(bullet))
         for key, bullet in header.items()
-        if key not in ("engine_id", "purpose", "data_owned", "version", "status")
+        if key
+        not in ("engine_id", "purpose", "data_owned", "version", "status", "approved_changes")
     )
     return Engine(
         engine_id=engine_id or "",
@@ -131,6 +134,7 @@ def resolve_engine(
         header_extras=extras,
         span=syntax.header_span,
         audit_keys=audit_keys,
+        approvals=approvals(header.get("approved_changes"), diagnostics),
     )
 
 

@@ -1,0 +1,1 @@
+"""`ecmc diff`: breaking-change detection on the compiled IR, with capability semantics."""

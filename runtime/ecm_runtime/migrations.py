@@ -1,0 +1,216 @@
+"""Alembic for the generated schema: what a migration environment (`env.py`) needs so that
+autogenerate writes migrations that run, and migrated ledgers stay append-only.
+
+In `env.py`, configure the context with `options(package)`:
+
+    from ecm_runtime.migrations import options
+    context.configure(connection=connection, **options("selene_ecm"))
+
+`options` gives the target metadata (the package's tables and the runtime's own), a renderer
+that writes the runtime's column types as importable constructor calls, batch mode (SQLite
+alters tables by copying them), and, through the comparator this module registers, the
+append-only guards of every LEDGER table: autogenerate emits `op.create_append_only_guard`
+for a ledger whose triggers are missing (a new ledger, a hand-dropped trigger) and
+`op.drop_append_only_guard` for a table that is no longer a ledger.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import comparators, compare_metadata, renderers
+from alembic.autogenerate.api import AutogenContext
+from alembic.migration import MigrationContext
+from alembic.operations import MigrateOperation, Operations
+from alembic.operations.ops import UpgradeOps
+from alembic.util import DispatchPriority
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+from ecm_runtime.idempotency import metadata as runtime_metadata
+from ecm_runtime.schema import guard_statements, guard_triggers, ledger_tables
+from ecm_runtime.sqltypes import UnsignedDecimal
+
+GUARD = "append_only_guard"
+
+
+def target_metadata(package: str) -> list[sa.MetaData]:
+    """The package's tables and the runtime's own: everything `create_schema` builds."""
+    tables = importlib.import_module(f"{package}.tables")
+    return [tables.metadata, runtime_metadata]
+
+
+def options(package: str) -> dict[str, Any]:
+    """Keyword arguments for `context.configure(...)` in an Alembic `env.py`."""
+    return {
+        "target_metadata": target_metadata(package),
+        "render_item": render_item,
+        "render_as_batch": True,
+        "compare_type": True,
+    }
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    """The runtime's column types as constructor calls the migration imports; everything
+    else as Alembic renders it."""
+    if type_ == "type" and isinstance(obj, UnsignedDecimal):
+        autogen_context.imports.add("import ecm_runtime.sqltypes")
+        return f"ecm_runtime.sqltypes.UnsignedDecimal({obj.digits})"
+    if type_ == "type" and isinstance(obj, JSONB):
+        # Alembic's own repr names its text type bare (`Text()`), which nothing imports.
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "postgresql.JSONB()"
+    return False
+
+
+# --- the append-only guard as a migration operation ----------------------------------------
+
+
+@Operations.register_operation("create_append_only_guard")
+class CreateAppendOnlyGuardOp(MigrateOperation):
+    """Install the triggers that make a ledger refuse UPDATE and DELETE."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @classmethod
+    def create_append_only_guard(cls, operations: Operations, table_name: str) -> None:
+        operations.invoke(cls(table_name))
+
+    def reverse(self) -> DropAppendOnlyGuardOp:
+        return DropAppendOnlyGuardOp(self.table_name)
+
+    def to_diff_tuple(self) -> tuple[str, str]:
+        return (f"add_{GUARD}", self.table_name)
+
+
+@Operations.register_operation("drop_append_only_guard")
+class DropAppendOnlyGuardOp(MigrateOperation):
+    """Remove a ledger's append-only triggers (it is no longer a ledger)."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @classmethod
+    def drop_append_only_guard(cls, operations: Operations, table_name: str) -> None:
+        operations.invoke(cls(table_name))
+
+    def reverse(self) -> CreateAppendOnlyGuardOp:
+        return CreateAppendOnlyGuardOp(self.table_name)
+
+    def to_diff_tuple(self) -> tuple[str, str]:
+        return (f"remove_{GUARD}", self.table_name)
+
+
+@Operations.implementation_for(CreateAppendOnlyGuardOp)
+def _create_guard(operations: Operations, operation: CreateAppendOnlyGuardOp) -> None:
+    # Whatever part of the guard survives (a hand-dropped trigger) is replaced whole.
+    _drop_guard(operations, DropAppendOnlyGuardOp(operation.table_name))
+    dialect = operations.get_context().dialect.name
+    for statement in guard_statements(dialect, operation.table_name):
+        operations.execute(statement)
+
+
+@Operations.implementation_for(DropAppendOnlyGuardOp)
+def _drop_guard(operations: Operations, operation: DropAppendOnlyGuardOp) -> None:
+    dialect = operations.get_context().dialect.name
+    for trigger in guard_triggers(dialect, operation.table_name):
+        on = f" ON {operation.table_name}" if dialect == "postgresql" else ""
+        operations.execute(f"DROP TRIGGER IF EXISTS {trigger}{on}")
+
+
+@renderers.dispatch_for(CreateAppendOnlyGuardOp)
+def _render_create(autogen_context: AutogenContext, op: CreateAppendOnlyGuardOp) -> str:
+    autogen_context.imports.add("import ecm_runtime.migrations  # registers the guard ops")
+    return f"op.create_append_only_guard({op.table_name!r})"
+
+
+@renderers.dispatch_for(DropAppendOnlyGuardOp)
+def _render_drop(autogen_context: AutogenContext, op: DropAppendOnlyGuardOp) -> str:
+    autogen_context.imports.add("import ecm_runtime.migrations  # registers the guard ops")
+    return f"op.drop_append_only_guard({op.table_name!r})"
+
+
+# After the table comparators, so a new ledger is created before its guard is installed.
+@comparators.dispatch_for("schema", priority=DispatchPriority.LAST)
+def _compare_guards(
+    autogen_context: AutogenContext, upgrade_ops: UpgradeOps, schemas: Iterable[str | None]
+) -> None:
+    """Ledgers of the metadata without their guard get one; guarded tables of the metadata
+    that are no longer ledgers lose theirs. (A dropped table takes its triggers with it.)"""
+    connection = autogen_context.connection
+    if connection is None or autogen_context.metadata is None:
+        return
+    metadata = autogen_context.metadata
+    all_metadata = [metadata] if isinstance(metadata, sa.MetaData) else list(metadata)
+    ledgers = {t.name for m in all_metadata for t in ledger_tables(m)}
+    others = {t.name for m in all_metadata for t in m.tables.values()} - ledgers
+    guarded = guarded_tables(connection, ledgers | others)
+    for name in sorted(ledgers - guarded):
+        upgrade_ops.ops.append(CreateAppendOnlyGuardOp(name))
+    for name in sorted(others & guarded):
+        upgrade_ops.ops.append(DropAppendOnlyGuardOp(name))
+
+
+def guarded_tables(connection: Connection, tables: Iterable[str]) -> set[str]:
+    """The tables among `tables` whose every append-only trigger the live database has."""
+    present = live_triggers(connection)
+    dialect = connection.dialect.name
+    return {
+        table
+        for table in tables
+        if guard_triggers(dialect, table)
+        and set(guard_triggers(dialect, table)) <= present.get(table, set())
+    }
+
+
+def live_triggers(connection: Connection) -> dict[str, set[str]]:
+    """Table -> the names of its triggers, in the connection's schema."""
+    if connection.dialect.name == "sqlite":
+        query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+    elif connection.dialect.name == "postgresql":
+        query = (
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid "
+            "JOIN pg_namespace n ON c.relnamespace = n.oid "
+            "WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
+        )
+    else:
+        return {}
+    found: dict[str, set[str]] = {}
+    for table, trigger in connection.exec_driver_sql(query):
+        found.setdefault(str(table), set()).add(str(trigger))
+    return found
+
+
+# --- the live database against what create_schema builds ------------------------------------
+
+
+def schema_problems(connection: Connection, metadata: list[sa.MetaData]) -> list[str]:
+    """Every way the live schema differs from `metadata`, as Alembic's autogenerate (with the
+    append-only guards) sees it: missing tables, columns, indexes, keys, triggers, changed
+    types and nullability. Tables the metadata does not name are someone else's: ignored."""
+    context = MigrationContext.configure(
+        connection,
+        opts={"render_item": render_item, "compare_type": True, "include_object": _ours},
+    )
+    return [_describe(diff) for diff in compare_metadata(context, metadata)]  # type: ignore[arg-type]
+
+
+def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
+def _describe(diff: Any) -> str:
+    if isinstance(diff, list):  # column modifications come grouped
+        return "; ".join(_describe(item) for item in diff)
+    kind, *rest = diff
+    shown = []
+    for item in rest:
+        if isinstance(item, sa.Table | sa.Index | sa.Column | sa.Constraint):
+            shown.append(f"{type(item).__name__.lower()} {item.name}")
+        elif item is not None and not isinstance(item, dict):
+            shown.append(str(item))
+    return f"{kind}: {' '.join(shown)}"
