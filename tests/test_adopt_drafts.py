@@ -277,3 +277,32 @@ def test_the_ecm_text_can_make_an_imported_table_a_ledger() -> None:
     text = "- `t_rows` is append-only: corrections are new rows"
     assert truth_type(table, text).truth_type is TruthType.LEDGER
     assert "- `truth_type`: `LEDGER`" in table_entry(table, text)
+
+
+def test_an_engine_that_documents_no_capability_is_only_a_warning() -> None:
+    ecm = (
+        "# PH1.EMPTY ECM Spec\n\n## Engine Header\n- `engine_id`: `PH1.EMPTY`\n"
+        "- `purpose`: capabilities land later\n- `data_owned`: none\n\n## Notes\n- phase 2\n"
+    )
+    result = compile_texts({"specs/ecm/PH1_EMPTY.md": ecm})
+    assert {d.severity for d in result.diagnostics} == {"warning"}
+    assert "ECM041" in {d.code for d in result.diagnostics}
+    assert result.program.engines[0].data_owned == ()
+
+
+def test_an_audit_rule_may_name_its_capability_as_key_and_its_keys_inline() -> None:
+    ecm = ECM.replace(
+        "## Failure Modes",
+        "## Audit Emission Requirements\n"
+        "- `PH1T_APPEND_ROW`: required; keys `tenant_id`, `note`, `event_kind=ROW_ADDED`\n\n"
+        "## Failure Modes",
+    )
+    program = compile_texts({"specs/ecm/PH1_T.md": ecm}).program
+    (append,) = [c for c in program.engines[0].capabilities if c.id == "PH1T_APPEND_ROW"]
+    (rule,) = append.audit
+    assert rule.mode == "required"
+    assert [(k.name, k.qualifier) for k in rule.keys] == [
+        ("tenant_id", ""),
+        ("note", ""),
+        ("event_kind", "= ROW_ADDED"),
+    ]

@@ -7,6 +7,7 @@ bare `Engine Header` line are the same. Sections with no known structure are kep
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ecmc.codes import Code
@@ -116,14 +117,17 @@ def _extract_engine(
 ) -> EngineSyntax:
     capability_list = _find(sections, "capability list")
     capabilities: list[CapabilitySyntax] = []
-    if capability_list is None:
+    tried = any("capabilit" in normalise_title(s.title.source) for s in sections)
+    if capability_list is None and tried:
+        # A section about capabilities that is not the list: they are there, unreadable.
+        # (An engine that documents none at all is only reported as such, ECM041.)
         diagnostics.report(
             Code.MISSING_SECTION,
             header.title.span,
             "ECM spec has no 'Capability List' section",
             "list capabilities under '## Capability List' as '### `CAPABILITY_ID`' headings",
         )
-    else:
+    elif capability_list is not None:
         top = capability_list.title.source.strip()
         _collect_capabilities(capability_list, None, capabilities, diagnostics, top)
 
@@ -291,13 +295,20 @@ _AUDIT_MODE_WORDS = (
 
 
 def _audit_rule(bullet: Bullet) -> AuditRuleSyntax:
-    ids = tuple(c for c in bullet.codes if CAPABILITY_ID.fullmatch(c.text))
+    # `CAP_ID`: required; keys ...: the capability is the bullet's key, not in its value.
+    named = (bullet.key, *bullet.codes) if bullet.key is not None else bullet.codes
+    ids = tuple(c for c in named if CAPABILITY_ID.fullmatch(c.text))
     lowered = bullet.text.text.lower()
+    keys = bullet.children
+    if not keys and "key" in lowered:
+        # `CAP_ID`: required; keys `a`, `b`: the keys stand on the rule's own line.
+        inline = tuple(c for c in bullet.codes if c not in ids)
+        keys = (dataclasses.replace(bullet, key=None, value=None, codes=inline),)
     for mode, phrases in _AUDIT_MODE_WORDS:
         found = next((p for p in phrases if p in lowered), None)
         if found is not None:
-            return AuditRuleSyntax(bullet.text, ids, bullet.children, mode, found, bullet.span)
-    return AuditRuleSyntax(bullet.text, ids, bullet.children, "required", "", bullet.span)
+            return AuditRuleSyntax(bullet.text, ids, keys, mode, found, bullet.span)
+    return AuditRuleSyntax(bullet.text, ids, keys, "required", "", bullet.span)
 
 
 # --- companion specs ------------------------------------------------------------------------
