@@ -230,3 +230,24 @@ def test_the_seed_ecm_files_alone_adopt_cleanly(tmp_path: Path) -> None:
     assert {c.id for e in report.program.engines for c in e.capabilities} == {
         c.id for e in expected.engines for c in e.capabilities
     }
+
+
+def test_markdown_that_is_no_ecm_spec_is_left_out_and_named(tmp_path: Path) -> None:
+    ecm = system(tmp_path)
+    (ecm / "README.md").write_text("# The engine maps\n\nOne file per engine.\n")
+    (ecm / "BINARY.md").write_bytes(b"\xff\xfe\x00 not text")
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "svc"), "--from", str(ecm)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"README\.md: warning: not an ECM spec", result.output)
+    assert re.search(r"BINARY\.md: warning: not an ECM spec", result.output)
+    assert not (tmp_path / "svc/specs/ecm/README.md").exists()
+
+
+def test_a_folder_without_any_ecm_spec_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs/README.md").write_text("# nothing here\n")
+    result = CliRunner().invoke(
+        main, ["init", str(tmp_path / "svc"), "--from", str(tmp_path / "docs")]
+    )
+    assert result.exit_code == 2 and "is an ECM spec" in result.output
+    assert not (tmp_path / "svc").exists()

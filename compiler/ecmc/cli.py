@@ -196,6 +196,8 @@ def init(directory: Path, ecm_dir: Path, sql: tuple[Path, ...], update: bool) ->
     except InitError as error:
         click.echo(f"ecmc: error: {error}", err=True)
         sys.exit(EXIT_USAGE)
+    for path in report.not_ecm:
+        click.echo(f"{path}: warning: not an ECM spec (no Engine Header); left out")
     for skipped in report.skipped_sql:
         click.echo(f"{skipped.at}: warning: SQL not imported ({skipped.why}): {skipped.statement}")
     for added in report.added:

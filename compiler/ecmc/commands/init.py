@@ -22,7 +22,10 @@ from ecmc.adopt.system import Adoption, adopt
 from ecmc.commands.build import build
 from ecmc.commands.migrations import DIRECTORY, init_migrations
 from ecmc.config import load_config
-from ecmc.diagnostics import Diagnostic
+from ecmc.diagnostics import Diagnostic, Diagnostics
+from ecmc.frontend.extract import extract
+from ecmc.frontend.markdown import parse_document
+from ecmc.frontend.syntax import EngineSyntax
 from ecmc.ir import Program
 
 ECM_DIR = "specs/ecm"
@@ -38,6 +41,8 @@ class InitReport:
     added: list[str] = field(default_factory=list)
     """`path: section: name` of every entry drafted into a file that existed."""
     skipped_sql: list[Skipped] = field(default_factory=list)
+    not_ecm: list[Path] = field(default_factory=list)
+    """Markdown files of the ECM folder that are no ECM spec (a README, an index): left out."""
     errors: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
@@ -61,7 +66,15 @@ def run_init(
     if not update and (directory / "specs").exists():
         raise InitError(f"{directory / 'specs'} exists: run with --update to add to it")
     report = InitReport()
-    ecm = {f"{ECM_DIR}/{p.name}": _read(p) for p in reading(files)}
+    ecm = {}
+    for file in reading(files):
+        text = _read(file)
+        if _is_ecm(text):
+            ecm[f"{ECM_DIR}/{file.name}"] = text
+        else:
+            report.not_ecm.append(file)
+    if not ecm:
+        raise InitError(f"none of the *.md files in {ecm_dir} is an ECM spec (an Engine Header)")
     schema = read_migrations(sql) if sql else None
     report.skipped_sql = list(schema.skipped) if schema is not None else []
     existing = _existing_companions(directory)
@@ -154,6 +167,13 @@ def summary(report: InitReport) -> list[tuple[str, str]]:
         ("SQL statements not imported", str(len(report.skipped_sql))),
         ("handlers left to implement", str(len(handlers))),
     ]
+
+
+def _is_ecm(text: str) -> bool:
+    """Whether the text reads as an ECM spec (an engine header), whatever else is wrong."""
+    diagnostics = Diagnostics()
+    syntax = extract(parse_document("x.md", text), diagnostics)
+    return isinstance(syntax, EngineSyntax)
 
 
 def _read(path: Path) -> str:
