@@ -6,6 +6,7 @@ same name. Every drafted class and policy says so, so a reviewer sees the guess.
 
 from __future__ import annotations
 
+from ecmc.adopt.documents import Document
 from ecmc.ir import Program
 from ecmc.resolve.dictionary import INFERRED
 
@@ -31,11 +32,16 @@ def policy_entry(policy: str) -> str:
     return f"- `{policy}`: `{caller_class(policy)}`"
 
 
+def add_policies(document: Document, policies: list[str]) -> None:
+    """A class and a policy for each policy name, unless the document has them."""
+    for policy in policies:
+        name = caller_class(policy)
+        document.add("Caller Classes", name, class_entry(name, policy))
+        document.add("Caller Policies", policy, policy_entry(policy))
+
+
 def callers_markdown(policies: list[str]) -> str:
     """A CALLER_POLICIES spec with a class and a policy for each name."""
-    classes = {caller_class(p): p for p in policies}
-    lines = ["# Drafted caller classes and policies", "", "## Spec Header"]
-    lines += ["- `kind`: `CALLER_POLICIES`", "", "## Caller Classes"]
-    lines += [class_entry(name, policy) for name, policy in classes.items()]
-    lines += ["", "## Caller Policies", *map(policy_entry, policies)]
-    return "\n".join(lines) + "\n"
+    document = Document("Drafted caller classes and policies", ["- `kind`: `CALLER_POLICIES`"])
+    add_policies(document, policies)
+    return document.markdown()

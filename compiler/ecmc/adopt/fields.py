@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ecmc.adopt.documents import Document
 from ecmc.adopt.drafts import field_entry
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.ir import Program
@@ -90,12 +91,19 @@ class DictionaryDraft:
     by_rule: dict[str, int]
     """How many fields each rule typed: convention, sql, placeholder, default."""
 
+    def add_to(self, document: Document) -> bool:
+        """The drafted conventions and fields the document lacks; True when any was added."""
+        added = False
+        for convention in self.conventions:
+            added |= document.add("Naming Conventions", convention.pattern, convention.entry())
+        for name in sorted(self.fields):
+            added |= document.add("Fields", name, self.fields[name])
+        return added
+
     def markdown(self) -> str:
-        lines = ["# Drafted field dictionary", "", "## Spec Header"]
-        lines += ["- `kind`: `FIELD_DICTIONARY`", "", "## Naming Conventions"]
-        lines += [c.entry() for c in self.conventions] + ["", "## Fields"]
-        lines += [self.fields[name] for name in sorted(self.fields)]
-        return "\n".join(lines) + "\n"
+        document = Document("Drafted field dictionary", ["- `kind`: `FIELD_DICTIONARY`"])
+        self.add_to(document)
+        return document.markdown()
 
 
 def draft_dictionary(

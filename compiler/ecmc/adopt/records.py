@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ecmc.frontend.type_grammar import TupleType, parse_type
@@ -29,7 +29,8 @@ OPAQUE_RECORD = "OpaqueObject"
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 _NOUN_SUFFIXES = ("_record", "_row", "_entry", "_result", "_event")
 _TUPLE_SPAN = re.compile(r"`(\([^`]*\))`")
-_NOWHERE = Span("", 1, 1, 1, 1)
+NOWHERE = Span("", 1, 1, 1, 1)
+"""Where a drafted expression is parsed to test it: it is nowhere in a spec yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +133,7 @@ def ecm_fields(name: str, text: str) -> tuple[str, int] | None:
         if f"`{name}`" not in line or "_schema`" in line:
             continue
         for candidate in _TUPLE_SPAN.findall(line):
-            parsed = parse_type(candidate, _NOWHERE)
+            parsed = parse_type(candidate, NOWHERE)
             if isinstance(parsed, TupleType) and parsed.members:
                 return candidate, number
     return None
-
-
-def engine_texts(program: Program, texts: Mapping[str, str]) -> dict[str, str]:
-    """Engine id -> the text of its ECM file."""
-    return {e.engine_id: texts.get(e.source, "") for e in program.engines}

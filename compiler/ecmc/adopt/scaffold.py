@@ -60,16 +60,21 @@ def _names_ecmc(pyproject: Path) -> bool:
     return bool(data.get("project", {}).get("name") == "ecmc")
 
 
-def scaffold(directory: Path, package: str, runtime: str) -> dict[str, str]:
-    """Relative path -> text of every scaffold file."""
+def render(template: str, **values: str) -> str:
+    """One of the repository templates of ecmc.adopt, filled in."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ecmc.adopt", "templates"),
         keep_trailing_newline=True,
         autoescape=False,
     )
+    return env.get_template(template).render(values)
+
+
+def scaffold(directory: Path, package: str, runtime: str) -> dict[str, str]:
+    """Relative path -> text of every scaffold file."""
     values = {
         "package": package,
         "distribution": package.removesuffix("_ecm").replace("_", "-") + "-service",
         "runtime": runtime,
     }
-    return {path: env.get_template(name).render(values) for path, name in _TEMPLATES.items()}
+    return {path: render(name, **values) for path, name in _TEMPLATES.items()}

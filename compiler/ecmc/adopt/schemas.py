@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmc.adopt.records import OPAQUE_RECORD
+from ecmc.adopt.records import NOWHERE, OPAQUE_RECORD
 from ecmc.frontend.type_grammar import GrammarError, parse_member, parse_type
 from ecmc.ir import Program, Schema
 from ecmc.resolve.dictionary import FIELD_NAME, INFERRED
-from ecmc.span import Span
 from ecmc.typeref import ErrorRef
 
-_NOWHERE = Span("", 1, 1, 1, 1)
 _OPEN, _CLOSE = "(<{[", ")>}]"
 
 
@@ -73,10 +71,10 @@ def restate(text: str) -> tuple[str, str]:
         return "(" + ", ".join(a + "?" for a in alternatives) + ")", "one of the fields, optional"
     if text.startswith("(") and text.endswith(")"):
         members = split_members(text[1:-1])
-        kept = [m for m in members if not isinstance(parse_member(m, _NOWHERE), GrammarError)]
+        kept = [m for m in members if not isinstance(parse_member(m, NOWHERE), GrammarError)]
         dropped = [m for m in members if m not in kept]
         restated = "(" + ", ".join(kept) + ")"
-        if kept and not isinstance(parse_type(restated, _NOWHERE), GrammarError):
+        if kept and not isinstance(parse_type(restated, NOWHERE), GrammarError):
             lost = ", ".join(f"'{_quoted(m)}'" for m in dropped)
             return restated, f"the members that read as fields; left out: {lost}"
     return OPAQUE_RECORD, "nothing it can read; an opaque JSON object"

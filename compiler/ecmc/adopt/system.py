@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ecmc.adopt.bindings import draft_bindings, rows_read
-from ecmc.adopt.callers import caller_class, class_entry, policy_entry, undeclared_policies
+from ecmc.adopt.callers import add_policies, undeclared_policies
 from ecmc.adopt.documents import Document, merge
 from ecmc.adopt.drafts import field_entry, field_type, placeholder_entry, table_entry
 from ecmc.adopt.fields import draft_dictionary, longest_convention, untyped_fields
@@ -117,11 +117,7 @@ def _draft_round(adoption: Adoption, program: Program, sql: SqlSchema) -> bool:
             columns += _drafted_columns(document)
     names = untyped_fields(program, columns)
     dictionary = draft_dictionary(names, sql, given)
-    fields = adoption.fields()
-    for convention in dictionary.conventions:
-        added |= fields.add("Naming Conventions", convention.pattern, convention.entry())
-    for name, entry in dictionary.fields.items():
-        added |= fields.add("Fields", name, entry)
+    added |= dictionary.add_to(adoption.fields())
     adoption.counts.update({f"fields:{k}": v for k, v in dictionary.by_rule.items()})
     return added
 
@@ -169,10 +165,7 @@ def _callers(adoption: Adoption, program: Program) -> bool:
         "Caller classes and policies (drafted by ecmc init)",
         ["- `kind`: `CALLER_POLICIES`"],
     )
-    for policy in policies:
-        name = caller_class(policy)
-        document.add("Caller Classes", name, class_entry(name, policy))
-        document.add("Caller Policies", policy, policy_entry(policy))
+    add_policies(document, policies)
     adoption.counts["policies"] += len(policies)
     return True
 

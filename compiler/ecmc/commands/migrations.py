@@ -8,7 +8,7 @@ import contextlib
 import io
 from pathlib import Path
 
-import jinja2
+from ecmc.adopt.scaffold import render
 
 DIRECTORY = "migrations"
 DEFAULT_URL = "sqlite:///ecm.sqlite3"
@@ -40,10 +40,7 @@ def init_migrations(root: Path, package: str) -> list[Path]:
         for line in ini.read_text(encoding="utf-8").splitlines()
     ]
     ini.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("ecmc.adopt", "templates"), keep_trailing_newline=True
-    )
     (directory / "env.py").write_text(
-        env.get_template("alembic_env.py.j2").render(package=package), encoding="utf-8"
+        render("alembic_env.py.j2", package=package), encoding="utf-8"
     )
     return [ini, directory / "env.py", directory / "script.py.mako", directory / "versions"]
