@@ -110,6 +110,33 @@ class AuditContract:
         )
         assert code == "D_FAIL_INVALID_SCHEMA"
 
+    def test_a_nul_is_refused_and_its_escaped_spelling_is_text(self, rt: Runtime) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        code = self.refused(
+            rt, ctx, "PH1J_APPEND_AUDIT_EVENT", event(payload_min={"gate": "a\x00"})
+        )
+        assert code == "J_CONTRACT_VALIDATION_FAILED"
+        spelled = {"gate": "\\u0000 is six characters"}
+        rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", event(payload_min=spelled, idempotency_key="n"))
+        assert [row["payload_min"] for row in self.rows(rt)] == [spelled]
+
+    def test_the_runtime_stores_what_a_core_insert_stores(self, rt: Runtime) -> None:
+        """The audit row a write inserts on the driver reads back exactly as the same row
+        inserted through SQLAlchemy Core: bind processing (JSON, numbers) is the types' own."""
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT, correlation_id=2**100)
+        payload = {"gate": 'é ✓ \U0001f600 "quoted"'}
+        rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", event(payload_min=payload, correlation_id=2**100))
+        [stored] = self.rows(rt)
+        table = rt.metadata.tables["audit_events"]
+        again = {k: v for k, v in stored.items() if k != "event_id"} | {"idempotency_key": "c"}
+        with rt.engine.begin() as connection:
+            connection.execute(sa.insert(table), again)
+        stored_text = sa.select(sa.cast(table.c.payload_min, sa.Text), table.c.correlation_id)
+        with rt.engine.connect() as connection:
+            first, second = connection.execute(stored_text.order_by(table.c.event_id)).all()
+        assert first == second
+        assert self.rows(rt)[1] == stored | {"event_id": 2, "idempotency_key": "c"}
+
     # --- event types --------------------------------------------------------------------
 
     def test_each_event_type_allows_its_own_keys(self, rt: Runtime) -> None:

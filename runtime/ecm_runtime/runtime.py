@@ -8,7 +8,6 @@ audit row. Capabilities declared `side_effects: NONE` run in a read-only transac
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 import pydantic
 import sqlalchemy as sa
 from ecm_contract import Operation, Role
+from pydantic_core import PydanticSerializationError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -74,7 +74,7 @@ class Runtime:
         )
         self.clock = clock
         self.transactions = Transactions(engine, self.refusals)
-        self.storage = Storage(self.metadata, engine.dialect.name, self.refusals, clock)
+        self.storage = Storage(self.metadata, engine.dialect, self.refusals, clock)
         self.projector = Projector(self.storage)
         self.logs = {
             table.name: EventLog(table, self.transactions, self.projector)
@@ -206,7 +206,7 @@ class Runtime:
                 self.refusals.code(spec, Role.CONTRACT_VALIDATION),
                 f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
             )
-        if _holds_nul(payload.model_dump()):
+        if _holds_nul(payload):
             # No backend-dependent answer: PostgreSQL cannot store NUL in text or JSON, so no
             # backend accepts it, and the refusal carries this capability's own code.
             raise ContractViolation(
@@ -255,15 +255,16 @@ def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.T
     return metadata.tables[tables.pop()] if tables else None
 
 
-def _holds_nul(value: object) -> bool:
-    """Whether any string in the value (key or item) holds a NUL. JSON spells a NUL `\\u0000`,
-    so a dump without that spelling has none: one pass in C for the usual input."""
+def _holds_nul(payload: pydantic.BaseModel) -> bool:
+    """Whether any string in the input (key or item) holds a NUL. JSON spells a NUL `\\u0000`,
+    so a dump without that spelling has none: one pass in Rust for the usual input, and a
+    walk to confirm (the spelling may be an escaped backslash's text)."""
     try:
-        if "\\u0000" not in json.dumps(value):
+        if "\\u0000" not in payload.model_dump_json():
             return False
-    except (TypeError, ValueError):
+    except PydanticSerializationError:
         pass  # not JSON-shaped: walk it
-    return _walk_nul(value)
+    return _walk_nul(payload.model_dump())
 
 
 def _walk_nul(value: object) -> bool:

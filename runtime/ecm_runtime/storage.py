@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from ecm_contract import IDEMPOTENCY_FIELD, AuditColumn, Role
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from ecm_runtime.audit import digest
 from ecm_runtime.catalog import CapabilitySpec
@@ -21,6 +21,7 @@ from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation
 from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import OUTCOMES, Claim, Outcomes
+from ecm_runtime.prepared import Prepared, preparable
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.results import RowId, Written
 
@@ -32,15 +33,16 @@ class Storage:
     def __init__(
         self,
         metadata: sa.MetaData,
-        dialect: str,
+        dialect: Dialect,
         refusals: Refusals,
         clock: Callable[[], int],
     ) -> None:
         self.tables = metadata.tables
         self.refusals = refusals
         self.clock = clock
+        self.dialect = dialect
         self.insert: Callable[[sa.Table], Any] = (
-            postgresql.insert if dialect == "postgresql" else sqlite.insert
+            postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         )
         self.outcomes = Outcomes(OUTCOMES, self.insert)
         self._statements: dict[tuple[str, str, tuple[str, ...]], Any] = {}
@@ -107,11 +109,20 @@ class Storage:
 
         def build() -> Any:
             insert = self.insert(table).on_conflict_do_nothing()
-            return insert.returning(table.c[identity]) if identity else insert
+            insert = insert.returning(table.c[identity]) if identity else insert
+            return Prepared(insert, self.dialect, tuple(row)) if preparable(table) else insert
 
         statement = self.statement("insert_new", table, tuple(row), build)
-        result = connection.execute(statement, dict(row))
-        return result.scalar() if identity else (result.rowcount or None)
+        if not isinstance(statement, Prepared):
+            result = connection.execute(statement, dict(row))
+            return result.scalar() if identity else (result.rowcount or None)
+        cursor = statement.execute(connection, row)
+        try:
+            # The identity is an integer column: the driver's value needs no processing.
+            found = cursor.fetchone() if identity else None
+            return (found[0] if found else None) if identity else (cursor.rowcount or None)
+        finally:
+            cursor.close()
 
     def replay_of(
         self, connection: Connection, table: sa.Table, row: Mapping[str, Any]

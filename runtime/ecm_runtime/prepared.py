@@ -1,0 +1,62 @@
+"""Statements compiled once and run on the call's own driver connection.
+
+A single write's insert costs the driver ~30 µs, and SQLAlchemy's per-execute machinery
+(parameter construction, execution context, result wrapping) several times that
+(bench/bench_runtime.py). The hot statements of a write are therefore compiled once per
+dialect and column set and handed to the driver directly: same transaction, same connection,
+the column types' own bind processing, and driver errors raised as SQLAlchemy's DBAPIError
+like those of every other statement. Engine events (`before_cursor_execute`, `echo`) do not
+see these statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+
+class Prepared:
+    """One compiled statement and how to bind a row of plain values to it."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect, columns: Sequence[str]) -> None:
+        """`columns`: the names the rows bind, as SQLAlchemy would take them from the
+        parameters of an execution (an insert's column list)."""
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        assert isinstance(compiled, SQLCompiler)
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.dialect = dialect
+        self.order = tuple(compiled.positiontup or ()) if dialect.positional else None
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors[name] = process
+        self.processors = processors
+
+    def execute(self, connection: Connection, row: Mapping[str, Any]) -> Any:
+        """Run on the connection's driver connection; the driver's cursor, not yet read."""
+        params = self.compiled.construct_params(dict(row))
+        for name, process in self.processors.items():
+            params[name] = process(params[name])
+        bound: Any = tuple(params[name] for name in self.order) if self.order else params
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql, bound)
+        except self.dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            raise sa.exc.DBAPIError.instance(
+                self.sql, bound, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from error
+        return cursor
+
+
+def preparable(table: sa.Table) -> bool:
+    """Whether a table's inserts can skip SQLAlchemy's execution: no column takes a value
+    Python computes at execution time (a `default=` or `onupdate=` callable or value)."""
+    return all(c.default is None and c.onupdate is None for c in table.columns)
