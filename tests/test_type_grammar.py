@@ -129,6 +129,28 @@ def test_tuple_members_carry_their_own_columns() -> None:
     assert isinstance(node.members[2], OptionalOf)
 
 
+def test_a_repeated_expression_is_located_where_each_occurrence_is() -> None:
+    text = "Result<Vec<Row { id, tags[], state=OPEN|DONE }>, (a?, none)>"
+    elsewhere = Span.point("other.md", 40, 3)
+    first, second = parse_type(text, BASE), parse_type(text, elsewhere)
+    assert not isinstance(first, GrammarError) and not isinstance(second, GrammarError)
+    assert render(first) == render(second) == text
+
+    def spans(node: TypeExpr) -> list[Span]:
+        found = [node.span]
+        for child in ("inner", "args", "members"):
+            value = getattr(node, child, ())
+            for item in value if isinstance(value, tuple) else (value,):
+                found += spans(item)
+        return found
+
+    assert len(spans(first)) == 12
+    for here, there in zip(spans(first), spans(second), strict=True):
+        assert (here.path, here.line, there.path, there.line) == ("t.md", 3, "other.md", 40)
+        assert (here.col - 10, here.end_col - 10) == (there.col - 3, there.end_col - 3)
+        assert text[here.col - 10 : here.end_col - 10].strip()
+
+
 def test_generics_nest() -> None:
     node = parse_type("Map<(tenant_id, capreq_id), CapabilityRequestCurrentRecord>", BASE)
     assert isinstance(node, GenericType) and node.name == "Map"

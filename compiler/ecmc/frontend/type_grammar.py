@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from ecmc.span import Span
@@ -157,12 +158,47 @@ def tokenize(text: str) -> list[Token] | GrammarError:
 
 def parse_type(text: str, base: Span) -> TypeExpr | GrammarError:
     """Parse an ECM type expression whose first character is at `base`."""
-    return parse_with(text, base, lambda parser: parser.type_expr(0), "empty type expression")
+    parsed = _parsed_at_origin(text, member=False)
+    return parsed if isinstance(parsed, GrammarError) else _moved(parsed, base)
 
 
 def parse_member(text: str, base: Span) -> TypeExpr | GrammarError:
     """Parse one tuple member on its own, e.g. a backticked `status=OK|FAIL` in prose."""
-    return parse_with(text, base, lambda parser: parser.member(0), "empty member")
+    parsed = _parsed_at_origin(text, member=True)
+    return parsed if isinstance(parsed, GrammarError) else _moved(parsed, base)
+
+
+_ORIGIN = Span("", 1, 1, 1, 1)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_at_origin(text: str, *, member: bool) -> TypeExpr | GrammarError:
+    """A spec repeats its type expressions (the same tuple in many capabilities): each text
+    is parsed once, at column 1 of no file, and its spans moved to each place it occurs."""
+    if member:
+        return parse_with(text, _ORIGIN, lambda parser: parser.member(0), "empty member")
+    return parse_with(text, _ORIGIN, lambda parser: parser.type_expr(0), "empty type expression")
+
+
+def _moved(node: TypeExpr, base: Span) -> TypeExpr:
+    """A node parsed at the origin, with every span at the same offset from `base` (which,
+    like any type expression's, is on one line)."""
+    span = base.narrow(node.span.col - 1, node.span.end_col - node.span.col)
+    match node:
+        case UnitType() | FieldRef() | NamedType():
+            return replace(node, span=span)
+        case GenericType(name, args):
+            return GenericType(name, tuple(_moved(arg, base) for arg in args), span)
+        case TupleType(members):
+            return TupleType(tuple(_moved(m, base) for m in members), span)
+        case InlineRecord(name, members):
+            return InlineRecord(name, tuple(_moved(m, base) for m in members), span)
+        case ListOf(inner):
+            return ListOf(_moved(inner, base), span)
+        case OptionalOf(inner):
+            return OptionalOf(_moved(inner, base), span)
+        case Pinned(inner, values):
+            return Pinned(_moved(inner, base), values, span)
 
 
 def parse_with(
