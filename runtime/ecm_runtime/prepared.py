@@ -6,7 +6,8 @@ A single write's insert costs the driver ~30 µs, and SQLAlchemy's per-execute m
 dialect and column set and handed to the driver directly: same transaction, same connection,
 the column types' own bind processing, and driver errors raised as SQLAlchemy's DBAPIError
 like those of every other statement. Engine events (`before_cursor_execute`, `echo`) do not
-see these statements.
+see these statements. Generated tables leave every default to the database (no Python-side
+`default=`), so the row is all a statement binds.
 """
 
 from __future__ import annotations
@@ -54,9 +55,3 @@ class Prepared:
                 self.sql, bound, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
             ) from error
         return cursor
-
-
-def preparable(table: sa.Table) -> bool:
-    """Whether a table's inserts can skip SQLAlchemy's execution: no column takes a value
-    Python computes at execution time (a `default=` or `onupdate=` callable or value)."""
-    return all(c.default is None and c.onupdate is None for c in table.columns)

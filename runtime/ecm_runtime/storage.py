@@ -21,7 +21,7 @@ from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation
 from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import OUTCOMES, Claim, Outcomes
-from ecm_runtime.prepared import Prepared, preparable
+from ecm_runtime.prepared import Prepared
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.results import RowId, Written
 
@@ -107,15 +107,12 @@ class Storage:
         """Insert unless a unique key already holds the row; the new row's id, else None."""
         identity = facts(table).identity
 
-        def build() -> Any:
+        def build() -> Prepared:
             insert = self.insert(table).on_conflict_do_nothing()
             insert = insert.returning(table.c[identity]) if identity else insert
-            return Prepared(insert, self.dialect, tuple(row)) if preparable(table) else insert
+            return Prepared(insert, self.dialect, tuple(row))
 
-        statement = self.statement("insert_new", table, tuple(row), build)
-        if not isinstance(statement, Prepared):
-            result = connection.execute(statement, dict(row))
-            return result.scalar() if identity else (result.rowcount or None)
+        statement: Prepared = self.statement("insert_new", table, tuple(row), build)
         cursor = statement.execute(connection, row)
         try:
             # The identity is an integer column: the driver's value needs no processing.
