@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -399,6 +400,40 @@ class RuntimeContract:
                 )
             )
         assert self.count(rt, "tool_cache") == 0
+
+    def test_a_write_after_a_refused_or_read_only_call_writes(self, rt: Runtime) -> None:
+        # The runtime may hand the next call the connection the last one used: a read-only
+        # call, and one the database refused, must leave it as a write expects it.
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        spec = rt.capabilities["ART_READ_TOOL_CACHE_ROW"]
+        cache = rt.metadata.tables["tool_cache"]
+        with pytest.raises(ReadOnlyViolation), rt.transaction(read_only=True, spec=spec) as c:
+            c.execute(sa.delete(cache))
+        for n in range(3):
+            lookup = {"tool_name": "t", "query_hash": "q", "locale": "en"}
+            assert rt.invoke(ctx, "ART_READ_TOOL_CACHE_ROW", lookup) is None
+            key = f"after-read-{n}"
+            written = rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key=key))
+            assert isinstance(written, Written) and not written.replayed
+        assert self.count(rt, "audit_events") == 3
+
+    def test_closing_the_runtime_returns_every_connection(self, rt: Runtime) -> None:
+        moves: Counter[str] = Counter()
+        for move in ("checkout", "checkin"):
+            sa.event.listen(rt.engine, move, lambda *_, move=move: moves.update([move]))
+
+        def write(n: int) -> None:
+            ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+            rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key=f"close-{n}"))
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert self.count(rt, "audit_events") == 4
+        rt.close()
+        assert moves["checkout"] >= 4 and moves["checkin"] == moves["checkout"]
 
     # --- tenants ------------------------------------------------------------------------
 

@@ -140,6 +140,7 @@ class Runtime:
             return schema_problems(connection, [self.metadata, runtime_tables])
 
     def close(self) -> None:
+        self.transactions.close()
         self.engine.dispose()
 
     @property
