@@ -2,10 +2,11 @@
 
 Run by hand: `python bench/bench_runtime.py [--url URL] [--n N] [--rounds R]`. Each PH1.D
 commit through the runtime validates its input, checks caller and tenant, and inserts one
-audit row with its BLAKE3 digest under the idempotency key; the baseline inserts the same kind
-of row with SQLAlchemy Core, one transaction per row, on the same database; on SQLite, the
-eventsourcing library saves as many single-event aggregates to a file in the same run (the
-peer). The writers take turns in rounds, so drifts of the disk's latency hit them alike.
+audit row with its BLAKE3 digest under the idempotency key; the baseline inserts the same rows
+with SQLAlchemy Core, one transaction per row, on the same database (checked once: its row
+reads back as the runtime's); on SQLite, the eventsourcing library saves as many single-event
+aggregates holding the same decision record to a file in the same run (the peer). The writers
+take turns in rounds, so drifts of the disk's latency hit them alike.
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ def payload(n: int) -> dict[str, object]:
         "reason_code": "D_FAIL_TIMEOUT",
         "idempotency_key": f"k{n}",
     }
+
+
+DECISION = {"decision": "CHAT", "output_mode": "chat"}
+"""What the PH1.D binding adds to a commit's audit payload."""
+
+
+def decision(n: int) -> dict[str, object]:
+    """The decision record a commit audits: the payload keys its spec lists, and the binding's."""
+    fields = payload(n)
+    keys = ("request_id", "prompt_template_version", "output_schema_hash", "tool_catalog_hash")
+    keys += ("policy_context_hash", "transcript_hash", "model_id", "model_route_class")
+    keys += ("temperature_bp", "max_tokens")
+    return {key: fields[key] for key in keys} | DECISION
 
 
 def main() -> None:
@@ -114,35 +128,59 @@ def invoked_writes(rt: Runtime) -> Writer:
 
 
 def core_inserts(rt: Runtime) -> Writer:
-    """The write floor: the same kind of audit row, digest included, inserted by a statement
+    """The write floor: the runtime's audit rows, digest included, inserted by a statement
     built once, one transaction per row."""
     audit = rt.metadata.tables["audit_events"]
     insert = sa.insert(audit)
 
+    def row(n: int, key: str) -> dict[str, object]:
+        fields, body = payload(n), decision(n)
+        return {
+            "created_at": fields["now"],
+            "tenant_id": "t1",
+            "work_order_id": None,
+            "session_id": None,
+            "user_id": fields["user_id"],
+            "device_id": fields["device_id"],
+            "engine": "PH1.D",
+            "event_type": "Other",
+            "reason_code": fields["reason_code"],
+            "severity": "INFO",
+            "correlation_id": fields["correlation_id"],
+            "turn_id": fields["turn_id"],
+            "payload_min": body,
+            "payload_digest": digest(body),
+            "evidence_ref": None,
+            "idempotency_key": key,
+        }
+
     def write(numbers: range) -> float:
         start = time.perf_counter()
         for n in numbers:
-            body = {"request_id": f"r{n}", "decision": "CHAT"}
             with rt.engine.begin() as connection:
-                connection.execute(
-                    insert,
-                    {
-                        "created_at": n,
-                        "tenant_id": "t1",
-                        "engine": "PH1.D",
-                        "event_type": "Other",
-                        "reason_code": "D_FAIL_TIMEOUT",
-                        "severity": "INFO",
-                        "correlation_id": 7,
-                        "turn_id": n,
-                        "payload_min": body,
-                        "payload_digest": digest(body),
-                        "idempotency_key": f"c{n}",
-                    },
-                )
+                connection.execute(insert, row(n, f"c{n}"))
         return time.perf_counter() - start
 
+    same_rows(rt, write)
     return write
+
+
+def same_rows(rt: Runtime, core: Writer) -> None:
+    """The baseline writes what the runtime writes: one row each, compared column by column."""
+    from selene_ecm.engines import ph1_d
+
+    ctx = rt.context(caller="SELENE_OS", tenant_id="t1")
+    number = 10**9  # beyond the numbers the run writes
+    ph1_d.chat_commit_row(ctx, ph1_d.ChatCommitRowInput.model_validate(payload(number)))
+    core(range(number, number + 1))
+    audit = rt.metadata.tables["audit_events"]
+    with rt.engine.connect() as connection:
+        mine = audit.c.created_at == payload(number)["now"]
+        query = sa.select(audit).where(mine).order_by(audit.c.event_id)
+        ours, theirs = (dict(r) for r in connection.execute(query).mappings())
+    for differs in ("event_id", "idempotency_key"):
+        del ours[differs], theirs[differs]
+    assert ours == theirs, f"the Core baseline writes another row: {ours} != {theirs}"
 
 
 def eventsourcing_saves(path: Path) -> Writer | None:
@@ -158,8 +196,8 @@ def eventsourcing_saves(path: Path) -> Writer | None:
         return None
 
     class Decision(Aggregate):
-        def __init__(self, request_id: str, decision: str) -> None:
-            self.request_id, self.decision = request_id, decision
+        def __init__(self, record: dict[str, object]) -> None:
+            self.record = record
 
     os.environ.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path))
     app: Application[Any] = Application()
@@ -167,7 +205,7 @@ def eventsourcing_saves(path: Path) -> Writer | None:
     def write(numbers: range) -> float:
         start = time.perf_counter()
         for n in numbers:
-            app.save(Decision(f"r{n}", "CHAT"))
+            app.save(Decision(decision(n)))
         return time.perf_counter() - start
 
     return write

@@ -14,10 +14,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""Built once: json.dumps builds an encoder per call for any but its default options."""
+
 
 def canonical_json(value: object) -> str:
     """One spelling per value: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def digest(value: object) -> str:

@@ -26,26 +26,34 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, columns: Sequence[str]) -> None:
         """`columns`: the names the rows bind, as SQLAlchemy would take them from the
-        parameters of an execution (an insert's column list)."""
+        parameters of an execution (an insert's column list); the statement binds nothing else."""
         compiled = statement.compile(dialect=dialect, column_keys=list(columns))
         assert isinstance(compiled, SQLCompiler)
-        self.compiled = compiled
         self.sql = compiled.string
         self.dialect = dialect
-        self.order = tuple(compiled.positiontup or ()) if dialect.positional else None
-        processors: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                processors[name] = process
-        self.processors = processors
+        self.positional = dialect.positional
+        names = compiled.positiontup if dialect.positional else list(compiled.binds)
+        binding: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        for name in names or ():
+            bind = compiled.binds[name]
+            assert bind.key in columns, f"{self.sql}: binds {bind.key}, which no row holds"
+            binding.append(
+                (name, bind.key, bind.type.dialect_impl(dialect).bind_processor(dialect))
+            )
+        self.binding = tuple(binding)
+        """(parameter name, row key, the column type's bind processor) in the driver's order:
+        what SQLAlchemy's construct_params and processors do, without their per-call work."""
 
     def execute(self, connection: Connection, row: Mapping[str, Any]) -> Any:
         """Run on the connection's driver connection; the driver's cursor, not yet read."""
-        params = self.compiled.construct_params(dict(row))
-        for name, process in self.processors.items():
-            params[name] = process(params[name])
-        bound: Any = tuple(params[name] for name in self.order) if self.order else params
+        values = [
+            row[key] if process is None else process(row[key]) for _, key, process in self.binding
+        ]
+        bound: Any = (
+            tuple(values)
+            if self.positional
+            else {name: value for (name, _, _), value in zip(self.binding, values, strict=True)}
+        )
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self.sql, bound)
