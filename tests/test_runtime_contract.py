@@ -417,6 +417,33 @@ class RuntimeContract:
             assert isinstance(written, Written) and not written.replayed
         assert self.count(rt, "audit_events") == 3
 
+    def test_a_failed_transaction_keeps_nothing_however_its_rows_were_written(
+        self, rt: Runtime
+    ) -> None:
+        # An event log's append runs on the driver; a statement through SQLAlchemy joins the
+        # transaction on top of it; the engine used directly begins its own. Each rolls back.
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        spec = rt.capabilities["PH1D_CHAT_COMMIT_ROW"]
+        values = commit_row(idempotency_key="rolled-back")
+        row = rt.audit.envelope(ctx, spec, values, NOW, "D_FAIL_TIMEOUT", own_row=True)
+        cache = rt.metadata.tables["tool_cache"]
+        cached = {"tool_name": "t", "query_hash": "q", "locale": "en", "result_payload": {}}
+        cached |= {"created_at": 1, "expires_at": 2}
+        for through_sqlalchemy_too in (False, True):
+            with pytest.raises(RuntimeError), rt.transaction(read_only=False) as connection:
+                assert rt.event_log("audit_events").append(connection, row) is not None
+                if through_sqlalchemy_too:
+                    connection.execute(sa.insert(cache).values(**cached))
+                raise RuntimeError("after the writes")
+        with pytest.raises(RuntimeError), rt.engine.begin() as connection:
+            connection.execute(sa.insert(cache).values(**cached))
+            raise RuntimeError("after the write")
+        assert self.count(rt, "audit_events") == 0 and self.count(rt, "tool_cache") == 0
+        with rt.transaction(read_only=False) as connection:
+            assert rt.event_log("audit_events").append(connection, row) is not None
+            connection.execute(sa.insert(cache).values(**cached))
+        assert self.count(rt, "audit_events") == 1 and self.count(rt, "tool_cache") == 1
+
     def test_closing_the_runtime_returns_every_connection(self, rt: Runtime) -> None:
         moves: Counter[str] = Counter()
         for move in ("checkout", "checkin"):

@@ -12,7 +12,8 @@ see these statements. Generated tables leave every default to the database (no P
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,10 +57,22 @@ class Prepared:
         )
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(self.sql, bound)
-        except self.dialect.loaded_dbapi.Error as error:
+            with driver_errors(self.dialect, self.sql, bound):
+                cursor.execute(self.sql, bound)
+        except sa.exc.DBAPIError:
             cursor.close()
-            raise sa.exc.DBAPIError.instance(
-                self.sql, bound, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
-            ) from error
+            raise
         return cursor
+
+
+@contextmanager
+def driver_errors(
+    dialect: Dialect, statement: str | None = None, params: Any = None
+) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy raises those of the statements it runs."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            statement, params, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error

@@ -308,11 +308,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get("ecm_read_only", False)
-        # Straight to the driver: SQLAlchemy's statement path costs more than the BEGIN.
+        # Straight to the driver: SQLAlchemy's statement path costs more than the BEGIN. The
+        # runtime's own transactions are begun on the driver already (transactions.py).
         driver = connection.connection.dbapi_connection
         assert driver is not None
-        driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if not driver.in_transaction:
+            driver.execute("BEGIN IMMEDIATE")
 
 
 __all__ = ["Runtime", "StorageError"]
