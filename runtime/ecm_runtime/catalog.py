@@ -135,8 +135,9 @@ class CapabilitySpec:
     def writes(self) -> bool:
         return self.side_effects == SideEffects.DECLARED
 
-    @property
+    @cached_property
     def audit_keys(self) -> tuple[str, ...]:
+        """Every key the audit rules allow, in order; kept (every audited write asks)."""
         return tuple(dict.fromkeys(key for rule in self.audit for key in rule.keys))
 
     @cached_property

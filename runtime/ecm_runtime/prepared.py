@@ -12,8 +12,7 @@ see these statements. Generated tables leave every default to the database (no P
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,7 +56,7 @@ class Prepared:
         )
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            with driver_errors(self.dialect, self.sql, bound):
+            with DriverErrors(self.dialect, self.sql, bound):
                 cursor.execute(self.sql, bound)
         except sa.exc.DBAPIError:
             cursor.close()
@@ -65,14 +64,23 @@ class Prepared:
         return cursor
 
 
-@contextmanager
-def driver_errors(
-    dialect: Dialect, statement: str | None = None, params: Any = None
-) -> Iterator[None]:
-    """The driver's errors raised as SQLAlchemy raises those of the statements it runs."""
-    try:
-        yield
-    except dialect.loaded_dbapi.Error as error:
-        raise sa.exc.DBAPIError.instance(
-            statement, params, error, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from error
+class DriverErrors:
+    """The driver's errors raised as SQLAlchemy raises those of the statements it runs. A
+    class, not a generator: it wraps every statement a write runs on the driver."""
+
+    __slots__ = ("dialect", "params", "statement")
+
+    def __init__(self, dialect: Dialect, statement: str | None = None, params: Any = None):
+        self.dialect, self.statement, self.params = dialect, statement, params
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        dbapi_error = self.dialect.loaded_dbapi.Error
+        if isinstance(error, dbapi_error):
+            raise sa.exc.DBAPIError.instance(
+                self.statement, self.params, error, dbapi_error, dialect=self.dialect
+            ) from error

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.errors import AppendOnlyViolation, ContractViolation, ReadOnlyViolation
-from ecm_runtime.prepared import driver_errors
+from ecm_runtime.prepared import DriverErrors
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.schema import APPEND_ONLY_MESSAGE
 
@@ -80,7 +80,7 @@ class Transactions:
             connection.info[QUERY_ONLY] = True
             driver.execute("PRAGMA query_only = ON")
         try:
-            with driver_errors(self.engine.dialect):
+            with DriverErrors(self.engine.dialect):
                 driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
             try:
                 yield
@@ -97,7 +97,7 @@ class Transactions:
         if connection.in_transaction():  # SQLAlchemy's, on top of the driver's: ends both
             connection.commit() if commit else connection.rollback()
             return
-        with driver_errors(self.engine.dialect):
+        with DriverErrors(self.engine.dialect):
             driver.commit() if commit else driver.rollback()
 
     def _connection(self) -> Connection:
