@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from ecm_runtime import Runtime
-from ecm_runtime.audit import digest
+from ecm_runtime.canonical import digest
 
 
 def payload(n: int) -> dict[str, object]:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime, StorageError
+from ecm_runtime.canonical import canonical_json
 from ecm_runtime.errors import ContractViolation, ScopeViolation
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from storage import postgres_url, sqlite_url
 
@@ -307,3 +311,39 @@ def test_the_default_runtime_needs_no_setup_for_the_time_tool(
         assert (tmp_path / "ecm.sqlite3").is_file()
     finally:
         rt.close()
+
+
+JSON_LEAVES = st.one_of(st.text(max_size=300), st.integers(), st.booleans(), st.none())
+KEYS = st.text(min_size=1, max_size=12)
+PAYLOADS = st.one_of(
+    st.dictionaries(KEYS, st.one_of(JSON_LEAVES, st.lists(JSON_LEAVES, max_size=3)), max_size=12),
+    st.dictionaries(KEYS, st.integers(), min_size=22, max_size=26),  # around the entry limit
+)
+
+
+@pytest.fixture(scope="module")
+def schema_only() -> Iterator[Runtime]:
+    runtime = Runtime.open("sqlite://", create=False)
+    yield runtime
+    runtime.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=PAYLOADS)
+def test_the_runtime_bounds_a_payload_as_the_field_dictionary_does(
+    schema_only: Runtime, payload: Any
+) -> None:
+    # The runtime checks the payload's JSON limits on the canonical text it then digests, apart
+    # from the rest of the field's type; together they must accept what the field accepts.
+    rt = schema_only
+    field = rt.capabilities["PH1J_APPEND_AUDIT_EVENT"].input_model.model_fields["payload_min"]
+    whole: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])
+    try:
+        whole.validate_python(payload)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    problem, canonical = rt.audit.event_types.bounded(payload)
+    assert (problem is None) == accepted, problem
+    if accepted:
+        assert canonical == canonical_json(payload)

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from blake3 import blake3
 from ecm_runtime import Runtime, Written, projection
-from ecm_runtime.audit import canonical_json
+from ecm_runtime.canonical import canonical_json
 from ecm_runtime.errors import (
     AppendOnlyViolation,
     CallerRefused,

@@ -1,30 +1,18 @@
-"""Audit events: the canonical payload, its BLAKE3 digest, the bounded-key rule, and the event
-types the specs declare."""
+"""Audit events: the bounded-key rule, the payload's bounds, and the event types the specs
+declare."""
 
 from __future__ import annotations
 
-import json
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from blake3 import blake3
 from ecm_contract import AuditColumn, Operation
 from pydantic import TypeAdapter, ValidationError
 
+from ecm_runtime.canonical import canonical_json
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-"""Built once: json.dumps builds an encoder per call for any but its default options."""
-
-
-def canonical_json(value: object) -> str:
-    """One spelling per value: sorted keys, no spaces, UTF-8 kept as is."""
-    return _CANONICAL.encode(value)
-
-
-def digest(value: object) -> str:
-    return blake3(canonical_json(value).encode("utf-8")).hexdigest()
+from ecm_runtime.models import JsonLimits
 
 
 def unknown_keys(payload: Mapping[str, object], allowed: frozenset[str]) -> list[str]:
@@ -45,26 +33,38 @@ class EventTypes:
         declared = tuple(declared)
         self.own = {(t.engine_id, t.name): t for t in declared}
         self.shared = {t.name: t for t in declared if t.any_engine}
-        self.payload = _payload_adapter(capabilities)
+        self.payload = _payload_bounds(capabilities)
 
     def find(self, engine_id: str, name: str) -> AuditEventType | None:
         return self.own.get((engine_id, name)) or self.shared.get(name)
 
-    def payload_problem(self, payload: Mapping[str, object]) -> str | None:
+    def bounded(self, payload: Mapping[str, object]) -> tuple[str | None, str]:
+        """What keeps a payload out of the field dictionary's bounds (None: nothing), and, when
+        nothing does, its canonical JSON: the text its size was checked on is the text its
+        digest is taken over."""
         if self.payload is None:
-            return None
+            return None, canonical_json(payload)
+        adapter, limits = self.payload
         try:
-            self.payload.validate_python(payload)
+            adapter.validate_python(payload)
         except ValidationError as error:
-            return str(error.errors()[0]["msg"])
-        return None
+            return str(error.errors()[0]["msg"]), ""
+        canonical = canonical_json(payload)
+        return (limits.problem(payload, canonical) if limits else None), canonical
 
 
-def _payload_adapter(capabilities: Iterable[CapabilitySpec]) -> TypeAdapter[object] | None:
+Bounds = tuple[TypeAdapter[object], JsonLimits | None]
+"""The payload's type with its other constraints, and its JSON limits, checked apart."""
+
+
+def _payload_bounds(capabilities: Iterable[CapabilitySpec]) -> Bounds | None:
     for spec in capabilities:
         field = spec.input_model.model_fields.get(AuditColumn.PAYLOAD)
         if spec.operation == Operation.AUDIT_APPEND and field is not None:
-            # The field's own FieldInfo carries its bounds and limits into the adapter.
-            annotation: Any = typing.Annotated[field.annotation, field]
-            return TypeAdapter(annotation)
+            limits = [m for m in field.metadata if isinstance(m, JsonLimits)]
+            others = [m for m in field.metadata if not isinstance(m, JsonLimits)]
+            annotation: Any = field.annotation
+            if others:
+                annotation = typing.Annotated[(annotation, *others)]
+            return TypeAdapter(annotation), (limits[0] if limits else None)
     return None

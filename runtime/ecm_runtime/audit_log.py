@@ -15,7 +15,8 @@ from ecm_contract import AuditColumn as A
 from ecm_contract import Role
 from sqlalchemy.engine import Connection
 
-from ecm_runtime.audit import EventTypes, digest, unknown_keys
+from ecm_runtime.audit import EventTypes, unknown_keys
+from ecm_runtime.canonical import canonical_json, text_digest
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import ContractViolation
@@ -86,7 +87,7 @@ class AuditLog:
         declared = self.event_types.find(engine, event_type)
         if declared is None:
             self._refuse(spec, f"audit event type {event_type!r} is not declared for {engine}")
-        payload = self._payload(spec, source, values, columns)
+        payload, canonical = self._payload(spec, source, values, columns)
         refused = unknown_keys(payload, frozenset(declared.payload_keys))
         if refused:
             self._refuse(
@@ -110,7 +111,7 @@ class AuditLog:
                 A.REASON_CODE: reason_code,
                 A.SEVERITY: given or fixed or DEFAULT_SEVERITY,
                 A.PAYLOAD: payload,
-                A.PAYLOAD_DIGEST: digest(payload),
+                A.PAYLOAD_DIGEST: text_digest(canonical),
                 A.EVIDENCE_REF: source.get(A.EVIDENCE_REF),
                 A.IDEMPOTENCY_KEY: source.get(A.IDEMPOTENCY_KEY),
             }
@@ -123,22 +124,25 @@ class AuditLog:
         source: Mapping[str, Any],
         values: Mapping[str, Any],
         columns: frozenset[str],
-    ) -> dict[str, Any]:
-        """The writer's own payload, or one built from the input's listed keys, in bounds."""
+    ) -> tuple[dict[str, Any], str]:
+        """The writer's own payload (its input model kept it in bounds), or one built from the
+        input's listed keys and checked against them; with its canonical JSON."""
         if A.PAYLOAD in source:
             payload = source[A.PAYLOAD]
             if not isinstance(payload, Mapping):
                 self._refuse(spec, f"{A.PAYLOAD} must be an object, not {type(payload).__name__}")
-            return dict(payload)
+            own = dict(payload)
+            return own, canonical_json(own)
         built = {
             key: values[key]
             for key in spec.audit_keys
             if values.get(key) is not None and key not in columns
         }
         built.update(dict(spec.audit_payload))
-        if problem := self.event_types.payload_problem(built):
+        problem, canonical = self.event_types.bounded(built)
+        if problem is not None:
             self._refuse(spec, f"the audit payload of {spec.id} is out of bounds: {problem}")
-        return built
+        return built, canonical
 
     def _refuse(self, spec: CapabilitySpec, message: str) -> NoReturn:
         self.refusals.refuse(spec, Role.CONTRACT_VALIDATION, ContractViolation, message)

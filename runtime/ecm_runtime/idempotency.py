@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from ecm_runtime.audit import digest
+from ecm_runtime.canonical import digest
 from ecm_runtime.results import RowId
 
 metadata = sa.MetaData()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaH
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
-from ecm_runtime.audit import canonical_json
+from ecm_runtime.canonical import canonical_json
 
 
 class SpecModel(BaseModel):
@@ -61,27 +60,36 @@ class JsonLimits:
         return out
 
     def check(self, value: Any) -> Any:
+        problem = self.problem(value, canonical_json(value))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    def problem(self, value: Any, canonical: str) -> str | None:
+        """What breaks the limits in a value whose canonical JSON is `canonical`; None: nothing
+        (the audit log checks the text it then digests)."""
         if self.max_bytes is not None:
-            size = len(canonical_json(value).encode("utf-8"))
+            size = len(canonical.encode("utf-8"))
             if size > self.max_bytes:
-                raise ValueError(f"{size} bytes of JSON; at most {self.max_bytes} allowed")
+                return f"{size} bytes of JSON; at most {self.max_bytes} allowed"
         low = self.string_min if self.string_min is not None else 0
         high = self.string_max
         for text in _strings(value):
             if len(text) < low or (high is not None and len(text) > high):
                 shown = f"{low}..{high}" if high is not None else f"at least {low}"
-                raise ValueError(f"a string of {len(text)} characters; strings must be {shown}")
-        return value
+                return f"a string of {len(text)} characters; strings must be {shown}"
+        return None
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: Any) -> list[str]:
     """Every string value inside a JSON value (object keys are names, not values)."""
-    stack = [value]
+    found, stack = [], [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            yield item
+            found.append(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
+    return found

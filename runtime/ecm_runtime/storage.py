@@ -15,7 +15,7 @@ from ecm_contract import IDEMPOTENCY_FIELD, AuditColumn, Role
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
-from ecm_runtime.audit import digest
+from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ScopeViolation

@@ -22,7 +22,7 @@ from ecm_contract import AuditColumn as A
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
-from ecm_runtime.audit import digest
+from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
 from ecm_runtime.context import CONTEXT_FIELDS, CallContext
 from ecm_runtime.errors import StorageError
