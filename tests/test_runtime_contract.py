@@ -444,6 +444,43 @@ class RuntimeContract:
             connection.execute(sa.insert(cache).values(**cached))
         assert self.count(rt, "audit_events") == 1 and self.count(rt, "tool_cache") == 1
 
+    def test_a_commit_the_database_refuses_leaves_the_next_call_a_clean_connection(
+        self, rt: Runtime
+    ) -> None:
+        # A deferred foreign key fails at COMMIT, and SQLite then keeps the transaction open:
+        # the connection must not serve the next call as it is.
+        with rt.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE parent_t (id INTEGER PRIMARY KEY)")
+            connection.exec_driver_sql(
+                "CREATE TABLE child_t (parent_id INTEGER REFERENCES parent_t (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        orphan = "INSERT INTO child_t (parent_id) VALUES (1)"
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        for n, on_the_driver in enumerate((True, False)):
+            with (
+                pytest.raises(sa.exc.IntegrityError),  # at the end: the COMMIT refuses
+                rt.transaction(read_only=False) as connection,
+            ):
+                if on_the_driver:
+                    driver: Any = connection.connection.driver_connection
+                    driver.execute(orphan)
+                else:
+                    connection.exec_driver_sql(orphan)
+            key = f"after-refused-commit-{n}"
+            written = rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key=key))
+            assert isinstance(written, Written) and not written.replayed
+        assert self.count(rt, "audit_events") == 2
+        with rt.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM child_t").scalar_one() == 0
+
+    def test_options_a_call_sets_on_its_connection_end_with_it(self, rt: Runtime) -> None:
+        with rt.transaction(read_only=False) as connection:
+            connection.execution_options(handler_choice="mine")
+        for read_only in (False, True, False):
+            with rt.transaction(read_only=read_only) as connection:
+                assert "handler_choice" not in connection.get_execution_options()
+
     def test_closing_the_runtime_returns_every_connection(self, rt: Runtime) -> None:
         moves: Counter[str] = Counter()
         for move in ("checkout", "checkin"):

@@ -108,13 +108,9 @@ class Transactions:
 
     def _release(self, connection: Connection) -> None:
         """Keep a clean SQLite file connection for the next call; return any other to the pool."""
-        clean = not (
-            connection.closed
-            or connection.invalidated
-            or connection.in_transaction()
-            or connection.info.get(QUERY_ONLY)
-        )
-        if self.keeps and clean and len(self._kept) < KEPT_CONNECTIONS:
+        if self.sqlite:
+            _roll_back_leftover(connection)
+        if self.keeps and len(self._kept) < KEPT_CONNECTIONS and _clean(connection):
             self._kept.append(connection)
         else:
             connection.close()
@@ -132,3 +128,26 @@ class Transactions:
             # A value the database cannot hold (a NUL in PostgreSQL text, say) is bad input.
             return ContractViolation(code(spec, Role.CONTRACT_VALIDATION), text)
         return error
+
+
+def _roll_back_leftover(connection: Connection) -> None:
+    """Roll back what a refused end left open on the driver: SQLite keeps a transaction whose
+    COMMIT a deferred constraint refused, and neither SQLAlchemy (its transaction has ended)
+    nor the pool (it resets only after a Connection's open transaction) rolls it back."""
+    if connection.closed or connection.invalidated or connection.in_transaction():
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and driver.in_transaction:
+        with DriverErrors(connection.dialect):
+            driver.rollback()
+
+
+def _clean(connection: Connection) -> bool:
+    """Whether a SQLite connection is as a new call expects it: open, in no transaction, not
+    read-only, with the engine's execution options (a handler may have set its own)."""
+    if connection.closed or connection.invalidated or connection.in_transaction():
+        return False
+    if connection.get_execution_options() is not connection.engine.get_execution_options():
+        return False
+    driver = connection.connection.driver_connection
+    return not (driver is None or driver.in_transaction or connection.info.get(QUERY_ONLY))
