@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -480,6 +481,26 @@ class RuntimeContract:
         for read_only in (False, True, False):
             with rt.transaction(read_only=read_only) as connection:
                 assert "handler_choice" not in connection.get_execution_options()
+
+    def test_a_forked_child_writes_on_a_connection_of_its_own(self, rt: Runtime) -> None:
+        # SQLite forbids using a connection across fork(); SQLAlchemy's recipe for the pool
+        # is dispose(close=False) in the child. The connections the runtime keeps must follow.
+        ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+        rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key="parent-1"))
+        checkouts: list[int] = []
+        sa.event.listen(rt.engine, "checkout", lambda *_: checkouts.append(os.getpid()))
+
+        def child() -> None:
+            rt.engine.dispose(close=False)
+            rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key="child-1"))
+            os._exit(0 if checkouts == [os.getpid()] else 3)
+
+        process = multiprocessing.get_context("fork").Process(target=child)
+        process.start()
+        process.join(timeout=60)
+        assert process.exitcode == 0, "the child wrote on a connection its parent kept"
+        rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", commit_row(idempotency_key="parent-2"))
+        assert self.count(rt, "audit_events") == 3
 
     def test_closing_the_runtime_returns_every_connection(self, rt: Runtime) -> None:
         moves: Counter[str] = Counter()

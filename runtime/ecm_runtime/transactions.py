@@ -8,11 +8,13 @@ On a SQLite file a call's connection is kept for the next call instead of going 
 pool: checkout and checkin cost a single write ~30 µs of its ~120 µs of CPU
 (bench/bench_runtime.py), and a connection to a file cannot go stale the way a server's can.
 A few are kept, so concurrent callers each find one and the pool keeps the rest for others.
-(An in-memory database is one per thread, so its connections are never handed across.)
+(An in-memory database is one per thread, so its connections are never handed across; a
+forked child never uses its parent's, as SQLite requires.)
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -40,6 +42,8 @@ class Transactions:
         self.keeps = self.sqlite and isinstance(engine.pool, sa.pool.QueuePool)
         """Whether connections are kept between calls: a SQLite file's (QueuePool) only."""
         self._kept: list[Connection] = []
+        self._keeper = os.getpid()
+        """The process the kept connections belong to."""
 
     @contextmanager
     def begin(self, *, read_only: bool, spec: CapabilitySpec | None = None) -> Iterator[Connection]:
@@ -101,6 +105,12 @@ class Transactions:
             driver.commit() if commit else driver.rollback()
 
     def _connection(self) -> Connection:
+        if self._keeper != os.getpid():
+            # A forked child never uses its parent's connections: detached from the pool, they
+            # are closed when collected, as the pool's own are after dispose(close=False).
+            for inherited in self._kept:
+                inherited.detach()
+            self._kept, self._keeper = [], os.getpid()
         try:
             return self._kept.pop()  # atomic: concurrent callers never share one
         except IndexError:
