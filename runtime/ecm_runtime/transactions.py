@@ -119,7 +119,12 @@ class Transactions:
     def _release(self, connection: Connection) -> None:
         """Keep a clean SQLite file connection for the next call; return any other to the pool."""
         if self.sqlite:
-            _roll_back_leftover(connection)
+            try:
+                _roll_back_leftover(connection)
+            except sa.exc.DBAPIError:
+                # The call's own error is the one to raise; a connection in an unknown state
+                # is discarded, not returned.
+                connection.invalidate()
         if self.keeps and len(self._kept) < KEPT_CONNECTIONS and _clean(connection):
             self._kept.append(connection)
         else:
