@@ -149,9 +149,7 @@ def _roll_back_leftover(connection: Connection) -> None:
     """Roll back what a refused end left open on the driver: SQLite keeps a transaction whose
     COMMIT a deferred constraint refused, and neither SQLAlchemy (its transaction has ended)
     nor the pool (it resets only after a Connection's open transaction) rolls it back."""
-    if connection.closed or connection.invalidated or connection.in_transaction():
-        return
-    driver = connection.connection.driver_connection
+    driver = _idle_driver(connection)
     if driver is not None and driver.in_transaction:
         with DriverErrors(connection.dialect):
             driver.rollback()
@@ -160,9 +158,14 @@ def _roll_back_leftover(connection: Connection) -> None:
 def _clean(connection: Connection) -> bool:
     """Whether a SQLite connection is as a new call expects it: open, in no transaction, not
     read-only, with the engine's execution options (a handler may have set its own)."""
+    driver = _idle_driver(connection)
+    if driver is None or driver.in_transaction or connection.info.get(QUERY_ONLY):
+        return False
+    return connection.get_execution_options() is connection.engine.get_execution_options()
+
+
+def _idle_driver(connection: Connection) -> Any:
+    """The driver's connection of an open connection in no SQLAlchemy transaction; else None."""
     if connection.closed or connection.invalidated or connection.in_transaction():
-        return False
-    if connection.get_execution_options() is not connection.engine.get_execution_options():
-        return False
-    driver = connection.connection.driver_connection
-    return not (driver is None or driver.in_transaction or connection.info.get(QUERY_ONLY))
+        return None
+    return connection.connection.driver_connection
