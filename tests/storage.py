@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.testing import example_input
 
 PG_SERVER = os.environ.get("ECM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -100,3 +102,18 @@ def example(schema: dict[str, Any], name: str = "", defs: dict[str, Any] | None 
     if kind == "array":
         return []
     return {}
+
+
+def legal_input(rt: Runtime, spec: CapabilitySpec) -> dict[str, Any]:
+    """An input the capability's schema admits that its runtime also runs: a reason code its
+    spec declares and, for an append to a ledger a lifecycle governs, the transition that
+    creates a subject (state decides the rest: no schema can say it)."""
+    payload = example_input(spec)
+    governing = rt.lifecycles.governing.get(spec.table or "")
+    if governing is not None and spec.operation == "append":
+        first = next(t for t in governing.transitions if not t.from_states)
+        payload[governing.action_column] = first.action
+        payload[governing.state_column] = first.to_state
+        if first.reason_code is not None and "reason_code" in payload:
+            payload["reason_code"] = first.reason_code
+    return payload

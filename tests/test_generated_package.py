@@ -81,7 +81,16 @@ def test_tables_have_the_keys_of_the_reference_design() -> None:
     ) in ddl
     assert "CONSTRAINT pk_capreq_current PRIMARY KEY (tenant_id, capreq_id)" in ddl
     assert "FOREIGN KEY(source_event_id) REFERENCES capreq_ledger (capreq_event_id)" in ddl
-    assert "CREATE UNIQUE INDEX ux_tool_cache_tool_query_locale ON tool_cache" in ddl
+    assert (
+        "CREATE UNIQUE INDEX ux_tool_cache_tenant_tool_query_locale ON tool_cache "
+        "(tenant_id, tool_name, query_hash, locale)"
+    ) in ddl
+    # A key over a nullable tenant holds in the system scope (no tenant) too.
+    assert (
+        "CREATE UNIQUE INDEX ux_audit_events_tenant_correlation_idempotency_system ON "
+        "audit_events (correlation_id, idempotency_key) WHERE tenant_id IS NULL AND "
+        "idempotency_key IS NOT NULL"
+    ) in ddl
     assert "capreq_event_id BIGSERIAL NOT NULL" in ddl
     assert "correlation_id NUMERIC(39, 0) NOT NULL" in ddl
 

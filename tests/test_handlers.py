@@ -386,13 +386,13 @@ def test_a_read_only_handler_cannot_write(rt: Runtime) -> None:
 
     rt.handlers.register("DEMO_SCORE_CANDIDATE", sneaky)
     before = table_counts(rt)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(HandlerFailed, match="outside its declared side effects") as refused:
         rt.invoke(
             ctx_for(rt),
             "DEMO_SCORE_CANDIDATE",
             {"tenant_id": TENANT, "candidate_ref": "c", "weight_bp": 1},
         )
-    assert getattr(refused.value, "reason_code", None) == "DEMO_FAIL_CONTRACT"
+    assert refused.value.reason_code == "DEMO_FAIL_HANDLER"
     assert table_counts(rt) == before
 
 

@@ -53,9 +53,7 @@ def story(rt: Runtime, spec: CapabilitySpec) -> list[CapabilitySpec]:
     lifecycle = spec.lifecycle
     if lifecycle is None:
         return [spec]
-    action = getattr(spec.input_model, "ACTION", None)
-    target = lifecycle.transition(str(action))
-    assert target is not None, spec.id
+    target = next(t for t in lifecycle.transitions if t.capability_id == spec.id)
     steps = {t.action: t for t in lifecycle.transitions if t.capability_id}
     paths: deque[tuple[str | None, list[str]]] = deque([(None, [])])
     seen: set[str | None] = set()
@@ -96,6 +94,26 @@ def steer_audit_event(rt: Runtime, data: st.DataObject, payload: dict[str, Any])
             for k in keys
             if k in declared.payload_keys
         }
+
+
+def steer_written_row(
+    rt: Runtime, spec: CapabilitySpec, data: st.DataObject, payload: dict[str, Any]
+) -> None:
+    """Half the time, write a reason code the engine declares and, to a ledger a lifecycle
+    governs, the transition that creates a subject: drawn text is neither, and the runtime
+    refuses both (such inputs alone would never succeed)."""
+    if not data.draw(st.booleans()):
+        return
+    if "reason_code" in payload:
+        # An audit event's code is its engine's; any other row's, its capability's engine's.
+        engine = payload.get("engine") if spec.operation == "audit_append" else None
+        declared = rt.refusals.declared.get(str(engine), frozenset(spec.reason_codes))
+        payload["reason_code"] = data.draw(st.sampled_from(sorted(declared)))
+    governing = rt.lifecycles.governing.get(spec.table or "")
+    if governing is not None and spec.operation == "append":
+        first = next(t for t in governing.transitions if not t.from_states)
+        payload[governing.action_column] = first.action
+        payload[governing.state_column] = first.to_state
 
 
 def invoke_checked(
@@ -140,6 +158,7 @@ def exercise(rt: Runtime, spec: CapabilitySpec) -> int:
         for step, payload in zip(steps, payloads, strict=True):
             if step.operation == "audit_append":
                 steer_audit_event(rt, data, payload)
+            steer_written_row(rt, step, data, payload)
             if invoke_checked(rt, step, payload, declared) and step is spec:
                 succeeded += 1
 

@@ -88,8 +88,9 @@ def test_tables_follow_the_reference_keys(project: FrontendResult) -> None:
     assert [k.columns for k in ledger.idempotency_keys] == [
         ("scope_type", "scope_id", "artifact_type", "artifact_version", "idempotency_key")
     ]
+    # The reference keys, each scoped to its tenant (a key of a tenant's rows is its own).
     assert [k.columns for k in tables["tool_cache"].unique_keys] == [
-        ("tool_name", "query_hash", "locale")
+        ("tenant_id", "tool_name", "query_hash", "locale")
     ]
     current = tables["capreq_current"]
     assert current.primary_key == ("tenant_id", "capreq_id")
@@ -99,7 +100,7 @@ def test_tables_follow_the_reference_keys(project: FrontendResult) -> None:
     ]
     audit = tables["audit_events"]
     assert [k.columns for k in audit.idempotency_keys] == [
-        ("correlation_id", "idempotency_key"),
+        ("tenant_id", "correlation_id", "idempotency_key"),
         ("tenant_id", "work_order_id", "idempotency_key"),
     ]
 

@@ -73,7 +73,7 @@ class Combo:
             f"### `{self.table}`",
             f"- `truth_type`: `{'LEDGER' if ledger else 'CURRENT'}`",
             f"- `columns`: `({', '.join(columns)})`",
-            f"- `primary_key`: `{'row_no' if ledger else '(' + ', '.join(key) + ')'}`",
+            f"- `primary_key`: `{'row_no' if ledger else '(tenant_id, ' + ', '.join(key) + ')'}`",
             "- `tenant_column`: `tenant_id`",
         ]
         if ledger:

@@ -222,7 +222,8 @@ def drafted(tables: list[SqlTable]) -> FrontendResult:
     dictionary = "# Drafted\n\n## Spec Header\n- `kind`: `FIELD_DICTIONARY`\n\n## Fields\n"
     wiring = "# Drafted\n\n## Spec Header\n- `kind`: `ENGINE_WIRING`\n- `engine_id`: `PH1.ADOPT`\n"
     ecm = "# PH1.ADOPT\n\n## Engine Header\n- `engine_id`: `PH1.ADOPT`\n- `purpose`: p\n"
-    entries = "\n".join(map(table_entry, tables))
+    schema = {t.name: t for t in tables}
+    entries = "\n".join(table_entry(t, "", schema) for t in tables)
     return compile_texts(
         {
             "specs/common/fields.md": dictionary + "\n".join(fields.values()) + "\n",
@@ -251,14 +252,22 @@ def test_drafted_tables_compile_to_the_migrations_tables(schema: SqlSchema) -> N
     }
     for name, (columns, primary_key, unique, indexes, foreign) in EXPECTED.items():
         table = compiled[name]
+
+        def own(key: tuple[str, ...]) -> tuple[str, ...]:
+            """A key of a tenant's rows holds the tenant, where the SQL's spans tenants."""
+            tenant = table.tenant_column  # noqa: B023 - read in this iteration only
+            return key if tenant is None or tenant in key else (tenant, *key)
+
         assert [(c.name, c.nullable) for c in table.columns] == [(c, n) for c, _, n in columns]
-        assert table.primary_key == primary_key
+        assert table.primary_key == (primary_key if table.identity else own(primary_key))
         assert [(k.name, k.columns) for k in table.unique_keys] == [
-            (k, cols) for k, cols, where in unique if where is None
+            (k, own(cols)) for k, cols, where in unique if where is None
         ]
         assert [(k.name, k.columns) for k in table.idempotency_keys] == [
-            (k, cols) for k, cols, where in unique if where is not None
+            (k, own(cols)) for k, cols, where in unique if where is not None
         ]
+        widened = any(own(cols) != cols for _, cols, _ in unique)
+        assert ("tenant_id added to" in table.description) == widened
         assert [(k.name, k.columns) for k in table.indexes] == indexes
         assert [(f.column, f.table, f.target_column) for f in table.foreign_keys] == foreign
         assert INFERRED in table.description

@@ -83,7 +83,7 @@ WIRING = f"""# DEMO.SESSIONS Wiring
 ### `demo_sessions`
 - `truth_type`: `CURRENT`
 - `columns`: `({COLUMNS}, closed_at?)`
-- `primary_key`: `session_id`
+- `primary_key`: `(tenant_id, session_id)`
 - `tenant_column`: `tenant_id`
 
 ## Records
@@ -244,10 +244,13 @@ class UpstreamShapes:
         assert self.state(rt, B) is None
         theirs = rt.context(caller="SELENE_OS", tenant_id=B)
         assert rt.invoke(theirs, "SESS_READ_SESSION_ROWS", {}) == {}
-        with pytest.raises(ScopeViolation) as refused:
-            rt.invoke(theirs, "SESS_UPSERT_SESSION_ROW", session("CLOSED", "k-b", tenant_id=B))
-        assert refused.value.reason_code == "SESS_SCOPE_VIOLATION"
+        # The same session id in B is B's own row (a key is its tenant's): A's is untouched.
+        rt.invoke(theirs, "SESS_UPSERT_SESSION_ROW", session("CLOSED", "k-b", tenant_id=B))
         assert self.state(rt).session_state == "OPEN"
+        assert self.state(rt, B).session_state == "CLOSED"
+        with pytest.raises(ScopeViolation) as refused:
+            rt.invoke(theirs, "SESS_UPSERT_SESSION_ROW", session("CLOSED", "k-c", tenant_id=A))
+        assert refused.value.reason_code == "SESS_SCOPE_VIOLATION"
 
     def test_the_map_is_keyed_by_the_aliased_field(self, rt: Runtime) -> None:
         ctx = rt.context(caller="SELENE_OS", tenant_id=A)

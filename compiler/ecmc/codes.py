@@ -79,6 +79,7 @@ class Code(StrEnum):
     REFINED_CAPABILITY = "ECM071"
     UNAUDITED_HANDLER = "ECM072"
     UNCONFIRMED_DRAFT = "ECM073"
+    UNSCOPED_KEY = "ECM074"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,9 @@ _TABLE: tuple[DiagnosticCode, ...] = (
         Code.UNCONFIRMED_DRAFT,
         _W,
         "an entry ecmc init inferred is not confirmed yet (its description says 'inferred')",
+    ),
+    DiagnosticCode(
+        Code.UNSCOPED_KEY, _E, "a unique key of a tenant-scoped table leaves out its tenant column"
     ),
 )
 

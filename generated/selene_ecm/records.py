@@ -236,6 +236,7 @@ class ToolCacheRow(SpecModel):
     """The ToolCacheRow record."""
 
     cache_id: _f.CacheId
+    tenant_id: _f.TenantId
     tool_name: _f.ToolName
     query_hash: _f.QueryHash
     locale: _f.Locale

@@ -92,6 +92,7 @@ tool_cache = sa.Table(
         autoincrement=True,
         nullable=False,
     ),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
     sa.Column("tool_name", sa.String(64), nullable=False),
     sa.Column("query_hash", sa.String(128), nullable=False),
     sa.Column("locale", sa.String(35), nullable=False),
@@ -99,29 +100,30 @@ tool_cache = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("expires_at", sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint("cache_id", name="pk_tool_cache"),
-    comment="One cached answer per tool, query and locale; never authoritative, read only before it expires.",
+    comment="One cached answer per tenant, tool, query and locale; never authoritative, read only before it expires. A tenant's answers are its own: no tenant reads or writes another's.",
     info={
         "engine_id": "ARTIFACTS_LEDGER_TABLES",
         "truth_type": "CACHE",
         "projection_of": None,
         "ttl_column": "expires_at",
         "identity": "cache_id",
-        "tenant_column": None,
-        "scope": "GLOBAL",
+        "tenant_column": "tenant_id",
+        "scope": "TENANT",
         "project": (),
         "idempotency_keys": (),
         "source": "specs/wiring/ARTIFACTS_LEDGER_TABLES.md:24",
     },
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:31
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:32
 sa.Index(
-    "ux_tool_cache_tool_query_locale",
+    "ux_tool_cache_tenant_tool_query_locale",
+    tool_cache.c["tenant_id"],
     tool_cache.c["tool_name"],
     tool_cache.c["query_hash"],
     tool_cache.c["locale"],
     unique=True,
 )
-# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:33
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:34
 sa.Index("ix_tool_cache_expires_at", tool_cache.c["expires_at"])
 
 
@@ -260,7 +262,7 @@ audit_events = sa.Table(
         "scope": "TENANT",
         "project": (),
         "idempotency_keys": (
-            ("correlation_id", "idempotency_key"),
+            ("tenant_id", "correlation_id", "idempotency_key"),
             ("tenant_id", "work_order_id", "idempotency_key"),
         ),
         "source": "specs/wiring/PH1_J.md:10",
@@ -268,12 +270,34 @@ audit_events = sa.Table(
 )
 # source: specs/wiring/PH1_J.md:18
 sa.Index(
-    "ux_audit_events_correlation_idempotency",
+    "ux_audit_events_tenant_correlation_idempotency",
+    audit_events.c["tenant_id"],
     audit_events.c["correlation_id"],
     audit_events.c["idempotency_key"],
     unique=True,
-    sqlite_where=audit_events.c["idempotency_key"].is_not(None),
-    postgresql_where=audit_events.c["idempotency_key"].is_not(None),
+    sqlite_where=sa.and_(
+        audit_events.c["tenant_id"].is_not(None),
+        audit_events.c["idempotency_key"].is_not(None),
+    ),
+    postgresql_where=sa.and_(
+        audit_events.c["tenant_id"].is_not(None),
+        audit_events.c["idempotency_key"].is_not(None),
+    ),
+)
+# source: specs/wiring/PH1_J.md:18
+sa.Index(
+    "ux_audit_events_tenant_correlation_idempotency_system",
+    audit_events.c["correlation_id"],
+    audit_events.c["idempotency_key"],
+    unique=True,
+    sqlite_where=sa.and_(
+        audit_events.c["tenant_id"].is_(None),
+        audit_events.c["idempotency_key"].is_not(None),
+    ),
+    postgresql_where=sa.and_(
+        audit_events.c["tenant_id"].is_(None),
+        audit_events.c["idempotency_key"].is_not(None),
+    ),
 )
 # source: specs/wiring/PH1_J.md:19
 sa.Index(
@@ -289,6 +313,23 @@ sa.Index(
     ),
     postgresql_where=sa.and_(
         audit_events.c["tenant_id"].is_not(None),
+        audit_events.c["work_order_id"].is_not(None),
+        audit_events.c["idempotency_key"].is_not(None),
+    ),
+)
+# source: specs/wiring/PH1_J.md:19
+sa.Index(
+    "ux_audit_events_tenant_work_order_idempotency_system",
+    audit_events.c["work_order_id"],
+    audit_events.c["idempotency_key"],
+    unique=True,
+    sqlite_where=sa.and_(
+        audit_events.c["tenant_id"].is_(None),
+        audit_events.c["work_order_id"].is_not(None),
+        audit_events.c["idempotency_key"].is_not(None),
+    ),
+    postgresql_where=sa.and_(
+        audit_events.c["tenant_id"].is_(None),
         audit_events.c["work_order_id"].is_not(None),
         audit_events.c["idempotency_key"].is_not(None),
     ),

@@ -117,6 +117,15 @@ def handler_access(effects: tuple[str, ...]) -> Access:
     return Access.READ
 
 
+def upsert_key(
+    lookup: tuple[str, ...], primary_key: tuple[str, ...], tenant_column: str | None
+) -> tuple[str, ...]:
+    """The columns an upsert's row is keyed by: its lookup, else the table's primary key, and
+    the table's tenant column, so that a tenant's key names its own row, never another's."""
+    key = lookup or primary_key
+    return (tenant_column, *key) if tenant_column and tenant_column not in key else key
+
+
 class Scope(StrEnum):
     """Whose rows a table holds."""
 
@@ -177,6 +186,24 @@ class AuditColumn(StrEnum):
     EVIDENCE_REF = "evidence_ref"
     IDEMPOTENCY_KEY = "idempotency_key"
 
+
+CONTEXT_FIELDS: tuple[AuditColumn, ...] = (
+    AuditColumn.TENANT_ID,
+    AuditColumn.CORRELATION_ID,
+    AuditColumn.TURN_ID,
+    AuditColumn.SESSION_ID,
+    AuditColumn.USER_ID,
+    AuditColumn.DEVICE_ID,
+    AuditColumn.WORK_ORDER_ID,
+)
+"""Who asks, and in which thread: the audit envelope fields a call context supplies."""
+
+TOOL_REQUEST_OMITS: frozenset[str] = frozenset(
+    {*CONTEXT_FIELDS, IDEMPOTENCY_FIELD, CLOCK_FIELD} - {AuditColumn.TENANT_ID}
+)
+"""Input fields of a tool query that its provider never sees: who asks (but for the tenant,
+whose cache rows the answer lands in), the thread, the attempt and its time. What a provider
+sees is exactly what its answer's cache key covers (the tenant's row, the query's digest)."""
 
 AUDIT_REQUIRED: tuple[AuditColumn, ...] = (
     AuditColumn.CREATED_AT,

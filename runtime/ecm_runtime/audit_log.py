@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from ecm_contract import CONTEXT_FIELDS, Role
 from ecm_contract import AuditColumn as A
-from ecm_contract import Role
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit import EventTypes, unknown_keys
 from ecm_runtime.canonical import canonical_json, text_digest
 from ecm_runtime.catalog import CapabilitySpec
-from ecm_runtime.context import CONTEXT_FIELDS, CallContext
+from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.refusals import Refusals
@@ -97,6 +97,7 @@ class AuditLog:
             )
         if reason_code is None:
             self._refuse(spec, f"{spec.id}: an audit event needs a reason code")
+        self.refusals.check_declared(spec, engine, reason_code)
         fixed = declared.severity
         if (engine, event_type) == (spec.engine_id, spec.event_type) and spec.severity:
             fixed = spec.severity

@@ -119,6 +119,9 @@ class CapabilitySpec:
     lifecycle: Lifecycle | None = None
     tool_name: str | None = None
     tool_path: ToolPath | None = None
+    request_model: type[BaseModel] | None = None
+    """What a tool query's provider is given: the input without the fields its cache key
+    leaves out (ecm_contract.TOOL_REQUEST_OMITS)."""
     extras: tuple[tuple[str, str], ...] = ()
     severity: str | None = None
     """The severity of this capability's audit rows, when its wiring fixes one."""

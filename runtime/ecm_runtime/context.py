@@ -8,10 +8,9 @@ never reads or writes a tenant's rows (docs/runtime-contracts.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ecm_contract import AuditColumn
 from pydantic import BaseModel
 
 from ecm_runtime.catalog import CapabilitySpec
@@ -74,9 +73,3 @@ class CallContext:
     def handle(self, spec: CapabilitySpec, payload: BaseModel) -> object:
         """Run a handler capability; its answer was validated against `spec.returns`."""
         return self.runtime.execute(self, spec, payload)
-
-
-CONTEXT_FIELDS: tuple[AuditColumn, ...] = tuple(
-    AuditColumn(f.name) for f in fields(CallContext) if f.name not in ("runtime", "caller")
-)
-"""Who asks, and in which thread: the audit envelope fields a context supplies."""

@@ -32,6 +32,11 @@ class ReadOnlyViolation(StorageError):
     """A capability declared `side_effects: NONE` attempted a write."""
 
 
+class IdempotencyConflict(StorageError):
+    """An idempotency key already names another call (another capability or another input);
+    `reason_code` is the engine's idempotency code."""
+
+
 class TransitionInvalid(StorageError):
     """A lifecycle action is not allowed from the current state."""
 

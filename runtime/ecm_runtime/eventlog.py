@@ -22,8 +22,8 @@ from ecm_contract import TruthType
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.facts import facts
+from ecm_runtime.guards import NOTIFY_CHANNEL
 from ecm_runtime.projection import EVERY_TENANT, Projector, TenantScope
-from ecm_runtime.schema import NOTIFY_CHANNEL
 from ecm_runtime.transactions import Transactions
 
 REPLAY_BATCH = 500

@@ -16,26 +16,32 @@ query's capability, around its cache and policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
 
 import pydantic
 import sqlalchemy as sa
-from ecm_contract import CLOCK_FIELD, IDEMPOTENCY_FIELD, REASON_FIELD, Access, Role, handler_access
+from ecm_contract import CLOCK_FIELD, REASON_FIELD, Access, Role, handler_access
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.confinement import HandlerConnection, confined
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import ContractViolation, StorageError
-from ecm_runtime.idempotency import Claim
+from ecm_runtime.errors import ContractViolation, IdempotencyConflict, StorageError
+from ecm_runtime.facts import facts
+from ecm_runtime.idempotency import Claim, ClaimState, KeyedCall
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.storage import Storage
 from ecm_runtime.transactions import Transactions
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,17 +50,25 @@ class HandlerCall(Generic[M]):
 
     input: M
     ctx: CallContext
+    """Who calls, for which tenant, in which thread. It makes no calls: a handler's work is
+    its own and its connection's, never another capability's."""
     spec: CapabilitySpec
     now: int
     """The call's time (unix ms): the input's `now`, else the runtime's clock."""
-    connection: Connection | None
-    """The call's transaction: read-write when the capability declares DB_WRITE (whatever the
-    handler writes commits with the audit row, or not at all), read-only when it declares no
-    side effects or only AUDIT_WRITE, None when it calls out (PROVIDER_CALL,
-    EXTERNAL_SEND_REQUEST): no transaction is held open across the network."""
+    connection: HandlerConnection | None
+    """The call's transaction (confinement.py): read-write when the capability declares
+    DB_WRITE (whatever the handler writes commits with the audit row, or not at all),
+    read-only when it declares no side effects or only AUDIT_WRITE, None when it calls out
+    (PROVIDER_CALL, EXTERNAL_SEND_REQUEST): no transaction is held open across the network."""
 
 
 Handler = Callable[[HandlerCall[Any]], object]
+
+CLAIM_LEASE_MS = 300_000
+"""How long a call that runs outside a transaction holds its idempotency key before another
+call may take it over (its process died): longer than any handler runs."""
+_POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+"""Waits between looks at a key whose first call is still running."""
 
 
 class HandlerMissing(StorageError):
@@ -62,7 +76,22 @@ class HandlerMissing(StorageError):
 
 
 class HandlerFailed(StorageError):
-    """A handler raised, or answered outside its capability's output type."""
+    """A handler raised, answered outside its capability's output type, or tried a statement
+    outside its declared side effects."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NoCalls:
+    """The executor of a handler's context: a handler calls no capability through it (nor
+    reaches the runtime's engine by it)."""
+
+    refusals: Refusals
+
+    def execute(self, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel) -> object:
+        raise HandlerFailed(
+            self.refusals.code(spec, Role.HANDLER_FAILED),
+            f"{spec.id}: a handler's context makes no calls; the service calls capabilities",
+        )
 
 
 class Handlers:
@@ -79,6 +108,12 @@ class Handlers:
         self.transactions, self.refusals = transactions, refusals
         self.registry: dict[str, Handler] = {}
         self._outputs: dict[str, pydantic.TypeAdapter[Any]] = {}
+        self.no_calls = _NoCalls(refusals)
+        self.owned: dict[str, frozenset[str]] = {}
+        """Engine id -> the tables it owns: the only ones its handlers may write."""
+        for table in storage.tables.values():
+            engine_id = facts(table).engine_id
+            self.owned[engine_id] = self.owned.get(engine_id, frozenset()) | {table.name}
 
     # --- registration -------------------------------------------------------------------
 
@@ -131,60 +166,117 @@ class Handlers:
         given = values.get(CLOCK_FIELD)
         now = given if isinstance(given, int) else self.storage.clock()
         access = handler_access(spec.effects)
+        asking = dataclasses.replace(ctx, runtime=self.no_calls)
         if not spec.writes:
-            with self.transactions.begin(read_only=True, spec=spec) as connection:
-                return self._answer(spec, handler, HandlerCall(payload, ctx, spec, now, connection))
+            with self._confined(ctx, spec, writes=False) as reading:
+                return self._answer(spec, handler, HandlerCall(payload, asking, spec, now, reading))
+        keyed = self.storage.keyed(ctx, spec, values, [_HANDLER_SCOPE])
         if access is Access.WRITE:
             with self.transactions.begin(read_only=False, spec=spec) as connection:
-                claim = self._claim(connection, ctx, spec, values, now)
-                if claim is not None and claim.outcome is not None:
-                    return self._replayed(spec, claim)
-                call = HandlerCall(payload, ctx, spec, now, connection)
-                answer = self._answer(spec, handler, call)
+                claim = None
+                if keyed is not None:
+                    claim = self.storage.claim_in(connection, spec, keyed, self.storage.clock())
+                    if claim.state is ClaimState.REPLAY:
+                        return self._replayed(spec, claim)
+                for handler_connection in self._confine(connection, ctx, spec, writes=True):
+                    call = HandlerCall(payload, asking, spec, now, handler_connection)
+                    answer = self._answer(spec, handler, call)
                 self._commit(connection, ctx, spec, now, values, answer, claim)
                 return answer
-        return self._run_apart(ctx, spec, payload, handler, values, now, access)
 
-    def _run_apart(
+        def run_apart(claim: Claim | None) -> object:
+            if access is Access.OUTSIDE:
+                answer = self._answer(spec, handler, HandlerCall(payload, asking, spec, now, None))
+            else:
+                with self._confined(ctx, spec, writes=False) as reading:
+                    call = HandlerCall(payload, asking, spec, now, reading)
+                    answer = self._answer(spec, handler, call)
+            with self.transactions.begin(read_only=False, spec=spec) as connection:
+                self._commit(connection, ctx, spec, now, values, answer, claim)
+            return answer
+
+        return self.once(spec, keyed, run_apart, lambda claim: self._replayed(spec, claim))
+
+    @contextmanager
+    def _confined(
+        self, ctx: CallContext, spec: CapabilitySpec, *, writes: bool
+    ) -> Iterator[HandlerConnection]:
+        """A transaction of the handler's own, its connection confined."""
+        with self.transactions.begin(read_only=not writes, spec=spec) as connection:
+            yield from self._confine(connection, ctx, spec, writes=writes)
+
+    def _confine(
+        self, connection: Connection, ctx: CallContext, spec: CapabilitySpec, *, writes: bool
+    ) -> Iterator[HandlerConnection]:
+        owned = self.owned.get(spec.engine_id, frozenset())
+        with confined(
+            connection,
+            writes=writes,
+            engine_id=spec.engine_id,
+            tenant_id=ctx.tenant_id,
+            owned=owned,
+        ) as handler_connection:
+            yield handler_connection
+
+    def once(
         self,
-        ctx: CallContext,
         spec: CapabilitySpec,
-        payload: BaseModel,
-        handler: Handler,
-        values: Mapping[str, Any],
-        now: int,
-        access: Access,
-    ) -> object:
-        """A handler that writes nothing itself (AUDIT_WRITE, PROVIDER_CALL): it runs before
-        the runtime's write transaction, which records its audit row and outcome. A retry that
-        finds the first outcome answers with it and runs nothing."""
-        earlier = self._earlier(ctx, spec, values)
-        if earlier is not None:
-            return self._replayed(spec, earlier)
-        if access is Access.OUTSIDE:
-            answer = self._answer(spec, handler, HandlerCall(payload, ctx, spec, now, None))
-        else:
-            with self.transactions.begin(read_only=True, spec=spec) as connection:
-                call = HandlerCall(payload, ctx, spec, now, connection)
-                answer = self._answer(spec, handler, call)
-        with self.transactions.begin(read_only=False, spec=spec) as connection:
-            claim = self._claim(connection, ctx, spec, values, now)
-            if claim is not None and claim.outcome is not None:
-                return self._replayed(spec, claim)  # a concurrent first call got there first
-            self._commit(connection, ctx, spec, now, values, answer, claim)
-        return answer
+        keyed: KeyedCall | None,
+        run: Callable[[Claim | None], T],
+        replay: Callable[[Claim], T],
+    ) -> T:
+        """Run a call that works outside the runtime's transaction exactly once per key: its
+        claim commits first, as pending, so a concurrent call with the key waits for the
+        outcome and replays it; a call that fails releases its claim, so the key can be
+        retried; a claim left pending past its lease is taken over. `run` records the outcome
+        in the transaction that writes the call's audit row."""
+        if keyed is None:
+            return run(None)
+        claim = self._claim_apart(spec, keyed)
+        if claim.state is ClaimState.REPLAY:
+            return replay(claim)
+        try:
+            return run(claim)
+        except BaseException:
+            with self.transactions.begin(read_only=False, spec=spec) as connection:
+                self.storage.outcomes.release(connection, claim)
+            raise
+
+    def _claim_apart(self, spec: CapabilitySpec, keyed: KeyedCall) -> Claim:
+        """This call's claim on its key (FIRST), or the finished first call's (REPLAY)."""
+        outcomes, clock = self.storage.outcomes, self.storage.clock
+        waits = iter(_POLL_SECONDS)
+        while True:
+            with self.transactions.begin(read_only=False, spec=spec) as connection:
+                claim = self.storage.claim_in(connection, spec, keyed, clock(), pending_ok=True)
+                expired = clock() - claim.claimed_at > CLAIM_LEASE_MS
+                if claim.state is ClaimState.PENDING and expired:
+                    claim = outcomes.take_over(connection, claim, clock()) or claim
+            if claim.state is not ClaimState.PENDING:
+                return claim
+            time.sleep(next(waits, _POLL_SECONDS[-1]))
 
     def _answer(self, spec: CapabilitySpec, handler: Handler, call: HandlerCall[Any]) -> object:
         """The handler's answer, validated against the output type; failures fail closed."""
         try:
             answer = handler(call)
-        except (StorageError, sa.exc.DBAPIError):
+        except StorageError as error:
+            if error.reason_code not in spec.reason_codes:
+                self._fail(
+                    spec,
+                    f"the handler raised a StorageError with {error.reason_code!r}, "
+                    "a code its spec does not declare",
+                    error,
+                )
+            self._check_confined(spec, call)
+            raise
+        except sa.exc.DBAPIError:
+            self._check_confined(spec, call)
             raise  # the database's refusals become StorageErrors as the transaction ends
         except Exception as error:  # the team's code: any failure ends in the spec's code
-            raise HandlerFailed(
-                self.refusals.code(spec, Role.HANDLER_FAILED),
-                f"{spec.id}: the handler raised {type(error).__name__}: {error}",
-            ) from error
+            self._check_confined(spec, call)
+            self._fail(spec, f"the handler raised {type(error).__name__}: {error}", error)
+        self._check_confined(spec, call)
         if spec.returns is None:
             if answer is not None:
                 self._refuse_answer(spec, f"returns nothing, got {type(answer).__name__}")
@@ -194,11 +286,21 @@ class Handlers:
         except pydantic.ValidationError as error:
             self._refuse_answer(spec, str(error.errors()[0]["msg"]))
 
-    def _refuse_answer(self, spec: CapabilitySpec, problem: str) -> NoReturn:
+    def _check_confined(self, spec: CapabilitySpec, call: HandlerCall[Any]) -> None:
+        """A statement outside the handler's side effects fails the call, caught or not."""
+        violation = call.connection.violation if call.connection is not None else None
+        if violation is not None:
+            self._fail(spec, f"a statement outside its declared side effects: {violation}")
+
+    def _fail(
+        self, spec: CapabilitySpec, problem: str, cause: BaseException | None = None
+    ) -> NoReturn:
         raise HandlerFailed(
-            self.refusals.code(spec, Role.HANDLER_FAILED),
-            f"{spec.id}: the handler's answer breaks the output contract: {problem}",
-        )
+            self.refusals.code(spec, Role.HANDLER_FAILED), f"{spec.id}: {problem}"
+        ) from cause
+
+    def _refuse_answer(self, spec: CapabilitySpec, problem: str) -> NoReturn:
+        self._fail(spec, f"the handler's answer breaks the output contract: {problem}")
 
     def _output(self, spec: CapabilitySpec) -> pydantic.TypeAdapter[Any]:
         adapter = self._outputs.get(spec.id)
@@ -232,42 +334,31 @@ class Handlers:
             )
         self.audit.write(connection, ctx, spec, fields, now, reason)
         if claim is not None:
-            self.storage.outcomes.record_outcome(connection, claim, {"answer": dumped})
+            self.record(connection, spec, claim, {"answer": dumped})
+
+    def record(
+        self, connection: Connection, spec: CapabilitySpec, claim: Claim, outcome: Mapping[str, Any]
+    ) -> None:
+        """A call's outcome, for its retries; refused when its claim passed its lease and
+        another call took the key over (that call's outcome is the key's)."""
+        if not self.storage.outcomes.record_outcome(connection, claim, outcome):
+            raise IdempotencyConflict(
+                self.refusals.code(spec, Role.IDEMPOTENCY_REPLAY),
+                f"{spec.id}: the call outlived its claim on the idempotency key, which another "
+                "call took over",
+            )
 
     def _dump(self, spec: CapabilitySpec, answer: object) -> Any:
         if spec.returns is None:
             return None
         return self._output(spec).dump_python(answer, mode="json", by_alias=True)
 
-    def _claim(
-        self,
-        connection: Connection,
-        ctx: CallContext,
-        spec: CapabilitySpec,
-        values: Mapping[str, Any],
-        now: int,
-    ) -> Claim | None:
-        key = values.get(IDEMPOTENCY_FIELD)
-        if key is None:
-            return None
-        return self.storage.outcomes.claim(
-            connection, spec.id, ctx.tenant_id, [spec.id], str(key), now
-        )
-
-    def _earlier(
-        self, ctx: CallContext, spec: CapabilitySpec, values: Mapping[str, Any]
-    ) -> Claim | None:
-        key = values.get(IDEMPOTENCY_FIELD)
-        if key is None:
-            return None
-        outcomes = self.storage.outcomes
-        scope_digest = outcomes.scope_digest(ctx.tenant_id, [spec.id], str(key))
-        with self.transactions.begin(read_only=True, spec=spec) as connection:
-            outcome = outcomes.outcome(connection, scope_digest)
-        return Claim(scope_digest, None, outcome) if outcome is not None else None
-
     def _replayed(self, spec: CapabilitySpec, claim: Claim) -> object:
         """A retry's answer: the first call's, as recorded."""
         assert claim.outcome is not None
         answer = claim.outcome.get("answer")
         return None if spec.returns is None else self._output(spec).validate_python(answer)
+
+
+_HANDLER_SCOPE = "handler"
+"""The scope of a handler's idempotency keys, beside the tenant: one key, one call."""

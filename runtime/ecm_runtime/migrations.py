@@ -30,8 +30,9 @@ from alembic.util import DispatchPriority
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
+from ecm_runtime.guards import guard_problems, guard_triggers, install_guard, live_triggers
 from ecm_runtime.idempotency import metadata as runtime_metadata
-from ecm_runtime.schema import guard_statements, guard_triggers, ledger_tables
+from ecm_runtime.schema import ledger_tables
 from ecm_runtime.sqltypes import UnsignedDecimal
 
 GUARD = "append_only_guard"
@@ -71,10 +72,12 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
 
 @Operations.register_operation("create_append_only_guard")
 class CreateAppendOnlyGuardOp(MigrateOperation):
-    """Install the triggers that make a ledger refuse UPDATE and DELETE."""
+    """Install the triggers that make a ledger refuse UPDATE, DELETE and REPLACE."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, reason: str = "") -> None:
         self.table_name = table_name
+        self.reason = reason
+        """Why autogenerate asks for it (a missing, disabled or rewritten trigger)."""
 
     @classmethod
     def create_append_only_guard(cls, operations: Operations, table_name: str) -> None:
@@ -83,8 +86,8 @@ class CreateAppendOnlyGuardOp(MigrateOperation):
     def reverse(self) -> DropAppendOnlyGuardOp:
         return DropAppendOnlyGuardOp(self.table_name)
 
-    def to_diff_tuple(self) -> tuple[str, str]:
-        return (f"add_{GUARD}", self.table_name)
+    def to_diff_tuple(self) -> tuple[str, ...]:
+        return (f"add_{GUARD}", self.table_name, *([self.reason] if self.reason else []))
 
 
 @Operations.register_operation("drop_append_only_guard")
@@ -107,19 +110,24 @@ class DropAppendOnlyGuardOp(MigrateOperation):
 
 @Operations.implementation_for(CreateAppendOnlyGuardOp)
 def _create_guard(operations: Operations, operation: CreateAppendOnlyGuardOp) -> None:
-    # Whatever part of the guard survives (a hand-dropped trigger) is replaced whole.
+    # Whatever part of the guard survives (a hand-dropped trigger) is replaced whole; SQLite's
+    # guard reads the keys it protects from the table as this migration leaves it.
     _drop_guard(operations, DropAppendOnlyGuardOp(operation.table_name))
-    dialect = operations.get_context().dialect.name
-    for statement in guard_statements(dialect, operation.table_name):
-        operations.execute(statement)
+    install_guard(operations.get_bind(), operation.table_name)
 
 
 @Operations.implementation_for(DropAppendOnlyGuardOp)
 def _drop_guard(operations: Operations, operation: DropAppendOnlyGuardOp) -> None:
     dialect = operations.get_context().dialect.name
-    for trigger in guard_triggers(dialect, operation.table_name):
+    for trigger in _every_guard_trigger(dialect, operation.table_name):
         on = f" ON {operation.table_name}" if dialect == "postgresql" else ""
         operations.execute(f"DROP TRIGGER IF EXISTS {trigger}{on}")
+
+
+def _every_guard_trigger(dialect: str, table: str) -> list[str]:
+    """The names of every trigger a guard may have (SQLite's REPLACE guards included)."""
+    extra = [f"{table}_no_replace", f"{table}_numbered"] if dialect == "sqlite" else []
+    return [*guard_triggers(dialect, table), *extra]
 
 
 @renderers.dispatch_for(CreateAppendOnlyGuardOp)
@@ -148,41 +156,13 @@ def _compare_guards(
     all_metadata = [metadata] if isinstance(metadata, sa.MetaData) else list(metadata)
     ledgers = {t.name for m in all_metadata for t in ledger_tables(m)}
     others = {t.name for m in all_metadata for t in m.tables.values()} - ledgers
-    guarded = guarded_tables(connection, ledgers | others)
-    for name in sorted(ledgers - guarded):
-        upgrade_ops.ops.append(CreateAppendOnlyGuardOp(name))
-    for name in sorted(others & guarded):
-        upgrade_ops.ops.append(DropAppendOnlyGuardOp(name))
-
-
-def guarded_tables(connection: Connection, tables: Iterable[str]) -> set[str]:
-    """The tables among `tables` whose every append-only trigger the live database has."""
-    present = live_triggers(connection)
-    dialect = connection.dialect.name
-    return {
-        table
-        for table in tables
-        if guard_triggers(dialect, table)
-        and set(guard_triggers(dialect, table)) <= present.get(table, set())
-    }
-
-
-def live_triggers(connection: Connection) -> dict[str, set[str]]:
-    """Table -> the names of its triggers, in the connection's schema."""
-    if connection.dialect.name == "sqlite":
-        query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
-    elif connection.dialect.name == "postgresql":
-        query = (
-            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid "
-            "JOIN pg_namespace n ON c.relnamespace = n.oid "
-            "WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
-        )
-    else:
-        return {}
-    found: dict[str, set[str]] = {}
-    for table, trigger in connection.exec_driver_sql(query):
-        found.setdefault(str(table), set()).add(str(trigger))
-    return found
+    problems = guard_problems(connection, ledgers)
+    for name in sorted(problems):
+        upgrade_ops.ops.append(CreateAppendOnlyGuardOp(name, problems[name]))
+    live = live_triggers(connection)
+    for name in sorted(others):
+        if set(_every_guard_trigger(connection.dialect.name, name)) & live.get(name, set()):
+            upgrade_ops.ops.append(DropAppendOnlyGuardOp(name))
 
 
 # --- the live database against what create_schema builds ------------------------------------

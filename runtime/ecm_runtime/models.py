@@ -26,6 +26,12 @@ class SpecModel(BaseModel):
         validate_by_alias=True,
         # Spec fields such as `model_id` are ordinary names here; true clashes are renamed.
         protected_namespaces=(),
+        # No backend stores NaN or an infinity in JSON: no number field admits them, and a dump
+        # spells any that reach a JSON field as the constants a check can see (admission.py).
+        allow_inf_nan=False,
+        ser_json_inf_nan="constants",
+        # An instance handed to the runtime is validated again: `model_construct()` skips it.
+        revalidate_instances="always",
     )
 
 

@@ -20,15 +20,14 @@ from sqlalchemy.engine import Connection
 from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import ContractViolation, ScopeViolation, TransitionInvalid
+from ecm_runtime.errors import ContractViolation, ScopeViolation
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import Claim
+from ecm_runtime.lifecycle import Lifecycles
 from ecm_runtime.projection import Projector
 from ecm_runtime.results import RowId, Written
 from ecm_runtime.storage import Storage
-
-_SUBJECT_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +56,14 @@ class Operation:
         audit: AuditLog,
         projector: Projector,
         logs: Mapping[str, EventLog],
+        lifecycles: Lifecycles,
     ) -> None:
         self.storage = storage
         self.audit = audit
         self.projector = projector
         self.logs = logs
         """Ledger name -> its event log: every ledger row is appended through one."""
+        self.lifecycles = lifecycles
 
     def run(self, call: Call) -> object:  # pragma: no cover - every operation overrides it
         raise NotImplementedError
@@ -100,7 +101,12 @@ class AuditAppend(Operation):
         event = log.append(call.connection, row)
         if event is not None:
             return Written(event.sequence, False, row[AuditColumn.REASON_CODE])
-        original = self.storage.original(call.connection, call.spec, log.table, row)
+        # The time of an attempt is the runtime's, unless the input gives it.
+        given = call.values.get(CLOCK_FIELD) is not None
+        clock = frozenset() if given else frozenset({AuditColumn.CREATED_AT})
+        original = self.storage.original(
+            call.connection, call.spec, log.table, row, clock_columns=clock
+        )
         return self.storage.replayed(call.spec, original[log.sequence.name])
 
 
@@ -119,6 +125,13 @@ class Append(Operation):
             )
             if claim is not None and claim.replay is not None:
                 return storage.replayed(call.spec, claim.replay)
+        lifecycle = self.lifecycles.governing.get(table.name)
+        if lifecycle is not None:
+            # A row of a governed ledger is a transition, whoever appends it.
+            step = self.lifecycles.step_written(call.spec, lifecycle, row)
+            self.lifecycles.lock(call.connection, lifecycle, row)
+            if storage.replay_of(call.connection, table, row) is None:
+                self.lifecycles.check(call.connection, call.spec, lifecycle, step, row)
         event = self.logs[table.name].append(call.connection, row)
         if event is None:
             original = storage.original(call.connection, call.spec, table, row)
@@ -134,16 +147,18 @@ class Upsert(Operation):
     def run(self, call: Call) -> Written:
         table, storage, spec = call.target, self.storage, call.spec
         row = storage.row(call.ctx, spec, call.values, table)
-        key = list(spec.lookup) or [c.name for c in table.primary_key.columns]
+        primary_key = tuple(c.name for c in table.primary_key.columns)
+        key = list(contract.upsert_key(spec.lookup, primary_key, facts(table).tenant_column))
         claim = storage.claim(
             call.connection, call.ctx, spec, call.values, call.now, table, row, key
         )
         if claim is not None and claim.replay is not None:
             return storage.replayed(spec, claim.replay)
-        identity = [table.c[facts(table).numbered]] if facts(table).identity else None
-        returned = identity or list(table.primary_key.columns)
+        returned = _row_id_columns(table)
+        tenant = facts(table).tenant_column
+        system_row = tenant is not None and row.get(tenant) is None
         statement = storage.statement(
-            "upsert_returning",
+            "upsert_returning_system" if system_row else "upsert_returning",
             table,
             tuple(row),
             lambda: storage.upsert_statement(table, key, row, guard_tenant=True).returning(
@@ -168,56 +183,27 @@ class Transition(Operation):
 
     def run(self, call: Call) -> BaseModel:
         ledger, storage, spec = call.target, self.storage, call.spec
-        lifecycle, model = spec.lifecycle, spec.output_model
-        assert lifecycle is not None and lifecycle.current is not None and model is not None
-        action = getattr(type(call.payload), "ACTION", None)
-        step = lifecycle.transition(action) if isinstance(action, str) else None
-        if step is None:
-            storage.refusals.refuse(
-                spec,
-                Role.CONTRACT_VALIDATION,
-                ContractViolation,
-                f"{spec.id}: {type(call.payload).__name__} names no action of lifecycle "
-                f"{lifecycle.name}",
-            )
+        model = spec.output_model
+        assert model is not None, f"{spec.id}: a lifecycle action answers with a record"
+        lifecycle, step = self.lifecycles.step_of(spec)
         row = storage.row(call.ctx, spec, call.values, ledger)
         row[lifecycle.action_column] = step.action
         row[lifecycle.state_column] = step.to_state
         if REASON_FIELD in ledger.c and step.reason_code is not None:
             row[REASON_FIELD] = step.reason_code
+        # The subject's lock first: a concurrent first call with the same key then finds this
+        # call's row and replays, instead of finding its state moved on.
+        self.lifecycles.lock(call.connection, lifecycle, row)
         if storage.replay_of(call.connection, ledger, row) is not None:
             original = storage.original(call.connection, spec, ledger, row)
             return build(model, {**original, REPLAYED_FIELD: True})
-        current = storage.tables[lifecycle.current]
-        state = self._state(call.connection, current, row, lifecycle.state_column)
-        allowed = state in step.from_states if state is not None else not step.from_states
-        if not allowed:
-            storage.refusals.refuse(
-                spec,
-                Role.TRANSITION_INVALID,
-                TransitionInvalid,
-                f"{spec.id}: {step.action} is not allowed from {state or 'nothing'} "
-                f"(allowed from: {', '.join(step.from_states) or 'nothing'})",
-            )
+        self.lifecycles.check(call.connection, spec, lifecycle, step, row)
         event = self.logs[ledger.name].append(call.connection, row)
         if event is None:
             original = storage.original(call.connection, spec, ledger, row)
             return build(model, {**original, REPLAYED_FIELD: True})
         self.audit.write(call.connection, call.ctx, spec, call.values, call.now, step.reason_code)
         return build(model, {**event.row, REPLAYED_FIELD: False})
-
-    def _state(
-        self, connection: Connection, current: sa.Table, row: Mapping[str, Any], column: str
-    ) -> Any:
-        """The subject's state, under a lock on the subject on PostgreSQL."""
-        key = [c.name for c in current.primary_key.columns]
-        if connection.dialect.name == "postgresql":
-            # One transition per subject at a time, including its first, when no row exists to
-            # lock yet. (SQLite needs nothing: its writers hold the database lock from BEGIN.)
-            subject = "|".join([current.name, *(str(row.get(k)) for k in key)])
-            connection.execute(_SUBJECT_LOCK, {"subject": subject})
-        present = sa.and_(*(current.c[k] == row.get(k) for k in key))
-        return connection.execute(sa.select(current.c[column]).where(present)).scalar()
 
 
 class Rebuild(Operation):
@@ -304,10 +290,11 @@ class Operations:
         audit: AuditLog,
         projector: Projector,
         logs: Mapping[str, EventLog],
+        lifecycles: Lifecycles,
     ) -> None:
         self.storage = storage
         self.registry: dict[str, Operation] = {
-            op.name: op(storage, audit, projector, logs) for op in OPERATIONS
+            op.name: op(storage, audit, projector, logs, lifecycles) for op in OPERATIONS
         }
 
     def run(
@@ -327,6 +314,16 @@ class Operations:
         given = values.get(CLOCK_FIELD)
         now = given if isinstance(given, int) else self.storage.clock()
         return operation.run(Call(connection, ctx, spec, payload, values, now, table))
+
+
+def _row_id_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    """What names a written row to its writer: its identity, else its primary key but for the
+    tenant column (the writer's own tenant, which it knows)."""
+    if facts(table).identity:
+        return [table.c[facts(table).numbered]]
+    key = list(table.primary_key.columns)
+    tenant = facts(table).tenant_column
+    return [c for c in key if c.name != tenant] or key
 
 
 def build(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:

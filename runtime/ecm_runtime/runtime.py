@@ -18,10 +18,10 @@ from typing import Any
 import pydantic
 import sqlalchemy as sa
 from ecm_contract import Operation, Role
-from pydantic_core import PydanticSerializationError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from ecm_runtime.admission import Admission
 from ecm_runtime.audit import EventTypes
 from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
@@ -30,11 +30,12 @@ from ecm_runtime.errors import CallerRefused, ContractViolation, StorageError, U
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.handlers import Handlers
 from ecm_runtime.idempotency import metadata as runtime_tables
+from ecm_runtime.lifecycle import Lifecycles
 from ecm_runtime.operations import Operations
 from ecm_runtime.projection import Projector
 from ecm_runtime.providers import ZERO_SETUP
 from ecm_runtime.refusals import Refusals
-from ecm_runtime.schema import install_append_only, ledger_tables
+from ecm_runtime.schema import install_append_only, install_row_security, ledger_tables
 from ecm_runtime.storage import Storage
 from ecm_runtime.tools import ToolRunner
 from ecm_runtime.transactions import Transactions
@@ -68,11 +69,15 @@ class Runtime:
         self.metadata: sa.MetaData = tables.metadata
         self.capabilities: dict[str, CapabilitySpec] = {c.id: c for c in catalog.CATALOG}
         modules = [importlib.import_module(m) for m in engines.MODULES.values()]
-        self.refusals = Refusals({module.ENGINE_ID: module.REASON_CODE_ROLES for module in modules})
+        self.refusals = Refusals(
+            {module.ENGINE_ID: module.REASON_CODE_ROLES for module in modules},
+            _declared_codes(self.capabilities.values()),
+        )
         self.event_types: tuple[AuditEventType, ...] = tuple(
             event_type for module in modules for event_type in module.AUDIT_EVENT_TYPES
         )
         self.clock = clock
+        self.admission = Admission(self.capabilities, self.refusals)
         self.transactions = Transactions(engine, self.refusals)
         self.storage = Storage(self.metadata, engine.dialect, self.refusals, clock)
         self.projector = Projector(self.storage)
@@ -82,12 +87,14 @@ class Runtime:
         }
         """Every ledger's event log: the one way rows enter a ledger."""
         audit_table = _audit_table(self.metadata, self.capabilities.values())
-        self.audit = AuditLog(
-            self.logs[audit_table.name] if audit_table is not None else None,
-            EventTypes(self.event_types, self.capabilities.values()),
-            self.refusals,
+        audit_log = self.logs[audit_table.name] if audit_table is not None else None
+        event_types = EventTypes(self.event_types, self.capabilities.values())
+        self.audit = AuditLog(audit_log, event_types, self.refusals)
+        lifecycles = Lifecycles(self.capabilities.values(), self.metadata.tables, self.refusals)
+        self.lifecycles = lifecycles
+        self.operations = Operations(
+            self.storage, self.audit, self.projector, self.logs, lifecycles
         )
-        self.operations = Operations(self.storage, self.audit, self.projector, self.logs)
         self.handlers = Handlers(
             self.capabilities, self.storage, self.audit, self.transactions, self.refusals
         )
@@ -103,11 +110,9 @@ class Runtime:
             self.handlers,
         )
         """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
-        tool_names = {spec.tool_name for spec in self.capabilities.values()}
-        for provider_class in ZERO_SETUP:
-            if provider_class.tool_name in tool_names:
-                self.tools.register(provider_class.tool_name, provider_class(self.clock))
+        _register_zero_setup(self.tools, self.capabilities.values(), clock)
         install_append_only(self.metadata)
+        install_row_security(self.metadata)
 
     @classmethod
     def open(
@@ -170,7 +175,7 @@ class Runtime:
         if spec is None:
             raise UnknownCapability(f"no compiled spec declares capability {capability_id!r}")
         self._gate(ctx, spec)
-        return self._run(ctx, spec, self._validated(spec, payload))
+        return self._run(ctx, spec, self.admission.built(spec, payload))
 
     def invoke_within(
         self,
@@ -183,37 +188,18 @@ class Runtime:
         cache write and audit row), with the same gate and input contract as `invoke`."""
         spec = self.capabilities[capability_id]
         self._gate(ctx, spec)
-        return self.operations.run(connection, ctx, spec, self._validated(spec, payload))
-
-    def _validated(self, spec: CapabilitySpec, payload: Mapping[str, Any]) -> pydantic.BaseModel:
-        try:
-            return spec.input_model.model_validate(dict(payload))
-        except pydantic.ValidationError as error:
-            raise ContractViolation(
-                self.refusals.code(spec, Role.CONTRACT_VALIDATION), _summary(error)
-            ) from None
+        return self.operations.run(connection, ctx, spec, self.admission.built(spec, payload))
 
     def execute(
         self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel
     ) -> object:
         """Run a capability with an already-built input model (the typed wrappers' path)."""
+        spec = self.admission.own(spec)
         self._gate(ctx, spec)
-        return self._run(ctx, spec, payload)
+        return self._run(ctx, spec, self.admission.built(spec, payload))
 
     def _run(self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel) -> object:
-        """Run a gated call: its input's type, then its operation."""
-        if not isinstance(payload, spec.input_model):
-            raise ContractViolation(
-                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
-                f"{spec.id} takes {spec.input_model.__name__}, got {type(payload).__name__}",
-            )
-        if _holds_nul(payload):
-            # No backend-dependent answer: PostgreSQL cannot store NUL in text or JSON, so no
-            # backend accepts it, and the refusal carries this capability's own code.
-            raise ContractViolation(
-                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
-                f"{spec.id}: text holds a NUL character, which no field may hold",
-            )
+        """Run a gated call with its validated input: its operation."""
         if spec.operation == Operation.HANDLER:
             return self.handlers.run(ctx, spec, payload)
         if spec.operation == Operation.TOOL_QUERY and spec.tool_path is not None:
@@ -235,8 +221,9 @@ class Runtime:
             raise CallerRefused(
                 self.refusals.code(spec, Role.CALLER_REFUSED),
                 f"{spec.id} admits {', '.join(spec.callers) or 'no caller'} "
-                f"({spec.allowed_callers}), not {ctx.caller}",
+                f"({spec.allowed_callers}), not {ctx.caller!r}",
             )
+        self.admission.context(ctx, spec)
 
     def transaction(
         self, *, read_only: bool, spec: CapabilitySpec | None = None
@@ -244,6 +231,26 @@ class Runtime:
         """One transaction; read-only ones refuse writes at the database. Driver errors
         become StorageErrors with the spec's codes."""
         return self.transactions.begin(read_only=read_only, spec=spec)
+
+
+def _register_zero_setup(
+    tools: ToolRunner, specs: Iterable[CapabilitySpec], clock: Callable[[], int]
+) -> None:
+    """The providers that need no configuration, for the tools of the catalog named so."""
+    tool_names = {spec.tool_name for spec in specs}
+    for provider_class in ZERO_SETUP:
+        if provider_class.tool_name in tool_names:
+            tools.register(provider_class.tool_name, provider_class(clock))
+
+
+def _declared_codes(specs: Iterable[CapabilitySpec]) -> dict[str, frozenset[str]]:
+    """Engine id -> every reason code its capabilities' specs declare."""
+    declared: dict[str, frozenset[str]] = {}
+    for spec in specs:
+        declared[spec.engine_id] = declared.get(spec.engine_id, frozenset()) | set(
+            spec.reason_codes
+        )
+    return declared
 
 
 def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.Table | None:
@@ -254,37 +261,6 @@ def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.T
     if len(tables) > 1:
         raise ValueError(f"audit_append capabilities write to several tables: {tables}")
     return metadata.tables[tables.pop()] if tables else None
-
-
-def _holds_nul(payload: pydantic.BaseModel) -> bool:
-    """Whether any string in the input (key or item) holds a NUL. JSON spells a NUL `\\u0000`,
-    so a dump without that spelling has none: one pass in Rust for the usual input, and a
-    walk to confirm (the spelling may be an escaped backslash's text)."""
-    try:
-        if "\\u0000" not in payload.model_dump_json():
-            return False
-    except PydanticSerializationError:
-        pass  # not JSON-shaped: walk it
-    return _walk_nul(payload.model_dump())
-
-
-def _walk_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_walk_nul(k) or _walk_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_walk_nul(item) for item in value)
-    return False
-
-
-def _summary(error: pydantic.ValidationError) -> str:
-    parts = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item["loc"]) or "input"
-        parts.append(f"{where}: {item['msg']}")
-    more = error.error_count() - len(parts)
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def _make_engine(url: str) -> Engine:

@@ -1,64 +1,29 @@
 """Schema installation: the generated tables plus what SQLAlchemy tables cannot say.
 
-Append-only ledgers are enforced by the database, not by Python: triggers refuse UPDATE and
-DELETE (and TRUNCATE on PostgreSQL) on every LEDGER table. On PostgreSQL a statement-level
-trigger also sends NOTIFY on NOTIFY_CHANNEL, with the ledger's name as payload, so an event
-log's tail wakes when events commit. The triggers hang on the tables' `after_create` events,
-so anything that creates the tables from the metadata installs them.
+Append-only ledgers are enforced by the database, not by Python: every LEDGER table gets the
+append-only guard of guards.py (triggers that refuse UPDATE, DELETE, TRUNCATE and SQLite's
+REPLACE, and on PostgreSQL the NOTIFY an event log's tail wakes on).
+
+On PostgreSQL every table also gets row-level security for the role handlers' statements run
+as (confinement.py): a tenant's rows only, and writes only by the engine that owns the table.
+The runtime's own role (the tables' owner) is not subject to it.
+
+The triggers and policies hang on the tables' `after_create` events (the role on the
+metadata's `before_create`), so anything that creates the tables from the metadata installs
+them.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ecm_contract import TruthType
-from sqlalchemy import DDL, MetaData, Table, event
+from sqlalchemy import MetaData, Table, event
+from sqlalchemy.engine import Connection
 
+from ecm_runtime.confinement import ENGINE_SETTING, HANDLER_ROLE, TENANT_SETTING
 from ecm_runtime.facts import facts
-
-APPEND_ONLY_MESSAGE = "ecm append-only table"
-
-
-def _ddl(statement: str) -> DDL:
-    # DDL() applies %-formatting: a literal % is written %%.
-    return DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]  # untyped upstream
-
-
-NOTIFY_CHANNEL = "ecm_ledger"
-_PG_FUNCTIONS = (
-    "CREATE OR REPLACE FUNCTION ecm_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} %', TG_TABLE_NAME "
-    "USING ERRCODE = 'restrict_violation'; END $$",
-    "CREATE OR REPLACE FUNCTION ecm_notify_ledger() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$",
-)
-
-
-def guard_triggers(dialect: str, table: str) -> dict[str, str]:
-    """The triggers that keep a ledger append-only on a dialect: name -> CREATE statement.
-    Table names are snake_case, validated by the compiler."""
-    if dialect == "sqlite":
-        return {
-            f"{table}_no_{operation.lower()}": (
-                f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE} {table}'); END"
-            )
-            for operation in ("UPDATE", "DELETE")
-        }
-    if dialect == "postgresql":
-        return {
-            f"{table}_append_only": f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR "
-            f"DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION ecm_append_only()",
-            f"{table}_no_truncate": f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON "
-            f"{table} FOR EACH STATEMENT EXECUTE FUNCTION ecm_append_only()",
-            f"{table}_notify": f"CREATE TRIGGER {table}_notify AFTER INSERT ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION ecm_notify_ledger()",
-        }
-    return {}
-
-
-def guard_statements(dialect: str, table: str) -> list[str]:
-    """Everything that makes a ledger append-only, in order (functions first), as plain SQL."""
-    functions = list(_PG_FUNCTIONS) if dialect == "postgresql" else []
-    return functions + list(guard_triggers(dialect, table).values())
+from ecm_runtime.guards import ddl, install_guard
 
 
 def ledger_tables(metadata: MetaData) -> list[Table]:
@@ -72,11 +37,73 @@ def ledger_tables(metadata: MetaData) -> list[Table]:
 
 
 def install_append_only(metadata: MetaData) -> None:
-    """Attach the append-only triggers to every LEDGER table of `metadata` (once)."""
+    """Attach the append-only guard to every LEDGER table of `metadata` (once)."""
     for table in ledger_tables(metadata):
         if table.info.get("ecm_append_only_installed"):
             continue
         table.info["ecm_append_only_installed"] = True
-        for dialect in ("sqlite", "postgresql"):
-            for statement in guard_statements(dialect, table.name):
-                event.listen(table, "after_create", _ddl(statement).execute_if(dialect=dialect))
+        event.listen(table, "after_create", _guard_after_create)
+
+
+def _guard_after_create(table: Table, connection: Connection, **_: Any) -> None:
+    # After the table's indexes: the SQLite guard reads the keys it protects from the table.
+    install_guard(connection, table.name)
+
+
+_CREATE_HANDLER_ROLE = (
+    "DO $$ BEGIN "
+    f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{HANDLER_ROLE}') THEN "
+    f"CREATE ROLE {HANDLER_ROLE} NOLOGIN NOSUPERUSER NOINHERIT NOBYPASSRLS; END IF; "
+    # Concurrent installers race to create the role: the loser finds it made.
+    "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    f"DO $$ BEGIN EXECUTE format('GRANT USAGE ON SCHEMA %I TO {HANDLER_ROLE}', "
+    "current_schema()); END $$",
+)
+"""The role handlers' statements run as; the session's own user may take it (as superuser,
+or as its creator)."""
+
+
+def row_security_statements(table: Table) -> list[str]:
+    """What confines a handler's statements on a PostgreSQL table: its tenant's rows, writes
+    by the owning engine only. Table and column names are snake_case, validated by the
+    compiler; the engine id is quoted as a literal."""
+    name, known = table.name, facts(table)
+    tenant = known.tenant_column
+    engine = known.engine_id.replace("'", "''")
+    rows = (
+        f"{tenant} IS NOT DISTINCT FROM NULLIF(current_setting('{TENANT_SETTING}', true), '')"
+        if tenant
+        else "true"
+    )
+    owner = f"current_setting('{ENGINE_SETTING}', true) = '{engine}'"
+    statements = [
+        f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {HANDLER_ROLE}",
+        f"CREATE POLICY ecm_rows ON {name} TO {HANDLER_ROLE} USING ({rows})",
+        f"CREATE POLICY ecm_insert ON {name} AS RESTRICTIVE FOR INSERT TO {HANDLER_ROLE} "
+        f"WITH CHECK ({owner})",
+        f"CREATE POLICY ecm_update ON {name} AS RESTRICTIVE FOR UPDATE TO {HANDLER_ROLE} "
+        f"USING ({owner}) WITH CHECK ({owner})",
+        f"CREATE POLICY ecm_delete ON {name} AS RESTRICTIVE FOR DELETE TO {HANDLER_ROLE} "
+        f"USING ({owner})",
+    ]
+    if known.identity:
+        statements.append(
+            f"DO $$ BEGIN EXECUTE format('GRANT USAGE ON SEQUENCE %s TO {HANDLER_ROLE}', "
+            f"pg_get_serial_sequence('{name}', '{known.identity}')); END $$"
+        )
+    return statements
+
+
+def install_row_security(metadata: MetaData) -> None:
+    """Attach the handler role and every table's row-level security to `metadata` (once)."""
+    if metadata.info.get("ecm_row_security_installed"):
+        return
+    metadata.info["ecm_row_security_installed"] = True
+    for statement in _CREATE_HANDLER_ROLE:
+        event.listen(metadata, "before_create", ddl(statement).execute_if(dialect="postgresql"))
+    for table in metadata.sorted_tables:
+        if "truth_type" not in table.info:
+            continue
+        for statement in row_security_statements(table):
+            event.listen(table, "after_create", ddl(statement).execute_if(dialect="postgresql"))

@@ -8,19 +8,20 @@ idempotency keys) and from the capability's spec (fills, lookups).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from ecm_contract import IDEMPOTENCY_FIELD, AuditColumn, Role
+from ecm_contract import IDEMPOTENCY_FIELD, REASON_FIELD, AuditColumn, Role
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
 from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import ContractViolation, ScopeViolation
+from ecm_runtime.errors import ContractViolation, IdempotencyConflict, ScopeViolation
 from ecm_runtime.facts import facts
-from ecm_runtime.idempotency import OUTCOMES, Claim, Outcomes
+from ecm_runtime.guards import KEY_TAKEN
+from ecm_runtime.idempotency import OUTCOMES, Claim, ClaimState, KeyedCall, Outcomes
 from ecm_runtime.prepared import Prepared
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.results import RowId, Written
@@ -85,6 +86,8 @@ class Storage:
     ) -> dict[str, Any]:
         """The table's row from a call's input: its own columns, fills, the caller's tenant."""
         row = {c.name: values[c.name] for c in table.columns if c.name in values}
+        if REASON_FIELD in table.c:
+            self.refusals.check_declared(spec, spec.engine_id, values.get(REASON_FIELD))
         for column, source in spec.fill:
             row[column] = digest(values) if source == DIGEST else values.get(source)
         row.pop(facts(table).identity or "", None)
@@ -113,7 +116,12 @@ class Storage:
             return Prepared(insert, self.dialect, tuple(row))
 
         statement: Prepared = self.statement("insert_new", table, tuple(row), build)
-        cursor = statement.execute(connection, row)
+        try:
+            cursor = statement.execute(connection, row)
+        except sa.exc.DBAPIError as error:
+            if KEY_TAKEN in str(error.orig):  # SQLite's REPLACE guard: the key is taken
+                return None
+            raise
         try:
             # The identity is an integer column: the driver's value needs no processing.
             found = cursor.fetchone() if identity else None
@@ -124,9 +132,11 @@ class Storage:
     def replay_of(
         self, connection: Connection, table: sa.Table, row: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
-        """The row an idempotent retry repeats: same values on a complete idempotency key."""
+        """The row an idempotent retry repeats: same values on a complete idempotency key (a
+        row of no tenant is the system scope's: its NULL tenant is a value of the key)."""
+        tenant = facts(table).tenant_column
         for key in facts(table).idempotency_keys:
-            if all(row.get(column) is not None for column in key):
+            if all(row.get(column) is not None for column in key if column != tenant):
                 condition = sa.and_(*(table.c[column] == row[column] for column in key))
                 found = connection.execute(sa.select(table).where(condition)).mappings().first()
                 if found is not None:
@@ -134,10 +144,18 @@ class Storage:
         return None
 
     def original(
-        self, connection: Connection, spec: CapabilitySpec, table: sa.Table, row: Mapping[str, Any]
+        self,
+        connection: Connection,
+        spec: CapabilitySpec,
+        table: sa.Table,
+        row: Mapping[str, Any],
+        *,
+        clock_columns: frozenset[str] = frozenset(),
     ) -> Mapping[str, Any]:
-        """A write that inserted nothing: the caller's own earlier row, or a refusal. Another
-        tenant's row under the same key is never revealed, not even its id."""
+        """A write that inserted nothing: the caller's own earlier row under the same
+        idempotency key, which must be the row this call would have written (but for
+        `clock_columns`, the runtime's time of each attempt); else a refusal. Every key is
+        its tenant's own (ECM074), so no other tenant's row is ever found."""
         original = self.replay_of(connection, table, row)
         if original is None:
             self.refusals.refuse(
@@ -146,18 +164,41 @@ class Storage:
                 ContractViolation,
                 f"{spec.id}: a row with the same unique key already exists in {table.name}",
             )
-        tenant = facts(table).tenant_column
-        if tenant and original.get(tenant) != row.get(tenant):
-            self.refusals.refuse(
-                spec,
-                Role.SCOPE_VIOLATION,
-                ScopeViolation,
-                f"{spec.id}: the idempotency key is taken in another tenant",
-            )
+        identity = facts(table).identity
+        differs = sorted(
+            column
+            for column, value in row.items()
+            if column != identity and column not in clock_columns and original.get(column) != value
+        )
+        if differs:
+            self.conflict(spec, f"its first call wrote other values of {', '.join(differs)}")
         return original
+
+    def conflict(self, spec: CapabilitySpec, why: str) -> NoReturn:
+        """A used idempotency key, reused for another call: refused, never replayed."""
+        self.refusals.refuse(
+            spec,
+            Role.IDEMPOTENCY_REPLAY,
+            IdempotencyConflict,
+            f"{spec.id}: the idempotency key names another call ({why}); a retry repeats its "
+            "call exactly, and a new call needs a new key",
+        )
 
     def replayed(self, spec: CapabilitySpec, row_id: RowId) -> Written:
         return Written(row_id, True, self.refusals.code(spec, Role.IDEMPOTENCY_REPLAY))
+
+    def keyed(
+        self,
+        ctx: CallContext,
+        spec: CapabilitySpec,
+        values: Mapping[str, Any],
+        scope: Sequence[object],
+    ) -> KeyedCall | None:
+        """The call under its idempotency key, within `scope`; None: it has no key."""
+        idempotency_key = values.get(IDEMPOTENCY_FIELD)
+        if idempotency_key is None:
+            return None
+        return KeyedCall(spec.id, ctx.tenant_id, tuple(scope), str(idempotency_key), digest(values))
 
     def claim(
         self,
@@ -172,15 +213,29 @@ class Storage:
     ) -> Claim | None:
         """Claim the call's idempotency key in the table's scope of the row (its declared
         idempotency key's columns, else the columns the write is keyed by); None: no key."""
-        idempotency_key = values.get(IDEMPOTENCY_FIELD)
-        if idempotency_key is None:
-            return None
         declared = next(iter(facts(table).idempotency_keys), ())
         columns = [c for c in declared if c != IDEMPOTENCY_FIELD] or list(key)
-        scope = [table.name, *(row.get(c) for c in columns)]
-        return self.outcomes.claim(
-            connection, spec.id, ctx.tenant_id, scope, str(idempotency_key), now
-        )
+        keyed = self.keyed(ctx, spec, values, [table.name, *(row.get(c) for c in columns)])
+        return None if keyed is None else self.claim_in(connection, spec, keyed, now)
+
+    def claim_in(
+        self,
+        connection: Connection,
+        spec: CapabilitySpec,
+        keyed: KeyedCall,
+        now: int,
+        *,
+        pending_ok: bool = False,
+    ) -> Claim:
+        """Claim a key. In the call's own transaction the claim commits with the call, so no
+        other call sees it pending (a concurrent one waits at the database, then replays);
+        only a call that runs apart (`pending_ok`) meets a pending claim."""
+        claim = self.outcomes.claim(connection, keyed, now)
+        if claim.state is ClaimState.CONFLICT:
+            self.conflict(spec, "another capability or another input")
+        if claim.state is ClaimState.PENDING and not pending_ok:
+            self.conflict(spec, "a call still running outside a transaction")
+        return claim
 
     def upsert_statement(
         self,
@@ -195,8 +250,16 @@ class Storage:
         another tenant holds updates nothing and returns no row."""
         insert = self.insert(table)
         changes = {column: insert.excluded[column] for column in row if column not in key}
-        tenant = facts(table).tenant_column if guard_tenant else None
-        where = table.c[tenant] == insert.excluded[tenant] if tenant else None
         if not changes:  # every column is the key: an unchanged row still answers
             changes = {key[0]: insert.excluded[key[0]]}
+        tenant = facts(table).tenant_column
+        where = table.c[tenant] == insert.excluded[tenant] if tenant and guard_tenant else None
+        if tenant in key and row.get(tenant) is None and table.c[tenant].nullable:
+            # A row of the system scope: its key is the one the system-scope companion index
+            # holds (the tenant's own unique index takes every NULL tenant as distinct).
+            return insert.on_conflict_do_update(
+                index_elements=[c for c in key if c != tenant],
+                index_where=table.c[tenant].is_(None),
+                set_=changes,
+            )
         return insert.on_conflict_do_update(index_elements=key, set_=changes, where=where)

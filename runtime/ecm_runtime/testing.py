@@ -4,12 +4,30 @@
 required properties only, the shortest strings, the numbers nearest zero in bounds, the first
 enum value or `anyOf` branch that yields a value. It reads the JSON Schema pydantic writes for
 the generated models (`$ref`/`$defs`, `anyOf`, `enum`, `const`, bounds, lengths, item counts).
+`example_input(spec)` is such a value for a capability's input, with a reason code its spec
+declares; `example_context(rt, caller, tenant)` a context whose fields their types admit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
+
+from ecm_contract import CONTEXT_FIELDS, REASON_FIELD, AuditColumn
+
+from ecm_runtime.admission import Admission
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.context import CallContext
+
+
+class _Runtime(Protocol):
+    """What a contract test's runtime offers these helpers (the Runtime, in practice)."""
+
+    @property
+    def admission(self) -> Admission: ...
+
+    def context(self, caller: str, tenant_id: str | None = None, **thread: Any) -> CallContext: ...
+
 
 _MAX_DEPTH = 24
 
@@ -21,6 +39,25 @@ class NoExample(ValueError):
 def example(schema: Mapping[str, Any]) -> Any:
     """A small value `schema` admits."""
     return _Builder(schema.get("$defs", {})).value(schema, 0)
+
+
+def example_input(spec: CapabilitySpec) -> dict[str, Any]:
+    """A small input the capability's model admits, its reason code one the spec declares."""
+    value = example(spec.input_model.model_json_schema(by_alias=True))
+    assert isinstance(value, dict)
+    if isinstance(value.get(REASON_FIELD), str) and spec.reason_codes:
+        value[REASON_FIELD] = spec.reason_codes[0]
+    return value
+
+
+def example_context(rt: _Runtime, caller: str, tenant_id: str | None) -> CallContext:
+    """A context for `caller` and `tenant_id` whose thread fields their types admit."""
+    thread = {
+        name: example(adapter.json_schema())
+        for name, adapter in rt.admission.context_types.items()
+        if name in CONTEXT_FIELDS and name != AuditColumn.TENANT_ID
+    }
+    return rt.context(caller, tenant_id, **thread)
 
 
 class _Builder:

@@ -17,15 +17,16 @@ from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from ecm_contract import CLOCK_FIELD, IDEMPOTENCY_FIELD, REASON_FIELD, Role
+from ecm_contract import CLOCK_FIELD, IDEMPOTENCY_FIELD, REASON_FIELD, TOOL_REQUEST_OMITS, Role
 from ecm_contract import AuditColumn as A
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
-from ecm_runtime.context import CONTEXT_FIELDS, CallContext
-from ecm_runtime.errors import StorageError
+from ecm_runtime.context import CallContext
+from ecm_runtime.errors import ContractViolation, StorageError
+from ecm_runtime.facts import facts
 from ecm_runtime.handlers import HandlerCall, Handlers
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.transactions import Transactions
@@ -33,8 +34,6 @@ from ecm_runtime.transactions import Transactions
 Provider = Callable[[BaseModel], BaseModel | Mapping[str, Any]]
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 NO_LOCALE = "und"  # BCP 47 "undetermined": the cache key needs a locale
-# Input fields that say who asks, not what: they are not part of the query's identity.
-_ENVELOPE = frozenset({*CONTEXT_FIELDS, IDEMPOTENCY_FIELD, CLOCK_FIELD})
 
 
 class ToolFailure(Exception):
@@ -66,11 +65,12 @@ class ToolPolicy:
 
 
 def normalised(values: Mapping[str, Any]) -> dict[str, Any]:
-    """What a query asks, in one spelling: envelope fields dropped, whitespace collapsed."""
+    """What a query asks, in one spelling: the fields its provider sees (not who asks, the
+    thread or the attempt; ecm_contract.TOOL_REQUEST_OMITS), whitespace collapsed."""
     return {
         key: " ".join(value.split()) if isinstance(value, str) else value
         for key, value in sorted(values.items())
-        if key not in _ENVELOPE and value is not None
+        if key not in TOOL_REQUEST_OMITS and value is not None
     }
 
 
@@ -133,18 +133,23 @@ class ToolRunner:
         path, tool, model = spec.tool_path, spec.tool_name, spec.output_model
         assert path is not None and tool is not None and model is not None
         values = payload.model_dump(by_alias=True)
+        request = self._request(spec, values)
         names = path.fields
+        asked = request.model_dump(mode="json", by_alias=True)
         key = {
             names.tool_name: tool,
-            names.query_hash: digest(normalised(values)),
+            # Everything the provider is given, and who gives it: the answer depends on
+            # nothing else, so a cached answer is exactly the one this call would get.
+            names.query_hash: digest({"caller": ctx.caller, "request": asked}),
             names.locale: values.get(names.locale) or NO_LOCALE,
         }
-        call = _Call(ctx, spec, path, values, key)
+        call = _Call(ctx, spec, path, values, key, request)
 
         earlier = self._earlier(call)
         if earlier is not None:
             return self._replay(call, earlier, model)
-        status = BYPASS if tool in self.policy.uncached_tools else MISS
+        cached_here = tool not in self.policy.uncached_tools and self._cacheable(ctx, path)
+        status = MISS if cached_here else BYPASS
         self._check_policy(call, status)
         if status == MISS:
             cached = self.calls.invoke(ctx, path.cache_read, key)
@@ -152,7 +157,7 @@ class ToolRunner:
                 response = model.model_validate(cached.model_dump()[names.payload])
                 self._commit(call, path.ok_commit, HIT, None)
                 return response
-        response = self._provide(call, payload, model, status)
+        response = self._provide(call, model, status)
         # The cache row and the ok row commit together: a refused commit leaves no cache row.
         with self.transactions.begin(read_only=False, spec=spec) as connection:
             if status == MISS:
@@ -167,6 +172,26 @@ class ToolRunner:
                 self.calls.invoke_within(connection, ctx, write.id, _accepted(write, entry))
             self._commit(call, path.ok_commit, status, None, connection)
         return response
+
+    def _request(self, spec: CapabilitySpec, values: Mapping[str, Any]) -> BaseModel:
+        """What the provider is given: the query in its one spelling (`normalised`)."""
+        request_model = spec.request_model
+        assert request_model is not None, f"{spec.id}: a tool query has a request model"
+        try:
+            return request_model.model_validate(normalised(values))
+        except ValidationError as error:
+            raise ContractViolation(
+                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
+                f"{spec.id}: the query, in its one spelling, breaks its contract: "
+                f"{error.errors()[0]['msg']}",
+            ) from None
+
+    def _cacheable(self, ctx: CallContext, path: ToolPath) -> bool:
+        """Whether this context's answers may be cached: a cache of tenant rows holds no
+        answer for a context without a tenant (its queries bypass the cache)."""
+        table = self.tables[self.capabilities[path.cache_write].table or ""]
+        tenant = facts(table).tenant_column
+        return ctx.tenant_id is not None or not tenant or bool(table.c[tenant].nullable)
 
     def _check_policy(self, call: _Call, status: str) -> None:
         policy, tool = self.policy, call.spec.tool_name or ""
@@ -186,11 +211,12 @@ class ToolRunner:
         if budget is not None and self._calls_so_far(call) >= budget:
             self._fail(call, Role.BUDGET_EXCEEDED, status, "the correlation's tool budget is spent")
 
-    def _provide(
-        self, call: _Call, payload: BaseModel, model: type[BaseModel], status: str
-    ) -> BaseModel:
+    def _provide(self, call: _Call, model: type[BaseModel], status: str) -> BaseModel:
         handler = self.handlers.handler(call.spec)
-        request = HandlerCall(payload, call.ctx, call.spec, self.clock(), None)
+        # The provider sees the request and who asks as far as the cache key says: the caller
+        # class and the tenant, not the user, the device or the thread.
+        asking = CallContext(call.ctx.runtime, call.ctx.caller, call.ctx.tenant_id)
+        request = HandlerCall(call.request, asking, call.spec, self.clock(), None)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         try:
             answer = pool.submit(handler, request).result(timeout=self.policy.timeout_seconds)
@@ -240,23 +266,19 @@ class ToolRunner:
         raise ToolError(code, f"{call.spec.id}: {message}")
 
     def _earlier(self, call: _Call) -> Mapping[str, Any] | None:
-        """The audit row of an earlier call with this idempotency key in this thread. A key
-        another tenant holds fails closed before anything runs, revealing nothing of it."""
+        """The audit row of an earlier call with this idempotency key in this tenant's thread
+        (a key is its tenant's own: another tenant's use of it is none of this call's)."""
         table = self.audit_table
         key = call.values.get(IDEMPOTENCY_FIELD)
         if table is None or key is None:
             return None
         query = sa.select(table).where(
+            table.c[A.TENANT_ID] == call.ctx.tenant_id,  # IS NULL for the system scope
             table.c[A.CORRELATION_ID] == call.values.get(A.CORRELATION_ID),
             table.c[A.IDEMPOTENCY_KEY] == key,
         )
         with self.transactions.begin(read_only=True, spec=call.spec) as connection:
             row = connection.execute(query).mappings().first()
-        if row is not None and row[A.TENANT_ID] != call.ctx.tenant_id:
-            raise ToolError(
-                self.refusals.code(call.spec, Role.SCOPE_VIOLATION),
-                f"{call.spec.id}: the idempotency key is taken in another tenant",
-            )
         return dict(row) if row is not None else None
 
     def _replay(self, call: _Call, earlier: Mapping[str, Any], model: type[BaseModel]) -> BaseModel:
@@ -328,3 +350,5 @@ class _Call:
     path: ToolPath
     values: Mapping[str, Any]
     key: Mapping[str, Any]
+    request: BaseModel
+    """What the provider is given."""

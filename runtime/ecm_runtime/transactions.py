@@ -25,9 +25,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.errors import AppendOnlyViolation, ContractViolation, ReadOnlyViolation
+from ecm_runtime.guards import APPEND_ONLY_MESSAGE
 from ecm_runtime.prepared import DriverErrors
 from ecm_runtime.refusals import Refusals
-from ecm_runtime.schema import APPEND_ONLY_MESSAGE
 
 QUERY_ONLY: Final = "ecm_query_only"
 KEPT_CONNECTIONS: Final = 2

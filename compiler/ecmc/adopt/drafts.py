@@ -5,8 +5,9 @@ reviewer sees every inference (and `ecmc lint` can list the entries still unconf
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ecm_contract import TruthType
@@ -57,38 +58,96 @@ def _serial_key(table: SqlTable) -> str | None:
     return column.name if column is not None and column.serial else None
 
 
-def table_entry(table: SqlTable, ecm_text: str = "") -> str:
-    """The `### table` entry of a wiring spec's `## Tables`, every guess marked."""
+def table_entry(
+    table: SqlTable, ecm_text: str = "", tables: Mapping[str, SqlTable] | None = None
+) -> str:
+    """The `### table` entry of a wiring spec's `## Tables`, every guess marked. `tables`, the
+    schema the table is part of, tells which foreign keys still name a key once every key of
+    a tenant's rows holds its tenant."""
     guess = truth_type(table, ecm_text)
+    serial = _serial_key(table)
+    tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
+    scoped: list[str] = []
+    primary_key = table.primary_key
+    if tenant and serial is None:
+        primary_key = _tenants_own(primary_key, tenant, "primary key", scoped)
     lines = [
         f"### `{table.name}`",
         f"- `truth_type`: `{guess.truth_type}`",
         "- `columns`: `("
         + ", ".join(c.name + ("?" if c.nullable else "") for c in table.columns.values())
         + ")`",
-        f"- `primary_key`: `({', '.join(table.primary_key)})`",
+        f"- `primary_key`: `({', '.join(primary_key)})`",
     ]
-    serial = _serial_key(table)
     if serial is not None:
         lines.append(f"- `identity`: `{serial}`")
-    tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
     lines.append(f"- `tenant_column`: `{tenant}`" if tenant else "- `scope`: `GLOBAL`")
     if guess.truth_type is TruthType.CACHE:
         lines.append("- `ttl_column`: `expires_at`")
     full = [k for k in table.unique_keys if k.where is None]
     partial = [k for k in table.unique_keys if _idempotency(table, k)]
+    if tenant:
+        full = [_scoped_key(k, tenant, scoped) for k in full]
+        partial = [_scoped_key(k, tenant, scoped) for k in partial]
     lines += _keys("unique_keys", full) + _keys("idempotency_keys", partial)
     lines += _keys("indexes", table.indexes)
-    if table.foreign_keys:
+    kept, dropped = _references(table, tenant, tables or {})
+    if kept:
         lines.append("- `foreign_keys`:")
-        lines += [f"  - `{c}`: `{t}.{tc}`" for c, t, tc in table.foreign_keys]
+        lines += [f"  - `{c}`: `{t}.{tc}`" for c, t, tc in kept]
     lines.append(
         f"- `description`: {INFERRED} from {table.at}: truth_type "
         f"{guess.truth_type} from {guess.why}"
         + ("" if tenant else "; scope GLOBAL (no tenant_id column)")
+        + (
+            f"; {tenant} added to {', '.join(scoped)} (every key of a tenant's rows holds "
+            "the tenant: ECM074), where the database's key spans tenants"
+            if scoped
+            else ""
+        )
+        + "".join(
+            f"; foreign key {c} -> {t}.{tc} left out: {t} is keyed by its tenant, and this "
+            "table holds no tenant to refer with"
+            for c, t, tc in dropped
+        )
         + "."
     )
     return "\n".join(lines) + "\n"
+
+
+def _references(
+    table: SqlTable, tenant: str | None, tables: Mapping[str, SqlTable]
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """The foreign keys to draft, and those left out: a reference into a tenant's rows by a
+    table with no tenant column can no longer name a key (the target's keys hold the tenant)."""
+    kept, dropped = [], []
+    for column, target, target_column in table.foreign_keys:
+        referred = tables.get(target)
+        target_tenant = next(
+            (c for c in _TENANT_COLUMNS if referred and c in referred.columns), None
+        )
+        serial = _serial_key(referred) if referred is not None else None
+        if target_tenant and not tenant and target_column != serial:
+            dropped.append((column, target, target_column))
+        else:
+            kept.append((column, target, target_column))
+    return kept, dropped
+
+
+def _tenants_own(
+    columns: tuple[str, ...], tenant: str, what: str, scoped: list[str]
+) -> tuple[str, ...]:
+    """A key as the tenant's own: with the tenant column first when the SQL left it out
+    (noted in `scoped`, for the entry's description)."""
+    if tenant in columns:
+        return columns
+    scoped.append(what)
+    return (tenant, *columns)
+
+
+def _scoped_key(key: SqlKey, tenant: str, scoped: list[str]) -> SqlKey:
+    columns = _tenants_own(key.columns, tenant, key.name, scoped)
+    return key if columns == key.columns else dataclasses.replace(key, columns=columns)
 
 
 def _idempotency(table: SqlTable, key: SqlKey) -> bool:

@@ -196,7 +196,9 @@ def _table(
     for _, target, _ in imported.foreign_keys:
         if target not in defined and target in sql.tables:
             _table(adoption, program, engine_id, target, text, sql, given, defined)
-    return _add_table(adoption, program, engine_id, name, table_entry(imported, text), "sql")
+    return _add_table(
+        adoption, program, engine_id, name, table_entry(imported, text, sql.tables), "sql"
+    )
 
 
 def _convention_disagrees(column: SqlColumn) -> bool:

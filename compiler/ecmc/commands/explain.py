@@ -364,6 +364,15 @@ EXPLANATIONS: dict[str, Explanation] = {
         "- `status`: `string` — inferred from 0012_x.sql:14 onboarding_drafts.status TEXT",
         "Check the entry; then drop the 'inferred ...' words (or write your own description).",
     ),
+    "ECM074": _x(
+        "Every unique key of a table whose rows belong to tenants (primary key, unique key, "
+        "idempotency key) includes its tenant column; a database-numbered identity is the "
+        "one exception. A key shared across tenants refuses one tenant's row because another "
+        "tenant holds the value, which tells it so (an existence oracle), and a table cannot "
+        "be distributed by tenant when one of its keys spans tenants.",
+        "- `idempotency_keys`:\n  - `ux_events_idempotency`: `(correlation_id, idempotency_key)`",
+        "Add the tenant column to the key: `(tenant_id, correlation_id, idempotency_key)`.",
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecm_contract import Operation
+from ecm_contract import TOOL_REQUEST_OMITS, Operation
 
 from ecmc.emit.catalog_parts import event_types_view, lifecycle_view, tool_path_view
 from ecmc.emit.imports import Imports
@@ -157,6 +157,10 @@ class _EngineModule:
         arguments = self.spec_arguments(cap, binding, input_model, output_model, source)
         if returns is not None:
             arguments += [("returns", returns), ("method", pyrepr(snake(stem)))]
+        request_model = None
+        if binding is not None and binding.operation is Operation.TOOL_QUERY:
+            request_model = _request_model(cap, stem, self.annotator, source)
+            arguments.append(("request_model", request_model))
         stated = [(k, v) for k, v in arguments if k in _REQUIRED or _flat(v) not in _DEFAULTS]
         constructor = self.imports.name("ecm_runtime.catalog", "CapabilitySpec")
         spec = call(constructor, *(prefixed(f"{k}=", v) for k, v in stated))
@@ -176,7 +180,7 @@ class _EngineModule:
             method = Group(
                 f"def {snake(binding.tool_name)}",
                 "(",
-                (Atom("self"), Atom(f"request: {input_model}")),
+                (Atom("self"), Atom(f"request: {request_model}")),
                 ")",
             )
             self.tools.append(render(method, INDENT, f" -> {output_model}: ..."))
@@ -290,6 +294,13 @@ def _is_model(ref: TypeRef, records: Mapping[str, Record]) -> bool:
 
 def _input_model(cap: Capability, stem: str, annotator: Annotator, source: str) -> str:
     return _io_models(cap, stem, annotator, source, inputs_only=True)[0]
+
+
+def _request_model(cap: Capability, stem: str, annotator: Annotator, source: str) -> str:
+    """What a tool query's provider sees: its input but for the fields the cache key omits."""
+    fields = tuple(m for m in cap.input_fields if m.name not in TOOL_REQUEST_OMITS)
+    doc = f"What the provider of {cap.id} is given: the query its cached answer is keyed by."
+    return annotator.model(pascal(stem, "request"), doc, fields, source, is_input=True).name
 
 
 def _io_models(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from blake3 import blake3
 from ecm_contract import TABLE_FACT_NAMES
 
 from ecmc.emit.imports import Imports
@@ -9,7 +12,8 @@ from ecmc.emit.layout import Expr, call, dict_of, literal, prefixed, render
 from ecmc.emit.literals import pyrepr, source_line
 from ecmc.emit.names import PythonIdentifier, snake
 from ecmc.emit.pytypes import identity_sql_type, sql_type
-from ecmc.ir import Column, Program, Table
+from ecmc.ir import Column, ForeignKey, Key, Program, Table
+from ecmc.resolve.keys import tenant_part, tenant_scoped_reference
 
 _TABLES_MODULE_NAMES = frozenset({"sa", "metadata", "JSONB", "UnsignedDecimal"})
 
@@ -17,16 +21,30 @@ _TABLES_MODULE_NAMES = frozenset({"sa", "metadata", "JSONB", "UnsignedDecimal"})
 def tables_view(program: Program, package: str) -> dict[str, object]:
     imports = Imports(package)
     imports.module("sqlalchemy", "sa")
-    tables = [_table_view(table, imports) for table in program.tables]
+    by_name = {table.name: table for table in program.tables}
+    tables = [_table_view(table, imports, by_name) for table in program.tables]
     return {"imports": imports.render(), "tables": tables}
 
 
-def _table_view(table: Table, imports: Imports) -> dict[str, object]:
+def _table_view(table: Table, imports: Imports, tables: Mapping[str, Table]) -> dict[str, object]:
     variable = snake(table.name)
     if variable in _TABLES_MODULE_NAMES:
         variable = PythonIdentifier(f"{variable}_table")
     items: list[Expr | str] = [pyrepr(table.name), "metadata"]
-    items.extend(_column(table, column, imports) for column in table.columns)
+    scoped = {
+        fk.column: fk for fk in table.foreign_keys if tenant_scoped_reference(fk, table, tables)
+    }
+    items.extend(_column(table, column, imports, scoped, tables) for column in table.columns)
+    items.extend(
+        call(
+            "sa.ForeignKeyConstraint",
+            literal((table.tenant_column, fk.column)),
+            literal(
+                (f"{fk.table}.{tables[fk.table].tenant_column}", f"{fk.table}.{fk.target_column}")
+            ),
+        )
+        for fk in scoped.values()
+    )
     items.append(
         call(
             "sa.PrimaryKeyConstraint",
@@ -48,7 +66,13 @@ def _table_view(table: Table, imports: Imports) -> dict[str, object]:
     return {"statements": statements}
 
 
-def _column(table: Table, column: Column, imports: Imports) -> Expr:
+def _column(
+    table: Table,
+    column: Column,
+    imports: Imports,
+    scoped: Mapping[str, ForeignKey],
+    tables: Mapping[str, Table],
+) -> Expr:
     is_identity = column.name == table.identity
     args: list[Expr | str] = [
         pyrepr(column.name),
@@ -58,6 +82,8 @@ def _column(table: Table, column: Column, imports: Imports) -> Expr:
         call("sa.ForeignKey", pyrepr(f"{fk.table}.{fk.target_column}"))
         for fk in table.foreign_keys
         if fk.column == column.name
+        and fk.column not in scoped
+        and not tenant_part(fk, table, tables)
     )
     if is_identity:
         args.append("autoincrement=True")
@@ -97,24 +123,54 @@ def _info(table: Table) -> Expr:
 
 
 def _indexes(table: Table, variable: str) -> list[dict[str, str]]:
-    """Unique keys, partial unique idempotency keys and plain indexes, as sa.Index calls."""
+    """Unique keys, partial unique idempotency keys and plain indexes, as sa.Index calls. A
+    unique key over a nullable tenant column gets a companion for the system scope (rows of
+    no tenant), where the database would otherwise take every NULL tenant as distinct."""
     statements = []
     nullable = {c.name for c in table.columns if c.nullable}
+    tenant = table.tenant_column
     for key, unique, partial in (
         *((k, True, False) for k in table.unique_keys),
         *((k, True, True) for k in table.idempotency_keys),
         *((k, False, False) for k in table.indexes),
     ):
-        args: list[Expr | str] = [pyrepr(key.name)]
-        args.extend(f"{variable}.c[{pyrepr(c)}]" for c in key.columns)
-        if unique:
-            args.append("unique=True")
-        where = [f"{variable}.c[{pyrepr(c)}].is_not(None)" for c in key.columns if c in nullable]
-        if partial and where:
-            condition: Expr | str = where[0] if len(where) == 1 else call("sa.and_", *where)
-            args.append(prefixed("sqlite_where=", condition))
-            args.append(prefixed("postgresql_where=", condition))
-        statements.append(
-            {"source": source_line(key.span), "code": render(call("sa.Index", *args))}
-        )
+        statements.append(_index(key.name, key.columns, unique, partial, nullable, variable, key))
+        if unique and tenant in nullable and tenant in key.columns:
+            others = tuple(c for c in key.columns if c != tenant)
+            name = _system_scope_name(key.name)
+            scope = f"{variable}.c[{pyrepr(tenant)}].is_(None)"
+            statements.append(_index(name, others, True, partial, nullable, variable, key, scope))
     return statements
+
+
+def _index(
+    name: str,
+    columns: tuple[str, ...],
+    unique: bool,
+    partial: bool,
+    nullable: set[str],
+    variable: str,
+    key: Key,
+    scope: str | None = None,
+) -> dict[str, str]:
+    args: list[Expr | str] = [pyrepr(name)]
+    args.extend(f"{variable}.c[{pyrepr(c)}]" for c in columns)
+    if unique:
+        args.append("unique=True")
+    where = [scope] if scope else []
+    if partial:
+        where.extend(f"{variable}.c[{pyrepr(c)}].is_not(None)" for c in columns if c in nullable)
+    if where:
+        condition: Expr | str = where[0] if len(where) == 1 else call("sa.and_", *where)
+        args.append(prefixed("sqlite_where=", condition))
+        args.append(prefixed("postgresql_where=", condition))
+    return {"source": source_line(key.span), "code": render(call("sa.Index", *args))}
+
+
+def _system_scope_name(key: str) -> str:
+    """`<key>_system`, shortened where it would pass SQL's 63-character limit (a digest of
+    the key's name keeps shortened names apart)."""
+    name = f"{key}_system"
+    if len(name) <= 63:
+        return name
+    return f"{key[:46]}_{blake3(key.encode()).hexdigest()[:8]}_system"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecm_contract import Operation
+from ecm_contract import Operation, upsert_key
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
@@ -87,12 +87,14 @@ class RunnableCheck:
 
     def check_upsert_key(self, lookup: list[Text]) -> None:
         table = self.table
-        conflict_key = {n.text for n in lookup} or set(table.primary_key)
+        names = tuple(n.text for n in lookup)
+        conflict_key = set(upsert_key(names, table.primary_key, table.tenant_column))
         unique = [set(table.primary_key), *(set(k.columns) for k in table.unique_keys)]
         if conflict_key not in unique:
             self.report(
                 f"{self.capability.id}: an upsert is keyed by its lookup (else the primary "
-                f"key), which must be the primary key or a unique key of {table.name}"
+                "key) and the table's tenant column, which must be the primary key or a "
+                f"unique key of {table.name}"
             )
 
     def check_complete(self, fill: list[tuple[str, str]]) -> None:

@@ -14,6 +14,7 @@ from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.dictionary import report_unconfirmed
+from ecmc.resolve.keys import is_key, tenant_part, tenant_scoped_reference
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
 from ecmc.typeref import ErrorRef, ScalarRef
@@ -142,6 +143,10 @@ class _TableReader:
         ttl, tenant = self.names("ttl_column"), self.names("tenant_column")
         projection = value_text(keys.get("projection_of")) or None
         self.check_truth_type(truth, identity, ttl, projection)
+        unique_keys = self.named_keys("unique_keys")
+        idempotency_keys = self.named_keys("idempotency_keys")
+        if tenant:
+            self.check_tenant_keys(tenant[0], primary_key, identity, unique_keys + idempotency_keys)
         return Table(
             name=name,
             engine_id=engine_id,
@@ -149,8 +154,8 @@ class _TableReader:
             columns=tuple(self.columns),
             primary_key=primary_key,
             identity=identity,
-            unique_keys=self.named_keys("unique_keys"),
-            idempotency_keys=self.named_keys("idempotency_keys"),
+            unique_keys=unique_keys,
+            idempotency_keys=idempotency_keys,
             indexes=self.named_keys("indexes"),
             foreign_keys=self.foreign_keys(),
             projection_of=projection,
@@ -203,6 +208,31 @@ class _TableReader:
             )
         if truth is TruthType.CACHE and not ttl:
             self.report(Code.BAD_TABLE, at, f"CACHE table {name} needs a 'ttl_column'")
+
+    def check_tenant_keys(
+        self,
+        tenant: str,
+        primary_key: tuple[str, ...],
+        identity: str | None,
+        keys: tuple[Key, ...],
+    ) -> None:
+        """Every unique key of a tenant's rows is the tenant's own: it holds the tenant column
+        (a database-numbered identity needs none: nobody chooses its values)."""
+        stated: list[tuple[str, tuple[str, ...], Span]] = [
+            (f"unique key {k.name}", k.columns, k.span) for k in keys
+        ]
+        if primary_key and primary_key != (identity,):
+            stated.insert(0, ("primary key", primary_key, self.keys["primary_key"].span))
+        for what, columns, span in stated:
+            if tenant not in columns:
+                self.report(
+                    Code.UNSCOPED_KEY,
+                    span,
+                    f"table {self.name}: {what} ({', '.join(columns)}) leaves out the tenant "
+                    f"column {tenant}: a key shared across tenants refuses one tenant's row "
+                    "because another tenant holds it, which tells it so, and keeps the table "
+                    f"from being distributed by tenant; add {tenant} to the key",
+                )
 
     def names(self, key: str) -> tuple[str, ...]:
         """The columns a key names, each checked to be a column of the table."""
@@ -325,6 +355,18 @@ def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: D
                 fk.span,
                 f"table {table.name}: foreign key target {fk.table}.{fk.target_column} "
                 "does not exist",
+            )
+        elif not (
+            is_key(target, (fk.target_column,))
+            or tenant_scoped_reference(fk, table, tables)
+            or tenant_part(fk, table, tables)
+        ):
+            diagnostics.report(
+                Code.BAD_TABLE,
+                fk.span,
+                f"table {table.name}: foreign key target {fk.table}.{fk.target_column} is not "
+                f"a key of {fk.table} (its primary key or a unique key, with its tenant column "
+                "when both tables hold tenants' rows)",
             )
     if table.projection_of is not None:
         ledger = tables.get(table.projection_of)

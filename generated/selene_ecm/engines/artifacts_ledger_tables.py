@@ -159,7 +159,7 @@ UPSERT_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
     success_reason_code="ART_OK_UPSERT",
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26",
     severity="INFO",
-    scope="GLOBAL",
+    scope="TENANT",
 )
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
@@ -179,7 +179,7 @@ READ_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
     table="tool_cache",
     lookup=("tool_name", "query_hash", "locale"),
     source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33",
-    scope="GLOBAL",
+    scope="TENANT",
 )
 
 CAPABILITIES: tuple[CapabilitySpec, ...] = (
@@ -213,7 +213,7 @@ def read_artifact_ledger_row(
 def upsert_tool_cache_row(ctx: CallContext, payload: _r.ToolCacheRowInput) -> Written:
     """Upsert deterministic tool cache row (ART_UPSERT_TOOL_CACHE_ROW).
 
-    Tenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says."""
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.write(UPSERT_TOOL_CACHE_ROW_SPEC, payload)
 
 
@@ -221,5 +221,5 @@ def upsert_tool_cache_row(ctx: CallContext, payload: _r.ToolCacheRowInput) -> Wr
 def read_tool_cache_row(ctx: CallContext, payload: ReadToolCacheRowInput) -> _r.ToolCacheRow | None:
     """Read tool cache row by deterministic key (ART_READ_TOOL_CACHE_ROW).
 
-    Tenant scope: GLOBAL; its rows are shared by every tenant, as the wiring says."""
+    Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_one(READ_TOOL_CACHE_ROW_SPEC, payload, _r.ToolCacheRow)

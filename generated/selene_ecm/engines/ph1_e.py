@@ -115,6 +115,16 @@ class ToolTimeQueryOutputProvenance(SpecModel):
     retrieved_at: _f.RetrievedAt
 
 
+# source: specs/ecm/PH1_E.md:26
+class ToolTimeQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_TIME_QUERY is given: the query its cached answer is keyed
+    by."""
+
+    tenant_id: _f.TenantId
+    locale: _f.Locale | None = None
+    query: _f.Query
+
+
 # source: specs/ecm/PH1_E.md:33
 class ToolWeatherQueryInput(SpecModel):
     """Input of PH1E_TOOL_WEATHER_QUERY: Execute read-only weather lookup query."""
@@ -142,6 +152,16 @@ class ToolWeatherQueryOutput(SpecModel):
 class ToolWeatherQueryOutputProvenance(SpecModel):
     source: _f.Source
     retrieved_at: _f.RetrievedAt
+
+
+# source: specs/ecm/PH1_E.md:33
+class ToolWeatherQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_WEATHER_QUERY is given: the query its cached answer is
+    keyed by."""
+
+    tenant_id: _f.TenantId
+    locale: _f.Locale | None = None
+    query: _f.Query
 
 
 # source: specs/ecm/PH1_E.md:40
@@ -173,6 +193,16 @@ class ToolWebSearchQueryOutputProvenance(SpecModel):
     retrieved_at: _f.RetrievedAt
 
 
+# source: specs/ecm/PH1_E.md:40
+class ToolWebSearchQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_WEB_SEARCH_QUERY is given: the query its cached answer is
+    keyed by."""
+
+    tenant_id: _f.TenantId
+    locale: _f.Locale | None = None
+    query: _f.Query
+
+
 # source: specs/ecm/PH1_E.md:47
 class ToolNewsQueryInput(SpecModel):
     """Input of PH1E_TOOL_NEWS_QUERY: Execute read-only news lookup query."""
@@ -200,6 +230,16 @@ class ToolNewsQueryOutput(SpecModel):
 class ToolNewsQueryOutputProvenance(SpecModel):
     source: _f.Source
     retrieved_at: _f.RetrievedAt
+
+
+# source: specs/ecm/PH1_E.md:47
+class ToolNewsQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_NEWS_QUERY is given: the query its cached answer is keyed
+    by."""
+
+    tenant_id: _f.TenantId
+    locale: _f.Locale | None = None
+    query: _f.Query
 
 
 # source: specs/ecm/PH1_E.md:54
@@ -232,6 +272,16 @@ class ToolUrlFetchAndCiteQueryOutput(SpecModel):
 class ToolUrlFetchAndCiteQueryOutputProvenance(SpecModel):
     source: _f.Source
     retrieved_at: _f.RetrievedAt
+
+
+# source: specs/ecm/PH1_E.md:54
+class ToolUrlFetchAndCiteQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_URL_FETCH_AND_CITE_QUERY is given: the query its cached
+    answer is keyed by."""
+
+    tenant_id: _f.TenantId
+    url: _f.Url
+    query: _f.Query | None = None
 
 
 # source: specs/ecm/PH1_E.md:61
@@ -267,6 +317,16 @@ class ToolDocumentUnderstandQueryOutputProvenance(SpecModel):
     retrieved_at: _f.RetrievedAt
 
 
+# source: specs/ecm/PH1_E.md:61
+class ToolDocumentUnderstandQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_DOCUMENT_UNDERSTAND_QUERY is given: the query its cached
+    answer is keyed by."""
+
+    tenant_id: _f.TenantId
+    document_ref: _f.DocumentRef
+    query: _f.Query
+
+
 # source: specs/ecm/PH1_E.md:68
 class ToolPhotoUnderstandQueryInput(SpecModel):
     """Input of PH1E_TOOL_PHOTO_UNDERSTAND_QUERY: Execute read-only image/photo understanding
@@ -300,6 +360,16 @@ class ToolPhotoUnderstandQueryOutputProvenance(SpecModel):
     retrieved_at: _f.RetrievedAt
 
 
+# source: specs/ecm/PH1_E.md:68
+class ToolPhotoUnderstandQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_PHOTO_UNDERSTAND_QUERY is given: the query its cached
+    answer is keyed by."""
+
+    tenant_id: _f.TenantId
+    image_ref: _f.ImageRef
+    query: _f.Query
+
+
 # source: specs/ecm/PH1_E.md:75
 class ToolDataAnalysisQueryInput(SpecModel):
     """Input of PH1E_TOOL_DATA_ANALYSIS_QUERY: Execute read-only uploaded-data analysis query."""
@@ -329,6 +399,16 @@ class ToolDataAnalysisQueryOutput(SpecModel):
 class ToolDataAnalysisQueryOutputProvenance(SpecModel):
     source: _f.Source
     retrieved_at: _f.RetrievedAt
+
+
+# source: specs/ecm/PH1_E.md:75
+class ToolDataAnalysisQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_DATA_ANALYSIS_QUERY is given: the query its cached answer
+    is keyed by."""
+
+    tenant_id: _f.TenantId
+    data_ref: _f.DataRef
+    query: _f.Query
 
 
 # source: specs/ecm/PH1_E.md:82
@@ -363,6 +443,16 @@ class ToolDeepResearchQueryOutputProvenance(SpecModel):
     retrieved_at: _f.RetrievedAt
 
 
+# source: specs/ecm/PH1_E.md:82
+class ToolDeepResearchQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_DEEP_RESEARCH_QUERY is given: the query its cached answer
+    is keyed by."""
+
+    tenant_id: _f.TenantId
+    query: _f.Query
+    locale: _f.Locale | None = None
+
+
 # source: specs/ecm/PH1_E.md:89
 class ToolRecordModeQueryInput(SpecModel):
     """Input of PH1E_TOOL_RECORD_MODE_QUERY: Execute read-only recording transcript
@@ -394,6 +484,16 @@ class ToolRecordModeQueryOutput(SpecModel):
 class ToolRecordModeQueryOutputProvenance(SpecModel):
     source: _f.Source
     retrieved_at: _f.RetrievedAt
+
+
+# source: specs/ecm/PH1_E.md:89
+class ToolRecordModeQueryRequest(SpecModel):
+    """What the provider of PH1E_TOOL_RECORD_MODE_QUERY is given: the query its cached answer
+    is keyed by."""
+
+    tenant_id: _f.TenantId
+    recording_ref: _f.RecordingRef
+    query: _f.Query
 
 
 # source: specs/ecm/PH1_E.md:96
@@ -513,6 +613,7 @@ TOOL_TIME_QUERY_SPEC = CapabilitySpec(
     tool_name="time",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:26",
+    request_model=ToolTimeQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:33
@@ -531,6 +632,7 @@ TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
     tool_name="weather",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:33",
+    request_model=ToolWeatherQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:40
@@ -549,6 +651,7 @@ TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
     tool_name="web_search",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:40",
+    request_model=ToolWebSearchQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:47
@@ -567,6 +670,7 @@ TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
     tool_name="news",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:47",
+    request_model=ToolNewsQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:54
@@ -585,6 +689,7 @@ TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
     tool_name="url_fetch_and_cite",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:54",
+    request_model=ToolUrlFetchAndCiteQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:61
@@ -603,6 +708,7 @@ TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     tool_name="document_understand",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:61",
+    request_model=ToolDocumentUnderstandQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:68
@@ -621,6 +727,7 @@ TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
     tool_name="photo_understand",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:68",
+    request_model=ToolPhotoUnderstandQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:75
@@ -639,6 +746,7 @@ TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
     tool_name="data_analysis",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:75",
+    request_model=ToolDataAnalysisQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:82
@@ -657,6 +765,7 @@ TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
     tool_name="deep_research",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:82",
+    request_model=ToolDeepResearchQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:89
@@ -675,6 +784,7 @@ TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
     tool_name="record_mode",
     tool_path=TOOL_PATH,
     source="specs/ecm/PH1_E.md:89",
+    request_model=ToolRecordModeQueryRequest,
 )
 
 # source: specs/ecm/PH1_E.md:96
@@ -743,31 +853,37 @@ def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.A
 class ToolProvider(t.Protocol):
     """What a provider of this engine's tools implements: one method per tool query."""
 
-    def time(self, request: ToolTimeQueryInput) -> ToolTimeQueryOutput: ...
+    def time(self, request: ToolTimeQueryRequest) -> ToolTimeQueryOutput: ...
 
-    def weather(self, request: ToolWeatherQueryInput) -> ToolWeatherQueryOutput: ...
+    def weather(self, request: ToolWeatherQueryRequest) -> ToolWeatherQueryOutput: ...
 
-    def web_search(self, request: ToolWebSearchQueryInput) -> ToolWebSearchQueryOutput: ...
+    def web_search(self, request: ToolWebSearchQueryRequest) -> ToolWebSearchQueryOutput: ...
 
-    def news(self, request: ToolNewsQueryInput) -> ToolNewsQueryOutput: ...
+    def news(self, request: ToolNewsQueryRequest) -> ToolNewsQueryOutput: ...
 
     def url_fetch_and_cite(
         self,
-        request: ToolUrlFetchAndCiteQueryInput,
+        request: ToolUrlFetchAndCiteQueryRequest,
     ) -> ToolUrlFetchAndCiteQueryOutput: ...
 
     def document_understand(
         self,
-        request: ToolDocumentUnderstandQueryInput,
+        request: ToolDocumentUnderstandQueryRequest,
     ) -> ToolDocumentUnderstandQueryOutput: ...
 
     def photo_understand(
         self,
-        request: ToolPhotoUnderstandQueryInput,
+        request: ToolPhotoUnderstandQueryRequest,
     ) -> ToolPhotoUnderstandQueryOutput: ...
 
-    def data_analysis(self, request: ToolDataAnalysisQueryInput) -> ToolDataAnalysisQueryOutput: ...
+    def data_analysis(
+        self,
+        request: ToolDataAnalysisQueryRequest,
+    ) -> ToolDataAnalysisQueryOutput: ...
 
-    def deep_research(self, request: ToolDeepResearchQueryInput) -> ToolDeepResearchQueryOutput: ...
+    def deep_research(
+        self,
+        request: ToolDeepResearchQueryRequest,
+    ) -> ToolDeepResearchQueryOutput: ...
 
-    def record_mode(self, request: ToolRecordModeQueryInput) -> ToolRecordModeQueryOutput: ...
+    def record_mode(self, request: ToolRecordModeQueryRequest) -> ToolRecordModeQueryOutput: ...

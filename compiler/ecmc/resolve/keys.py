@@ -1,0 +1,44 @@
+"""What a table's keys say: which columns name one row, and whether a reference between two
+tenants' tables stays within the tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ecmc.ir import ForeignKey, Table
+
+
+def tenant_scoped_reference(fk: ForeignKey, table: Table, tables: Mapping[str, Table]) -> bool:
+    """Whether a foreign key names its target within the tenant: both tables hold tenants'
+    rows and the target is keyed by (tenant, column), as every key of a tenant's rows is
+    (ECM074). Such a key is (tenant column, column) on both sides, so a row can only refer to
+    a row of its own tenant."""
+    target = tables.get(fk.table)
+    if target is None or not table.tenant_column or not target.tenant_column:
+        return False
+    if is_key(target, (fk.target_column,)):
+        return False
+    return is_key(target, (target.tenant_column, fk.target_column))
+
+
+def is_key(table: Table, columns: tuple[str, ...]) -> bool:
+    """Whether `columns` are (in any order) the table's primary key or one of its unique keys."""
+    keys = [table.primary_key, *(k.columns for k in table.unique_keys)]
+    return any(set(key) == set(columns) for key in keys)
+
+
+def tenant_part(fk: ForeignKey, table: Table, tables: Mapping[str, Table]) -> bool:
+    """Whether a foreign key is the tenant half of a tenant-scoped reference (SQL spells a
+    composite key one column at a time): its tenant column to the target's, beside a
+    reference of another column to the same table within the tenant."""
+    target = tables.get(fk.table)
+    return (
+        target is not None
+        and fk.column == table.tenant_column
+        and fk.target_column == target.tenant_column
+        and any(
+            other.table == fk.table and tenant_scoped_reference(other, table, tables)
+            for other in table.foreign_keys
+            if other is not fk
+        )
+    )
