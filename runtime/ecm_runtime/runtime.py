@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from ecm_runtime.admission import Admission
 from ecm_runtime.audit import EventTypes
 from ecm_runtime.audit_log import AuditLog
+from ecm_runtime.budgets import Budgets
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import CallerRefused, ContractViolation, StorageError, UnknownCapability
@@ -103,11 +104,11 @@ class Runtime:
             self,
             self.capabilities,
             self.metadata.tables,
-            self.audit.table,
             self.refusals,
             self.transactions,
             clock,
             self.handlers,
+            Budgets(self.storage.insert),
         )
         """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
         _register_zero_setup(self.tools, self.capabilities.values(), clock)

@@ -10,30 +10,36 @@ tools, blocked terms, allowed URL domains, budget per correlation thread) -> cac
 
 from __future__ import annotations
 
-import concurrent.futures
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from ecm_contract import CLOCK_FIELD, IDEMPOTENCY_FIELD, REASON_FIELD, TOOL_REQUEST_OMITS, Role
+from ecm_contract import CLOCK_FIELD, REASON_FIELD, TOOL_REQUEST_OMITS, Role
 from ecm_contract import AuditColumn as A
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
+from ecm_runtime.admission import unstorable
+from ecm_runtime.blocking import blocked
+from ecm_runtime.budgets import Budgets
 from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec, ToolPath
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, StorageError
 from ecm_runtime.facts import facts
-from ecm_runtime.handlers import HandlerCall, Handlers
+from ecm_runtime.handlers import Handler, HandlerCall, Handlers
+from ecm_runtime.idempotency import Claim
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.transactions import Transactions
 
 Provider = Callable[[BaseModel], BaseModel | Mapping[str, Any]]
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 NO_LOCALE = "und"  # BCP 47 "undetermined": the cache key needs a locale
+_TOOL_SCOPE = "tool"
+"""The scope of a tool query's idempotency keys, beside the tenant: one key, one query."""
 
 
 class ToolFailure(Exception):
@@ -75,8 +81,12 @@ def normalised(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def domain_allowed(url: str, allowed: frozenset[str]) -> bool:
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    return any(host == d or host.endswith(f".{d}") for d in allowed)
+    """Whether the URL's host is an allowed domain or under one; an unreadable URL is not."""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address: http://[example.org]/
+        return False
+    return bool(host) and any(host == d or host.endswith(f".{d}") for d in allowed)
 
 
 class Invoker(Protocol):
@@ -100,13 +110,13 @@ class ToolRunner:
     calls: Invoker
     capabilities: Mapping[str, CapabilitySpec]
     tables: Mapping[str, sa.Table]
-    audit_table: sa.Table | None
     refusals: Refusals
     transactions: Transactions
     clock: Callable[[], int]
     handlers: Handlers
     """The one registry of the team's code: a tool's provider is the handler of every tool
     query capability of that tool."""
+    budgets: Budgets
     policy: ToolPolicy = field(default_factory=ToolPolicy)
     providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -144,33 +154,43 @@ class ToolRunner:
             names.locale: values.get(names.locale) or NO_LOCALE,
         }
         call = _Call(ctx, spec, path, values, key, request)
+        # One key, one query: concurrent calls with it wait for the first and replay it.
+        keyed = self.handlers.storage.keyed(ctx, spec, values, [_TOOL_SCOPE])
+        return self.handlers.once(
+            spec,
+            keyed,
+            lambda claim: self._answer(call, model, claim),
+            lambda claim: self._replayed(call, model, claim),
+        )
 
-        earlier = self._earlier(call)
-        if earlier is not None:
-            return self._replay(call, earlier, model)
-        cached_here = tool not in self.policy.uncached_tools and self._cacheable(ctx, path)
-        status = MISS if cached_here else BYPASS
-        self._check_policy(call, status)
+    def _answer(self, call: _Call, model: type[BaseModel], claim: Claim | None) -> BaseModel:
+        path, names, ctx = call.path, call.path.fields, call.ctx
+        cached_here = call.spec.tool_name not in self.policy.uncached_tools
+        status = MISS if cached_here and self._cacheable(ctx, path) else BYPASS
+        self._check_policy(call, status, claim)
         if status == MISS:
-            cached = self.calls.invoke(ctx, path.cache_read, key)
+            cached = self.calls.invoke(ctx, path.cache_read, call.key)
             if isinstance(cached, BaseModel):
                 response = model.model_validate(cached.model_dump()[names.payload])
-                self._commit(call, path.ok_commit, HIT, None)
+                with self.transactions.begin(read_only=False, spec=call.spec) as connection:
+                    self._commit(call, path.ok_commit, HIT, None, connection)
+                    self._record(connection, call, claim, {"answer": _json(response)})
                 return response
-        response = self._provide(call, model, status)
-        # The cache row and the ok row commit together: a refused commit leaves no cache row.
-        with self.transactions.begin(read_only=False, spec=spec) as connection:
+        response = self._provide(call, model, status, claim)
+        # The cache row, the ok row and the outcome commit together, or none of them.
+        with self.transactions.begin(read_only=False, spec=call.spec) as connection:
             if status == MISS:
                 now = self.clock()
                 entry = {
-                    **key,
+                    **call.key,
                     CLOCK_FIELD: now,
-                    names.payload: response.model_dump(mode="json"),
+                    names.payload: _json(response),
                     names.expiry: now + path.cache_ttl_ms,
                 }
                 write = self.capabilities[path.cache_write]
                 self.calls.invoke_within(connection, ctx, write.id, _accepted(write, entry))
             self._commit(call, path.ok_commit, status, None, connection)
+            self._record(connection, call, claim, {"answer": _json(response)})
         return response
 
     def _request(self, spec: CapabilitySpec, values: Mapping[str, Any]) -> BaseModel:
@@ -193,45 +213,58 @@ class ToolRunner:
         tenant = facts(table).tenant_column
         return ctx.tenant_id is not None or not tenant or bool(table.c[tenant].nullable)
 
-    def _check_policy(self, call: _Call, status: str) -> None:
+    def _check_policy(self, call: _Call, status: str, claim: Claim | None) -> None:
         policy, tool = self.policy, call.spec.tool_name or ""
         allowed = policy.allowed_tools
         registered = call.spec.id in self.handlers.registry
         if not registered or (allowed is not None and tool not in allowed):
-            self._fail(call, Role.FORBIDDEN_TOOL, status, f"tool {tool} is not allowed here")
-        text = " ".join(str(v) for v in normalised(call.values).values()).casefold()
-        if any(term.casefold() in text for term in policy.blocked_terms):
-            self._fail(call, Role.POLICY_BLOCK, status, f"the query to {tool} is blocked by policy")
+            self._fail(call, claim, Role.FORBIDDEN_TOOL, status, f"tool {tool} is not allowed")
+        asked = call.request.model_dump(mode="json")
+        if blocked(" ".join(str(v) for v in asked.values()), policy.blocked_terms):
+            self._fail(call, claim, Role.POLICY_BLOCK, status, f"the query to {tool} is blocked")
         url = call.values.get(call.path.fields.url)
         if isinstance(url, str) and not domain_allowed(url, policy.allowed_domains):
-            self._fail(
-                call, Role.FORBIDDEN_DOMAIN, status, f"{urlsplit(url).hostname} is not allowed"
-            )
+            self._fail(call, claim, Role.FORBIDDEN_DOMAIN, status, f"{url!r} is not allowed")
         budget = policy.budget_per_correlation
-        if budget is not None and self._calls_so_far(call) >= budget:
-            self._fail(call, Role.BUDGET_EXCEEDED, status, "the correlation's tool budget is spent")
+        if budget is not None and not self._spend(call, budget):
+            self._fail(
+                call, claim, Role.BUDGET_EXCEEDED, status, "the correlation's tool budget is spent"
+            )
 
-    def _provide(self, call: _Call, model: type[BaseModel], status: str) -> BaseModel:
+    def _spend(self, call: _Call, budget: int) -> bool:
+        """One query of the thread's budget, counted at the database: concurrent queries of
+        one thread each take their own unit, and none past the budget."""
+        scope = [call.ctx.tenant_id, call.spec.engine_id, call.values.get(A.CORRELATION_ID)]
+        with self.transactions.begin(read_only=False, spec=call.spec) as connection:
+            return self.budgets.spend(connection, scope, budget)
+
+    def _provide(
+        self, call: _Call, model: type[BaseModel], status: str, claim: Claim | None
+    ) -> BaseModel:
         handler = self.handlers.handler(call.spec)
         # The provider sees the request and who asks as far as the cache key says: the caller
         # class and the tenant, not the user, the device or the thread.
-        asking = CallContext(call.ctx.runtime, call.ctx.caller, call.ctx.tenant_id)
+        asking = CallContext(self.handlers.no_calls, call.ctx.caller, call.ctx.tenant_id)
         request = HandlerCall(call.request, asking, call.spec, self.clock(), None)
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        timeout = self.policy.timeout_seconds
         try:
-            answer = pool.submit(handler, request).result(timeout=self.policy.timeout_seconds)
-        except concurrent.futures.TimeoutError:
-            self._fail(call, Role.TIMEOUT, status, f"no answer in {self.policy.timeout_seconds} s")
+            answer = _within(timeout, handler, request)
+        except TimeoutError:
+            self._fail(call, claim, Role.TIMEOUT, status, f"no answer in {timeout} s")
         except ToolFailure as failure:
-            self._fail(call, failure.role, status, str(failure))
+            self._fail(call, claim, failure.role, status, str(failure))
         except Exception as error:  # a provider's bug must still end in an audited failure
-            self._fail(call, Role.PROVIDER_ERROR, status, f"{type(error).__name__}: {error}")
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            problem = f"{type(error).__name__}: {error}"
+            self._fail(call, claim, Role.PROVIDER_ERROR, status, problem)
         try:
-            return answer if isinstance(answer, model) else model.model_validate(answer)
+            response = answer if isinstance(answer, model) else model.model_validate(answer)
         except ValidationError as error:
-            self._fail(call, Role.PROVIDER_ERROR, status, f"answer breaks the contract: {error}")
+            problem = f"answer breaks the contract: {error}"
+            self._fail(call, claim, Role.PROVIDER_ERROR, status, problem)
+        if unstorable(response) is not None:
+            problem = f"answer {unstorable(response)}"
+            self._fail(call, claim, Role.PROVIDER_ERROR, status, problem)
+        return response
 
     # --- audit, replay ------------------------------------------------------------------
 
@@ -260,71 +293,62 @@ class ToolRunner:
         else:
             self.calls.invoke_within(connection, call.ctx, capability, row)
 
-    def _fail(self, call: _Call, role: Role, status: str, message: str) -> NoReturn:
+    def _fail(
+        self, call: _Call, claim: Claim | None, role: Role, status: str, message: str
+    ) -> NoReturn:
+        """The fail row and the failed outcome (a retry replays the failure), then the error."""
         code = self.refusals.code(call.spec, role)
-        self._commit(call, call.path.fail_commit, status, code)
+        with self.transactions.begin(read_only=False, spec=call.spec) as connection:
+            self._commit(call, call.path.fail_commit, status, code, connection)
+            self._record(connection, call, claim, {"failed": code, "message": message})
         raise ToolError(code, f"{call.spec.id}: {message}")
 
-    def _earlier(self, call: _Call) -> Mapping[str, Any] | None:
-        """The audit row of an earlier call with this idempotency key in this tenant's thread
-        (a key is its tenant's own: another tenant's use of it is none of this call's)."""
-        table = self.audit_table
-        key = call.values.get(IDEMPOTENCY_FIELD)
-        if table is None or key is None:
-            return None
-        query = sa.select(table).where(
-            table.c[A.TENANT_ID] == call.ctx.tenant_id,  # IS NULL for the system scope
-            table.c[A.CORRELATION_ID] == call.values.get(A.CORRELATION_ID),
-            table.c[A.IDEMPOTENCY_KEY] == key,
-        )
-        with self.transactions.begin(read_only=True, spec=call.spec) as connection:
-            row = connection.execute(query).mappings().first()
-        return dict(row) if row is not None else None
+    def _record(
+        self,
+        connection: Connection,
+        call: _Call,
+        claim: Claim | None,
+        outcome: Mapping[str, Any],
+    ) -> None:
+        if claim is not None:
+            self.handlers.record(connection, call.spec, claim, outcome)
 
-    def _replay(self, call: _Call, earlier: Mapping[str, Any], model: type[BaseModel]) -> BaseModel:
-        """A retry answers as the first call did, without running the tool again. A key the
-        thread already used for another tool or another query is a conflict, not a retry."""
-        recorded, names = earlier[A.PAYLOAD] or {}, call.path.fields
-        tool, query_hash = call.key[names.tool_name], call.key[names.query_hash]
-        if (
-            recorded.get(names.tool_name) != tool
-            or recorded.get(names.query_hash, query_hash) != query_hash
-        ):
-            raise ToolError(
-                self.refusals.code(call.spec, Role.CONTRACT_VALIDATION),
-                f"{call.spec.id}: the idempotency key was already used for another query",
-            )
-        fail_spec = self.capabilities[call.path.fail_commit]
-        if earlier[A.EVENT_TYPE] == fail_spec.event_type:
-            raise ToolError(earlier[A.REASON_CODE], f"{call.spec.id}: replay of a failed query")
-        read = self.capabilities[call.path.cache_read]
-        table = self.tables[read.table or ""]
-        query = sa.select(table.c[names.payload]).where(
-            *(table.c[column] == call.key[column] for column in read.lookup)
-        )
-        with self.transactions.begin(read_only=True, spec=call.spec) as connection:
-            stored = connection.execute(query).scalar()
-        if stored is None:
-            raise ToolError(
-                self.refusals.code(call.spec, Role.IDEMPOTENCY_REPLAY),
-                f"{call.spec.id}: replay of an answer that was not cached",
-            )
-        return model.model_validate(stored)
+    def _replayed(self, call: _Call, model: type[BaseModel], claim: Claim) -> BaseModel:
+        """A retry answers as the first call did, without running the tool again."""
+        outcome = claim.outcome or {}
+        failed = outcome.get("failed")
+        if isinstance(failed, str):
+            message = outcome.get("message")
+            raise ToolError(failed, f"{call.spec.id}: replay of a failed query: {message}")
+        return model.model_validate(outcome.get("answer"))
 
-    def _calls_so_far(self, call: _Call) -> int:
-        table = self.audit_table
-        assert table is not None
-        types = [
-            self.capabilities[c].event_type for c in (call.path.ok_commit, call.path.fail_commit)
-        ]
-        query = sa.select(sa.func.count()).where(
-            table.c[A.CORRELATION_ID] == call.values.get(A.CORRELATION_ID),
-            table.c[A.TENANT_ID] == call.ctx.tenant_id,
-            table.c[A.ENGINE] == call.spec.engine_id,
-            table.c[A.EVENT_TYPE].in_(types),
-        )
-        with self.transactions.begin(read_only=True, spec=call.spec) as connection:
-            return int(connection.execute(query).scalar_one())
+
+def _within(timeout: float, handler: Handler, request: HandlerCall[Any]) -> object:
+    """The handler's answer, or TimeoutError after `timeout` seconds. It runs in a daemon
+    thread: one that never answers is abandoned, and never keeps the interpreter from
+    exiting."""
+    done = threading.Event()
+    result: list[object] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(handler(request))
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="ecm-tool-provider", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"no answer in {timeout} s")
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def _json(response: BaseModel) -> Any:
+    return response.model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True)
