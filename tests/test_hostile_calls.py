@@ -17,6 +17,7 @@ from ecm_runtime import Runtime, StorageError
 from ecm_runtime.errors import (
     CallerRefused,
     ContractViolation,
+    StorageUnavailable,
     TransitionInvalid,
     UnknownCapability,
 )
@@ -234,3 +235,35 @@ def _create() -> dict[str, Any]:
         target_scope_ref="scope",
         justification="why",
     )
+
+
+def test_an_outage_is_a_reason_coded_refusal() -> None:
+    rt = Runtime.open(
+        "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=1", create=False
+    )
+    try:
+        with pytest.raises(StorageUnavailable) as refused:
+            rt.invoke(os_ctx(rt), "PH1J_APPEND_AUDIT_EVENT", event())
+        assert refused.value.reason_code == "J_CONTRACT_VALIDATION_FAILED"
+    finally:
+        rt.close()
+
+
+def test_a_lock_held_past_the_timeout_is_a_reason_coded_refusal(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite3"
+    rt = Runtime.open(f"sqlite:///{path}?timeout=0.2")
+    holder = sqlite3.connect(path, isolation_level=None)
+    before = table_counts(rt)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process's writer, holding the lock
+        with pytest.raises(StorageUnavailable) as refused:
+            rt.invoke(os_ctx(rt), "PH1J_APPEND_AUDIT_EVENT", event())
+        assert refused.value.reason_code == "J_CONTRACT_VALIDATION_FAILED"
+        holder.execute("ROLLBACK")
+        assert table_counts(rt) == before
+        rt.invoke(os_ctx(rt), "PH1J_APPEND_AUDIT_EVENT", event())  # and then it writes
+    finally:
+        holder.close()
+        rt.close()

@@ -34,6 +34,7 @@ artifacts_ledger = sa.Table(
     sa.Column("provenance_ref", sa.String(512), nullable=False),
     sa.Column("status", sa.String(64), nullable=False),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("ecm_xact", sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint("artifact_id", name="pk_artifacts_ledger"),
     comment="Append-only artifact history; rollback and deprecation are new rows with a new status.",
     info={
@@ -79,6 +80,14 @@ sa.Index(
     artifacts_ledger.c["scope_id"],
     artifacts_ledger.c["artifact_type"],
     artifacts_ledger.c["artifact_id"],
+)
+# source: specs/wiring/ARTIFACTS_LEDGER_TABLES.md:10
+sa.Index(
+    "ix_artifacts_ledger_position",
+    artifacts_ledger.c["ecm_xact"],
+    artifacts_ledger.c["artifact_id"],
+    sqlite_where=artifacts_ledger.c["ecm_xact"].is_not(None),
+    postgresql_where=artifacts_ledger.c["ecm_xact"].is_not(None),
 )
 
 
@@ -146,6 +155,7 @@ capreq_ledger = sa.Table(
     sa.Column("payload_hash", sa.String(128), nullable=False),
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("ecm_xact", sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint("capreq_event_id", name="pk_capreq_ledger"),
     comment="Every lifecycle action on every capability request, in order; corrections are new events.",
     info={
@@ -177,6 +187,14 @@ sa.Index(
     capreq_ledger.c["tenant_id"],
     capreq_ledger.c["capreq_id"],
     capreq_ledger.c["capreq_event_id"],
+)
+# source: specs/wiring/PH1_CAPREQ.md:10
+sa.Index(
+    "ix_capreq_ledger_position",
+    capreq_ledger.c["ecm_xact"],
+    capreq_ledger.c["capreq_event_id"],
+    sqlite_where=capreq_ledger.c["ecm_xact"].is_not(None),
+    postgresql_where=capreq_ledger.c["ecm_xact"].is_not(None),
 )
 
 
@@ -246,6 +264,7 @@ audit_events = sa.Table(
     sa.Column("payload_digest", sa.String(128), nullable=False),
     sa.Column("evidence_ref", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=True),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("ecm_xact", sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint("event_id", name="pk_audit_events"),
     sa.CheckConstraint(
         sa.column("severity").in_(("INFO", "WARN", "ERROR", "CRITICAL")),
@@ -345,4 +364,12 @@ sa.Index(
     "ix_audit_events_tenant_created",
     audit_events.c["tenant_id"],
     audit_events.c["created_at"],
+)
+# source: specs/wiring/PH1_J.md:10
+sa.Index(
+    "ix_audit_events_position",
+    audit_events.c["ecm_xact"],
+    audit_events.c["event_id"],
+    sqlite_where=audit_events.c["ecm_xact"].is_not(None),
+    postgresql_where=audit_events.c["ecm_xact"].is_not(None),
 )

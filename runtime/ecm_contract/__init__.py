@@ -153,6 +153,8 @@ class Role(StrEnum):
     """A handler capability was called and no implementation is registered."""
     HANDLER_FAILED = "handler_failed"
     """A handler raised, or returned what its output schema does not admit."""
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    """The database could not be reached or was locked past the timeout: nothing was done."""
 
 
 # --- input fields the runtime reads by name (optional: without them it uses its defaults) ---
@@ -197,6 +199,12 @@ CONTEXT_FIELDS: tuple[AuditColumn, ...] = (
     AuditColumn.WORK_ORDER_ID,
 )
 """Who asks, and in which thread: the audit envelope fields a call context supplies."""
+
+POSITION_COLUMN = "ecm_xact"
+"""A column of every LEDGER table the runtime owns: on PostgreSQL, the id of the transaction
+that inserted the row (set by a trigger), by which a reader of the log orders rows and holds
+back those whose transaction may still be running (ecm_runtime.eventlog); NULL on SQLite,
+whose writers commit in sequence order."""
 
 TOOL_REQUEST_OMITS: frozenset[str] = frozenset(
     {*CONTEXT_FIELDS, IDEMPOTENCY_FIELD, CLOCK_FIELD} - {AuditColumn.TENANT_ID}

@@ -41,5 +41,10 @@ class TransitionInvalid(StorageError):
     """A lifecycle action is not allowed from the current state."""
 
 
+class StorageUnavailable(StorageError):
+    """The database could not be reached, or held a lock past the timeout; nothing of the
+    call was committed, and it may be retried."""
+
+
 class UnknownCapability(LookupError):
     """No compiled spec declares this capability id."""

@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from ecm_contract import TruthType
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.facts import facts
 from ecm_runtime.guards import NOTIFY_CHANNEL
+from ecm_runtime.positions import after
 from ecm_runtime.projection import EVERY_TENANT, Projector, TenantScope
 from ecm_runtime.transactions import Transactions
 
@@ -79,51 +80,45 @@ class EventLog:
     def fetch_since(
         self, connection: Connection, since: int = 0, limit: int = REPLAY_BATCH
     ) -> list[LedgerEvent]:
-        """Events after the cursor `since`, in order, at most `limit` of them."""
-        query = (
-            sa.select(self.table).where(self.sequence > since).order_by(self.sequence).limit(limit)
-        )
-        return [self._event(row) for row in connection.execute(query).mappings()]
+        """Events after the cursor `since` (the sequence of the last event read), in the
+        log's order, at most `limit` of them; only events no later commit can precede
+        (positions.py), so a reader that pages on gets each event exactly once."""
+        query = after(connection, self.table, self.sequence, sa.select(self.table), since)
+        return [self._event(row) for row in connection.execute(query.limit(limit)).mappings()]
 
     async def tail(
-        self, since: int = 0, *, poll_seconds: float = 0.2, limit: int = REPLAY_BATCH
+        self,
+        since: int = 0,
+        *,
+        poll_seconds: float = 0.2,
+        limit: int = REPLAY_BATCH,
+        retry_seconds: float = 1.0,
+        connect_timeout: float = 10.0,
     ) -> AsyncIterator[LedgerEvent]:
         """Events after `since` as they arrive, until the consumer stops iterating. Reads and
-        waits run in worker threads, so the event loop never waits on the database. On
-        PostgreSQL an append wakes the tail at once (LISTEN/NOTIFY); `poll_seconds` is then
-        only the longest wait, for events written without the notify trigger."""
+        waits run in worker threads, connections are opened there with a timeout, so the
+        event loop never waits on the database. On PostgreSQL an append wakes the tail at
+        once (LISTEN/NOTIFY: a hint, never the data); `poll_seconds` is then only the
+        longest wait. A lost connection (a server restart) is retried every `retry_seconds`,
+        from where the tail stood."""
         cursor = since
-        with self._wakeups() as wait:
+        wakeups = _Wakeups(self.transactions.engine, self.table.name, connect_timeout)
+        try:
             while True:
-                batch = await asyncio.to_thread(self._fetch, cursor, limit)
+                try:
+                    batch = await asyncio.to_thread(self._fetch, cursor, limit)
+                except sa.exc.DBAPIError as error:
+                    if not _connection_lost(error):
+                        raise
+                    await asyncio.sleep(retry_seconds)
+                    continue
                 for event in batch:
                     cursor = event.sequence
                     yield event
                 if len(batch) < limit:
-                    await asyncio.to_thread(wait, poll_seconds)
-
-    @contextlib.contextmanager
-    def _wakeups(self) -> Iterator[Any]:
-        """A blocking `wait(seconds)` that returns early when this ledger is appended to."""
-        engine = self.transactions.engine
-        if engine.dialect.name != "postgresql":
-            yield time.sleep
-            return
-        raw = engine.raw_connection()
-        try:
-            listener: Any = raw.driver_connection  # psycopg's Connection
-            listener.autocommit = True
-            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            name = self.table.name
-
-            def wait(seconds: float) -> None:
-                for notice in listener.notifies(timeout=seconds):
-                    if notice.payload == name:
-                        return
-
-            yield wait
+                    await asyncio.to_thread(wakeups.wait, poll_seconds)
         finally:
-            raw.invalidate()  # a listening session is not returned to the pool
+            wakeups.close()
 
     def _fetch(self, since: int, limit: int) -> list[LedgerEvent]:
         with self.transactions.begin(read_only=True) as connection:
@@ -172,3 +167,50 @@ class ProjectionWriter:
     def apply(self, connection: Connection, event: LedgerEvent) -> None:
         if self.projector.in_scope(self.current, event.row, self.tenant_id):
             self.projector.project(connection, self.ledger, event.row)
+
+
+def _connection_lost(error: sa.exc.DBAPIError) -> bool:
+    """Whether an error is the connection's, not the statement's: the server went away."""
+    return error.connection_invalidated or isinstance(
+        error, sa.exc.OperationalError | sa.exc.InterfaceError
+    )
+
+
+class _Wakeups:
+    """A blocking `wait(seconds)` that returns early when a ledger is appended to: on
+    PostgreSQL a LISTEN session of its own, opened on first use with a timeout (in the
+    tail's worker thread) and opened again after it is lost; elsewhere a plain sleep."""
+
+    def __init__(self, engine: Engine, table: str, connect_timeout: float) -> None:
+        self.engine, self.table, self.connect_timeout = engine, table, connect_timeout
+        self.listener: Any = None
+
+    def wait(self, seconds: float) -> None:
+        if self.engine.dialect.name != "postgresql":
+            time.sleep(seconds)
+            return
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            if self.listener is None:
+                self.listener = self._listen()
+            for notice in self.listener.notifies(timeout=seconds):
+                if notice.payload == self.table:
+                    return
+        except dbapi.Error:
+            self.close()  # the next wait listens again; the tail's reads notice the outage
+            time.sleep(seconds)
+
+    def _listen(self) -> Any:
+        args, params = self.engine.dialect.create_connect_args(self.engine.url)
+        timeout = max(1, round(self.connect_timeout))
+        listener = self.engine.dialect.loaded_dbapi.connect(
+            *args, **{**params, "connect_timeout": timeout, "autocommit": True}
+        )
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return listener
+
+    def close(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                listener.close()

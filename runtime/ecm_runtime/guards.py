@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from ecm_contract import POSITION_COLUMN
 from sqlalchemy.engine import Connection
 
 APPEND_ONLY_MESSAGE = "ecm append-only table"
@@ -36,7 +37,12 @@ _PG_APPEND_ONLY = (
     "USING ERRCODE = 'restrict_violation'; END"
 )
 _PG_NOTIFY = f"BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', TG_TABLE_NAME); RETURN NULL; END"
-PG_FUNCTIONS = {"ecm_append_only": _PG_APPEND_ONLY, "ecm_notify_ledger": _PG_NOTIFY}
+_PG_POSITION = f"BEGIN NEW.{POSITION_COLUMN} := pg_current_xact_id()::text::bigint; RETURN NEW; END"
+PG_FUNCTIONS = {
+    "ecm_append_only": _PG_APPEND_ONLY,
+    "ecm_notify_ledger": _PG_NOTIFY,
+    "ecm_position": _PG_POSITION,
+}
 """Trigger function -> its body."""
 
 
@@ -101,6 +107,9 @@ def guard_triggers(dialect: str, table: str, shape: LedgerShape | None = None) -
             f"{table} FOR EACH STATEMENT EXECUTE FUNCTION ecm_append_only()",
             f"{table}_notify": f"CREATE TRIGGER {table}_notify AFTER INSERT ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION ecm_notify_ledger()",
+            # The inserting transaction, whatever the writer gives: a reader's position.
+            f"{table}_position": f"CREATE TRIGGER {table}_position BEFORE INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION ecm_position()",
         }
     return {}
 
@@ -146,6 +155,11 @@ def guard_statements(dialect: str, table: str, shape: LedgerShape | None = None)
         for name, body in PG_FUNCTIONS.items()
         if dialect == "postgresql"
     ]
+    if dialect == "postgresql":
+        # Rows from before the position trigger (a migrated ledger) come first in the log.
+        functions.append(
+            f"UPDATE {table} SET {POSITION_COLUMN} = 0 WHERE {POSITION_COLUMN} IS NULL"
+        )
     return functions + list(guard_triggers(dialect, table, shape).values())
 
 
@@ -227,7 +241,7 @@ def _rewritten_functions(connection: Connection) -> list[str]:
     query = (
         "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n "
         "ON p.pronamespace = n.oid WHERE n.nspname = current_schema() AND p.proname IN "
-        "('ecm_append_only', 'ecm_notify_ledger')"
+        "('ecm_append_only', 'ecm_notify_ledger', 'ecm_position')"
     )
     bodies = {str(name): str(src) for name, src in connection.exec_driver_sql(query)}
     return [

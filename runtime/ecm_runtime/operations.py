@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import ecm_contract as contract
 import sqlalchemy as sa
-from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn, Role
+from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn, Role, TruthType
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
@@ -25,6 +25,7 @@ from ecm_runtime.eventlog import EventLog
 from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import Claim
 from ecm_runtime.lifecycle import Lifecycles
+from ecm_runtime.positions import after
 from ecm_runtime.projection import Projector
 from ecm_runtime.results import RowId, Written
 from ecm_runtime.storage import Storage
@@ -231,11 +232,19 @@ class Read(Operation):
         ttl = facts(table).ttl_column
         if ttl:
             query = query.where(table.c[ttl] > self.storage.clock())
+        logged = False
         for column, field in spec.cursor:
-            if values.get(field) is not None:
+            if _is_sequence(table, column):
+                # A cursor on a ledger's sequence pages the log: positions.py.
+                given = values.get(field)
+                since = given if isinstance(given, int) else 0
+                query = after(call.connection, table, table.c[column], query, since)
+                logged = True
+            elif values.get(field) is not None:
                 query = query.where(table.c[column] > values[field])
-        order = spec.order_by or tuple(c.name for c in table.primary_key.columns)
-        query = query.order_by(*(table.c[c] for c in order))
+        if not logged:
+            order = spec.order_by or tuple(c.name for c in table.primary_key.columns)
+            query = query.order_by(*(table.c[c] for c in order))
         if spec.limit and values.get(spec.limit) is not None:
             query = query.limit(values[spec.limit])
         return [dict(row) for row in call.connection.execute(query).mappings()]
@@ -314,6 +323,10 @@ class Operations:
         given = values.get(CLOCK_FIELD)
         now = given if isinstance(given, int) else self.storage.clock()
         return operation.run(Call(connection, ctx, spec, payload, values, now, table))
+
+
+def _is_sequence(table: sa.Table, column: str) -> bool:
+    return facts(table).truth_type is TruthType.LEDGER and column == facts(table).identity
 
 
 def _row_id_columns(table: sa.Table) -> list[sa.Column[Any]]:

@@ -44,6 +44,10 @@ from ecm_runtime.transactions import Transactions
 DEFAULT_URL = "sqlite:///ecm.sqlite3"
 URL_VARIABLE = "ECM_DATABASE_URL"
 DEFAULT_PACKAGE = "selene_ecm"
+CONNECT_TIMEOUT = 10
+"""Seconds a PostgreSQL connection may take to open, unless the URL says otherwise."""
+BUSY_TIMEOUT = 30
+"""Seconds a SQLite writer waits for another's lock, unless the URL says (`?timeout=`)."""
 
 
 def unix_ms() -> int:
@@ -265,21 +269,28 @@ def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.T
 
 
 def _make_engine(url: str) -> Engine:
-    engine = sa.create_engine(url)
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        # A server that never answers fails a connection in seconds, not never.
+        parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
+    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+        # How long a writer waits for another's lock before its call is refused.
+        parsed = parsed.update_query_dict({"timeout": str(BUSY_TIMEOUT)})
+    engine = sa.create_engine(parsed)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and transactions that take the write lock up front
+    """WAL, foreign keys, and transactions that take the write lock up front
     when they will write, so concurrent writers queue instead of failing to upgrade."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not pysqlite's
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode = WAL", "foreign_keys = ON", "busy_timeout = 30000"):
+        for pragma in ("journal_mode = WAL", "foreign_keys = ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -24,7 +24,12 @@ from ecm_contract import Role
 from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.catalog import CapabilitySpec
-from ecm_runtime.errors import AppendOnlyViolation, ContractViolation, ReadOnlyViolation
+from ecm_runtime.errors import (
+    AppendOnlyViolation,
+    ContractViolation,
+    ReadOnlyViolation,
+    StorageUnavailable,
+)
 from ecm_runtime.guards import APPEND_ONLY_MESSAGE
 from ecm_runtime.prepared import DriverErrors
 from ecm_runtime.refusals import Refusals
@@ -47,7 +52,10 @@ class Transactions:
 
     @contextmanager
     def begin(self, *, read_only: bool, spec: CapabilitySpec | None = None) -> Iterator[Connection]:
-        connection = self._connection()
+        try:
+            connection = self._connection()
+        except sa.exc.DBAPIError as error:  # the database cannot be reached
+            raise self._translate(error, spec) from error
         try:
             transaction = self._on_driver if self.sqlite else self._on_connection
             with transaction(connection, read_only):
@@ -142,6 +150,11 @@ class Transactions:
         if isinstance(error, sa.exc.IntegrityError | sa.exc.DataError):
             # A value the database cannot hold (a NUL in PostgreSQL text, say) is bad input.
             return ContractViolation(code(spec, Role.CONTRACT_VALIDATION), text)
+        if error.connection_invalidated or isinstance(
+            error, sa.exc.OperationalError | sa.exc.InterfaceError
+        ):
+            # An outage, or SQLite's lock held past the busy timeout: nothing was committed.
+            return StorageUnavailable(code(spec, Role.STORAGE_UNAVAILABLE), text)
         return error
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from blake3 import blake3
-from ecm_contract import TABLE_FACT_NAMES
+from ecm_contract import POSITION_COLUMN, TABLE_FACT_NAMES, TruthType
 
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import Expr, call, dict_of, literal, prefixed, render
@@ -35,6 +35,8 @@ def _table_view(table: Table, imports: Imports, tables: Mapping[str, Table]) -> 
         fk.column: fk for fk in table.foreign_keys if tenant_scoped_reference(fk, table, tables)
     }
     items.extend(_column(table, column, imports, scoped, tables) for column in table.columns)
+    if table.truth_type is TruthType.LEDGER:
+        items.append(call("sa.Column", pyrepr(POSITION_COLUMN), "sa.BigInteger()", "nullable=True"))
     items.extend(
         call(
             "sa.ForeignKeyConstraint",
@@ -63,7 +65,25 @@ def _table_view(table: Table, imports: Imports, tables: Mapping[str, Table]) -> 
         }
     ]
     statements.extend(_indexes(table, variable))
+    if table.truth_type is TruthType.LEDGER and table.identity:
+        statements.append(_position_index(table, variable))
     return {"statements": statements}
+
+
+def _position_index(table: Table, variable: str) -> dict[str, str]:
+    """The order a reader of the log takes rows in on PostgreSQL. Partial: on SQLite the
+    column stays NULL, and the index costs a write nothing."""
+    position = f"{variable}.c[{pyrepr(POSITION_COLUMN)}]"
+    condition = f"{position}.is_not(None)"
+    index = call(
+        "sa.Index",
+        pyrepr(_short_name(f"ix_{table.name}", "position")),
+        position,
+        f"{variable}.c[{pyrepr(table.identity)}]",
+        prefixed("sqlite_where=", condition),
+        prefixed("postgresql_where=", condition),
+    )
+    return {"source": source_line(table.span), "code": render(index)}
 
 
 def _column(
@@ -168,9 +188,13 @@ def _index(
 
 
 def _system_scope_name(key: str) -> str:
-    """`<key>_system`, shortened where it would pass SQL's 63-character limit (a digest of
-    the key's name keeps shortened names apart)."""
-    name = f"{key}_system"
+    return _short_name(key, "system")
+
+
+def _short_name(stem: str, suffix: str) -> str:
+    """`<stem>_<suffix>`, shortened where it would pass SQL's 63-character limit (a digest of
+    the stem keeps shortened names apart)."""
+    name = f"{stem}_{suffix}"
     if len(name) <= 63:
         return name
-    return f"{key[:46]}_{blake3(key.encode()).hexdigest()[:8]}_system"
+    return f"{stem[: 53 - len(suffix)]}_{blake3(stem.encode()).hexdigest()[:8]}_{suffix}"
