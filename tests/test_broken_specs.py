@@ -52,5 +52,7 @@ def test_every_code_is_produced_by_some_broken_spec() -> None:
         produced |= diagnose(path.name, path.read_bytes())[1]
     for name, data in SYNTHETIC.items():
         produced |= diagnose(name, data)[1]
-    assert sorted(set(REGISTRY) - produced) == []
+    # ECM075 is the lock behind the emitters: no spec reaches it while they hold
+    # (tests/test_build_guarantees.py drives it with a module that would not compile).
+    assert sorted(set(REGISTRY) - produced - {"ECM075"}) == []
     assert produced <= set(REGISTRY)

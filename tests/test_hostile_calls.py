@@ -267,3 +267,29 @@ def test_a_lock_held_past_the_timeout_is_a_reason_coded_refusal(tmp_path: Path) 
     finally:
         holder.close()
         rt.close()
+
+
+def test_one_key_creates_one_subject_under_concurrency(rt: Runtime) -> None:
+    """Eight concurrent CREATE_DRAFTs with one key: one creates, seven replay it (on
+    PostgreSQL they used to meet a state moved on and be refused)."""
+    import threading
+
+    answers: list[Any] = []
+    errors: list[BaseException] = []
+    go = threading.Barrier(8)
+
+    def create() -> None:
+        go.wait()
+        try:
+            answers.append(rt.invoke(simulator(rt), "PH1CAPREQ_CREATE_DRAFT_EXECUTE", _create()))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(a.replayed for a in answers) == [False] + [True] * 7
+    assert len({a.capreq_event_id for a in answers}) == 1

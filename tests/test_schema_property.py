@@ -102,7 +102,10 @@ def steer_written_row(
     """Half the time, write a reason code the engine declares and, to a ledger a lifecycle
     governs, the transition that creates a subject: drawn text is neither, and the runtime
     refuses both (such inputs alone would never succeed)."""
-    if not data.draw(st.booleans()):
+    steered_event = (
+        spec.operation == "audit_append" and payload.get("engine") in rt.refusals.declared
+    )
+    if not steered_event and not data.draw(st.booleans()):
         return
     if "reason_code" in payload:
         # An audit event's code is its engine's; any other row's, its capability's engine's.

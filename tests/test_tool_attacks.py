@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from ecm_runtime import Runtime
+from ecm_runtime import Runtime, StorageError
 from ecm_runtime.tools import ToolError, ToolPolicy
 from pydantic import BaseModel
 
@@ -147,7 +147,7 @@ def test_an_unreadable_url_is_an_audited_refusal(rt: Runtime, url: str) -> None:
 def test_a_provider_that_never_answers_does_not_keep_the_process_alive(tmp_path: Path) -> None:
     script = f"""
 import threading, time
-from ecm_runtime import Runtime
+from ecm_runtime import Runtime, StorageError
 from ecm_runtime.tools import ToolError, ToolPolicy
 rt = Runtime.open("sqlite:///{tmp_path / "hang.sqlite3"}")
 rt.tools.register("web_search", lambda request: threading.Event().wait())
@@ -165,3 +165,15 @@ except ToolError as error:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "E_FAIL_TIMEOUT"
+
+
+def test_a_query_naming_another_tenant_reaches_no_provider(rt: Runtime) -> None:
+    slow = Slow()
+    slow.release.set()
+    rt.tools.register("web_search", slow)
+    with pytest.raises(StorageError) as refused:
+        rt.invoke(
+            rt.context("SELENE_OS", "tenant-1"), SEARCH, query(SEARCH, "k", tenant_id="other")
+        )
+    assert refused.value.reason_code == "J_TENANT_SCOPE_VIOLATION"
+    assert slow.runs == 0 and audit_rows(rt) == []

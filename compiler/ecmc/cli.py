@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from ecmc.config import Config
     from ecmc.pipeline import FrontendResult
 
 EXIT_CLEAN, EXIT_DIAGNOSTICS, EXIT_USAGE = 0, 1, 2
@@ -23,13 +24,32 @@ def main() -> None:
     """ecmc: compile ECM (Engine Capability Map) specs."""
 
 
+def _config(*, project: str | None = None) -> Config:
+    """The project's settings; a broken pyproject.toml is a usage error. With `project` (the
+    command's name), outside a project is one too: the command has nothing to work on."""
+    from ecmc.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as error:
+        click.echo(f"ecmc: error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if project is not None and not config.found:
+        click.echo(
+            f"ecmc: error: `ecmc {project}` needs a project: no pyproject.toml with "
+            f"[tool.ecmc] in {config.root} or above it",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    return config
+
+
 def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
     from ecmc.commands.lint import run_frontend
-    from ecmc.config import load_config
     from ecmc.frontend.reader import SpecPathError
 
     try:
-        return run_frontend(load_config(), paths)
+        return run_frontend(_config(), paths)
     except SpecPathError as error:
         click.echo(f"ecmc: error: {error}", err=True)
         sys.exit(EXIT_USAGE)
@@ -100,10 +120,9 @@ def inspect(paths: tuple[Path, ...], fmt: str) -> None:
 def build(specs_dir: Path | None, out_dir: Path | None) -> None:
     """Compile the specs into the generated package; print a one-line summary."""
     from ecmc.commands.build import build as run_build
-    from ecmc.config import load_config
     from ecmc.diagnostics import render_human
 
-    config = load_config()
+    config = _config()
     specs = specs_dir or config.specs
     if not specs.is_dir():
         click.echo(f"ecmc: error: no specs directory at {specs}", err=True)
@@ -130,21 +149,29 @@ def build(specs_dir: Path | None, out_dir: Path | None) -> None:
 
 
 @main.command()
-def check() -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Rebuild in memory and compare, whatever the manifest says (the default in CI, "
+    "where CI is set); otherwise a manifest that matches ends the check.",
+)
+def check(strict: bool) -> None:
     """Exit 1 when the generated package is not what `ecmc build` would write."""
     from ecmc.commands.check import check as run_check
-    from ecmc.commands.check import describe
-    from ecmc.config import load_config
+    from ecmc.commands.check import describe, strict_by_default
     from ecmc.diagnostics import render_human
     from ecmc.frontend.reader import display_path
 
-    config = load_config()
+    config = _config()
     if not config.specs.is_dir():
         click.echo(f"ecmc: error: no specs directory at {config.specs}", err=True)
         sys.exit(EXIT_USAGE)
-    report = run_check(config)
+    report = run_check(config, strict=strict or strict_by_default())
     if report.fast:
-        click.echo("ecmc: generated code is up to date (manifest matches)")
+        click.echo(
+            "ecmc: generated code is up to date (manifest matches; fast path: `--strict`, "
+            "or CI, rebuilds and compares every file)"
+        )
         return
     assert report.project is not None
     result = report.project.result
@@ -153,7 +180,7 @@ def check() -> None:
         click.echo("ecmc: the specs have errors; fix them, then run `ecmc build`")
         sys.exit(EXIT_DIAGNOSTICS)
     if not report.drifts:
-        click.echo("ecmc: generated code is up to date")
+        click.echo("ecmc: generated code is up to date (rebuilt in memory and compared)")
         return
     out_dir = Path(display_path(config.out))
     for drift in report.drifts:
@@ -196,8 +223,8 @@ def init(directory: Path, ecm_dir: Path, sql: tuple[Path, ...], update: bool) ->
     except InitError as error:
         click.echo(f"ecmc: error: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    for path in report.not_ecm:
-        click.echo(f"{path}: warning: not an ECM spec (no Engine Header); left out")
+    for path, why in report.not_ecm:
+        click.echo(f"{path}: warning: {why}; left out")
     for skipped in report.skipped_sql:
         click.echo(f"{skipped.at}: warning: SQL not imported ({skipped.why}): {skipped.statement}")
     for added in report.added:
@@ -221,9 +248,8 @@ def migrations() -> None:
 def migrations_init() -> None:
     """Write alembic.ini and migrations/ (env.py configured for the generated package)."""
     from ecmc.commands.migrations import MigrationsExist, init_migrations
-    from ecmc.config import load_config
 
-    config = load_config()
+    config = _config(project="migrations init")
     try:
         written = init_migrations(config.root, config.package)
     except MigrationsExist as error:
@@ -241,12 +267,11 @@ def diff(base: str | None, fmt: str) -> None:
     the merge base with the main branch); exit 1 on an unapproved breaking or
     security-relevant change."""
     from ecmc.commands.diff import run_diff
-    from ecmc.config import load_config
     from ecmc.diagnostics import render_human as render_diagnostics
     from ecmc.diff.report import render_human, render_json
     from ecmc.diff.sources import BaseError
 
-    config = load_config()
+    config = _config(project="diff")
     try:
         report = run_diff(config, base)
     except BaseError as error:
@@ -274,10 +299,9 @@ def docs(out_dir: Path | None, fmt: str) -> None:
     """Write the capability catalog: a static HTML site (default `docs/catalog`) or Markdown
     with Mermaid diagrams."""
     from ecmc.commands.docs import write_docs
-    from ecmc.config import load_config
     from ecmc.diagnostics import render_human
 
-    config = load_config()
+    config = _config(project="docs")
     out = out_dir or config.root / "docs" / "catalog"
     result, written = write_docs(config, out, fmt)
     if result.has_errors:

@@ -80,6 +80,7 @@ class Code(StrEnum):
     UNAUDITED_HANDLER = "ECM072"
     UNCONFIRMED_DRAFT = "ECM073"
     UNSCOPED_KEY = "ECM074"
+    UNCOMPILABLE_OUTPUT = "ECM075"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,9 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     ),
     DiagnosticCode(
         Code.UNSCOPED_KEY, _E, "a unique key of a tenant-scoped table leaves out its tenant column"
+    ),
+    DiagnosticCode(
+        Code.UNCOMPILABLE_OUTPUT, _E, "the generated code would not compile, or binds a name twice"
     ),
 )
 

@@ -143,6 +143,9 @@ class ToolRunner:
         path, tool, model = spec.tool_path, spec.tool_name, spec.output_model
         assert path is not None and tool is not None and model is not None
         values = payload.model_dump(by_alias=True)
+        # Before anything runs: a query naming another tenant would hand the provider that
+        # tenant's id while its answer lands in this tenant's cache row.
+        self.handlers.storage.check_tenant(ctx, spec, values, None)
         request = self._request(spec, values)
         names = path.fields
         asked = request.model_dump(mode="json", by_alias=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,10 @@ class Where:
     line: int
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
+        # Drafted Markdown quotes this: a file name is text there, never markup (no code
+        # span, no line of its own).
+        shown = " ".join("".join(c if c.isprintable() else " " for c in self.path).split())
+        return f"{shown.replace('`', chr(39))}:{self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,11 @@ def _statements(text: str, path: str, schema: SqlSchema) -> Iterator[tuple[int, 
             current.append(token)
 
 
+PLAIN_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+"""The table and column names ecmc drafts: specs name tables and fields in snake_case."""
+_NOT_PLAIN = "{name!r} is not a plain snake_case name a spec can use"
+
+
 def _apply(statement: str, at: Where, schema: SqlSchema) -> None:
     sqlglot_logger = logging.getLogger("sqlglot")
     level = sqlglot_logger.level
@@ -150,6 +159,9 @@ def _create_table(create: exp.Create, at: Where, schema: SqlSchema) -> None:
         schema.skipped.append(Skipped(at, create.sql()[:80], "CREATE TABLE without columns"))
         return
     name = definition.this.name
+    if not PLAIN_NAME.fullmatch(name):
+        schema.skipped.append(Skipped(at, _head(create.sql()), _NOT_PLAIN.format(name=name)))
+        return
     table = schema.tables.setdefault(name, SqlTable(name, at))
     for item in definition.expressions:
         _table_item(table, item, at, schema)
@@ -176,6 +188,9 @@ def _table_item(table: SqlTable, item: exp.Expression, at: Where, schema: SqlSch
 
 
 def _column(table: SqlTable, column: exp.ColumnDef, at: Where, schema: SqlSchema) -> None:
+    if not PLAIN_NAME.fullmatch(column.name):
+        schema.skipped.append(Skipped(at, _head(column.sql()), _NOT_PLAIN.format(name=column.name)))
+        return
     kind = column.args.get("kind")
     sql_type = kind.sql(dialect=_DIALECT) if isinstance(kind, exp.DataType) else "TEXT"
     serial = isinstance(kind, exp.DataType) and kind.this in _SERIALS

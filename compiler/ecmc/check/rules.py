@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecmc.check.contract import check_runtime_contract
+from ecmc.check.lifecycles import check_lifecycle_mapping
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import Program
@@ -17,6 +18,7 @@ def run_checks(program: Program, diagnostics: Diagnostics) -> None:
     _owned_tables_exist(program, diagnostics)
     _enum_reason_codes_exist(program, diagnostics)
     _unbound_handlers_that_must_audit(program, diagnostics)
+    check_lifecycle_mapping(program, diagnostics)
     check_runtime_contract(program, diagnostics)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,4 +40,9 @@ def build(
     report = write_package(
         out or config.out, config.package, project.planned, project.inputs, project.generator
     )
+    if report.problems.has_errors:
+        result = dataclasses.replace(
+            project.result, diagnostics=[*project.result.diagnostics, *report.problems.sorted()]
+        )
+        return dataclasses.replace(project, result=result), None
     return project, report

@@ -1,13 +1,16 @@
 """`ecmc check`: is the generated package exactly what `ecmc build` would write?
 
-Fast path: the spec files, the compiler and every output file hash to what the manifest
-recorded, and the package holds no other file: nothing to parse. Otherwise the specs are
-compiled, every file is rendered in memory and compared with the disk.
+Fast path, for local use: the spec files, the compiler and every output file hash to what the
+manifest recorded, and the package holds no other file: nothing to parse. The manifest is a
+file in the repository, so whoever edits a generated file can write its new digest there
+too: strict (`--strict`, or in CI, where `CI` is set) every file is rendered in memory from
+the specs and compared with the disk, whatever the manifest says.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,8 +64,14 @@ def up_to_date_without_parsing(config: Config) -> bool:
     )
 
 
-def check(config: Config) -> DriftReport:
-    if up_to_date_without_parsing(config):
+def strict_by_default() -> bool:
+    """Whether a check rebuilds whatever the manifest says: in CI (`CI` set, as every CI
+    service sets it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def check(config: Config, *, strict: bool = False) -> DriftReport:
+    if not strict and up_to_date_without_parsing(config):
         return DriftReport(fast=True)
     # Only now the parser, the templates and their libraries are loaded.
     from ecmc.commands.build import compile_project

@@ -365,13 +365,18 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Check the entry; then drop the 'inferred ...' words (or write your own description).",
     ),
     "ECM074": _x(
-        "Every unique key of a table whose rows belong to tenants (primary key, unique key, "
-        "idempotency key) includes its tenant column; a database-numbered identity is the "
-        "one exception. A key shared across tenants refuses one tenant's row because another "
-        "tenant holds the value, which tells it so (an existence oracle), and a table cannot "
-        "be distributed by tenant when one of its keys spans tenants.",
-        "- `idempotency_keys`:\n  - `ux_events_idempotency`: `(correlation_id, idempotency_key)`",
-        "Add the tenant column to the key: `(tenant_id, correlation_id, idempotency_key)`.",
+        "Every unique key of a tenant's rows (primary, unique, idempotency) holds its tenant "
+        "column; a database-numbered identity is the exception. A key shared across tenants "
+        "refuses one tenant's row because another holds the value (telling it so), and keeps "
+        "the table from being distributed by tenant.",
+        "- `ux_events_idempotency`: `(correlation_id, idempotency_key)`",
+        "Add the tenant column: `(tenant_id, correlation_id, idempotency_key)`.",
+    ),
+    "ECM075": _x(
+        "Build parses every generated module before writing and refuses one that would not "
+        "compile or binds a name twice: the lock behind the emitters' escaping and renaming.",
+        "(spec text the emitters could not place; please report it with the spec)",
+        "Reword the spec text at the location given, and report the case to ecmc.",
     ),
 }
 

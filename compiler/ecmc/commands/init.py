@@ -4,6 +4,10 @@ built, and a contract-test suite over the whole catalog.
 
 Re-run with `--update`, it adds what is new (ECM files, engines, fields, tables) and never
 rewrites an entry or a file already there.
+
+It writes inside DIR only: a path on the way that is a symbolic link (a dangling one
+included) is refused before anything is written, and ECM files are copied byte for byte (an
+ECM file that is not UTF-8 stays as it was given; the build then says so, located).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from ecmc.adopt.sql import Skipped, SqlSchema, read_migrations
 from ecmc.adopt.system import Adoption, adopt
 from ecmc.commands.build import build
 from ecmc.commands.migrations import DIRECTORY, init_migrations
-from ecmc.config import load_config
+from ecmc.config import ConfigError, load_config
 from ecmc.diagnostics import Diagnostic, Diagnostics
 from ecmc.frontend.extract import extract
 from ecmc.frontend.markdown import parse_document
+from ecmc.frontend.reader import MAX_SPEC_BYTES
 from ecmc.frontend.syntax import EngineSyntax
 from ecmc.ir import Program
 
@@ -41,8 +46,9 @@ class InitReport:
     added: list[str] = field(default_factory=list)
     """`path: section: name` of every entry drafted into a file that existed."""
     skipped_sql: list[Skipped] = field(default_factory=list)
-    not_ecm: list[Path] = field(default_factory=list)
-    """Markdown files of the ECM folder that are no ECM spec (a README, an index): left out."""
+    not_ecm: list[tuple[Path, str]] = field(default_factory=list)
+    """Markdown files of the ECM folder that are no ECM spec (a README, an index, a file past
+    the spec size limit), and why: left out."""
     errors: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
@@ -65,25 +71,39 @@ def run_init(
         raise InitError(f"no ECM files (*.md) in {ecm_dir}")
     if not update and (directory / "specs").exists():
         raise InitError(f"{directory / 'specs'} exists: run with --update to add to it")
+    directory = directory.absolute()
+    own = directory / "pyproject.toml"
+    _refuse_links(directory, [own])
+    try:
+        package = load_config(directory).package if own.is_file() else package_name(directory)
+    except ConfigError as error:
+        raise InitError(str(error)) from None
+    scaffolded = scaffold(directory, package, runtime_requirement())
+    fixed = ["specs", "generated", f"generated/{package}", DIRECTORY, "alembic.ini"]
+    _refuse_links(directory, [directory / p for p in [*fixed, *scaffolded]])
     report = InitReport()
-    ecm = {}
+    ecm, given = {}, {}
     for file in reading(files):
-        text = _read(file)
+        if file.stat().st_size > MAX_SPEC_BYTES:  # by its size, before reading it
+            report.not_ecm.append((file, f"larger than the {MAX_SPEC_BYTES}-byte spec limit"))
+            continue
+        data = file.read_bytes()
+        text = data.decode("utf-8", errors="replace")
         if _is_ecm(text):
             ecm[f"{ECM_DIR}/{file.name}"] = text
+            given[f"{ECM_DIR}/{file.name}"] = data
         else:
-            report.not_ecm.append(file)
+            report.not_ecm.append((file, "not an ECM spec (no Engine Header)"))
     if not ecm:
         raise InitError(f"none of the *.md files in {ecm_dir} is an ECM spec (an Engine Header)")
     schema = read_migrations(sql) if sql else None
     report.skipped_sql = list(schema.skipped) if schema is not None else []
     existing = _existing_companions(directory)
     adoption = adopt(ecm, schema or SqlSchema(), existing)
-    _write_specs(directory, adoption, existing, report)
-    own = directory / "pyproject.toml"
-    package = load_config(directory).package if own.is_file() else package_name(directory)
-    for path, text in scaffold(directory, package, runtime_requirement()).items():
-        _write_new(directory / path, text, report, executable=path == ".ci/run")
+    _refuse_links(directory, [directory / r for r in [*given, *adoption.documents]])
+    _write_specs(directory, adoption, given, existing, report)
+    for path, text in scaffolded.items():
+        _write_new(directory, directory / path, text, report, executable=path == ".ci/run")
     if not (directory / DIRECTORY).exists() and not (directory / "alembic.ini").exists():
         report.written += [p.as_posix() for p in init_migrations(directory, package)]
     _build(directory, report)
@@ -102,33 +122,54 @@ def _existing_companions(directory: Path) -> dict[str, str]:
 
 
 def _write_specs(
-    directory: Path, adoption: Adoption, existing: dict[str, str], report: InitReport
+    directory: Path,
+    adoption: Adoption,
+    given: dict[str, bytes],
+    existing: dict[str, str],
+    report: InitReport,
 ) -> None:
-    for relative, text in adoption.ecm.items():
-        target = directory / relative
-        if not target.is_file() or target.read_text(encoding="utf-8", errors="replace") != text:
-            _write(target, text, report)
+    for relative in adoption.ecm:
+        target, data = directory / relative, given[relative]
+        if not target.is_file() or target.read_bytes() != data:
+            _write(directory, target, data, report)
     for relative, document in adoption.documents.items():
         if relative in existing:
             merged, added = merge(existing[relative], document)
             if added:
-                _write(directory / relative, merged, report)
+                _write(directory, directory / relative, merged.encode(), report)
                 report.added += [f"{relative}: {item}" for item in added]
         else:
-            _write(directory / relative, document.markdown(), report)
+            _write(directory, directory / relative, document.markdown().encode(), report)
 
 
-def _write_new(path: Path, text: str, report: InitReport, executable: bool = False) -> None:
-    if not path.exists():
-        _write(path, text, report)
+def _write_new(
+    directory: Path, path: Path, text: str, report: InitReport, executable: bool = False
+) -> None:
+    if not (path.exists() or path.is_symlink()):
+        _write(directory, path, text.encode(), report)
         if executable:
             path.chmod(0o755)
 
 
-def _write(path: Path, text: str, report: InitReport) -> None:
+def _write(directory: Path, path: Path, data: bytes, report: InitReport) -> None:
+    _refuse_links(directory, [path])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(data)
     report.written.append(path.as_posix())
+
+
+def _refuse_links(directory: Path, paths: Iterable[Path]) -> None:
+    """Refuse to write through a symbolic link under DIR (a dangling one included): what
+    init writes stays inside DIR."""
+    for path in paths:
+        relative = path.relative_to(directory)
+        for depth in range(1, len(relative.parts) + 1):
+            step = directory.joinpath(*relative.parts[:depth])
+            if step.is_symlink():
+                raise InitError(
+                    f"{step} is a symbolic link: ecmc init writes inside {directory} only; "
+                    "nothing was written"
+                )
 
 
 def _build(directory: Path, report: InitReport) -> None:
@@ -174,7 +215,3 @@ def _is_ecm(text: str) -> bool:
     diagnostics = Diagnostics()
     syntax = extract(parse_document("x.md", text), diagnostics)
     return isinstance(syntax, EngineSyntax)
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ecmc.docs.model import CapabilityView, EngineView, FieldRow, Site, bounds
 from ecmc.ir import Lifecycle, Table
 from ecmc.span import Span
@@ -21,8 +23,28 @@ def _link(span: Span, root: str) -> str:
     return f"[{span.path}:{span.line}]({root}/{span.path}#L{span.line})"
 
 
+def _text(text: str) -> str:
+    """Spec prose as Markdown text: HTML and Markdown in it are shown, never rendered (a
+    `<script>` in a purpose is five characters and a word, not a script)."""
+    shown = " ".join(text.split())
+    shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join(f"\\{c}" if c in _MARKUP else c for c in shown)
+
+
+_MARKUP = frozenset("\\`*_[]()#|!~{}")
+
+
+def _code(text: str) -> str:
+    """Spec text as an inline code span: fenced by more backticks than any run it holds."""
+    shown = " ".join(text.split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {shown} " if shown.startswith("`") or shown.endswith("`") else shown
+    return f"{fence}{padded}{fence}"
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(text)
 
 
 def _index(site: Site) -> str:
@@ -58,7 +80,7 @@ def _index(site: Site) -> str:
 def _engine(view: EngineView, root: str) -> str:
     root = f"../{root}"  # engine pages sit one folder down
     engine = view.engine
-    lines = [f"# {engine.engine_id}", "", engine.purpose, "", _link(engine.span, root), ""]
+    lines = [f"# {engine.engine_id}", "", _text(engine.purpose), "", _link(engine.span, root), ""]
     for lifecycle in view.lifecycles:
         lines += [f"## Lifecycle {lifecycle.name}", "", _link(lifecycle.span, root), ""]
         lines += _state_diagram(lifecycle)
@@ -86,11 +108,11 @@ def _state_diagram(lifecycle: Lifecycle) -> list[str]:
 
 def _capability(view: CapabilityView, root: str) -> list[str]:
     cap = view.capability
-    lines = [f"### {cap.id}", "", f"{cap.name or ''} — {_link(cap.span, root)}", ""]
+    lines = [f"### {cap.id}", "", f"{_text(cap.name or '')} — {_link(cap.span, root)}", ""]
     lines += [
-        f"- callers: `{cap.allowed_callers}` ({', '.join(cap.callers)})",
-        f"- side effects: {view.effects}; runs as {view.operation}",
-        f"- output: `{cap.output.text if cap.output else ''}`",
+        f"- callers: {_code(cap.allowed_callers or '')} ({_text(', '.join(cap.callers))})",
+        f"- side effects: {_text(view.effects)}; runs as {view.operation}",
+        f"- output: {_code(cap.output.text if cap.output else '')}",
         f"- reason codes: {', '.join(f'`{c}`' for c in cap.reason_codes) or 'none'}",
         f"- audit keys: {', '.join(f'`{k}`' for k in view.audit_keys) or 'none'}",
     ]
@@ -104,7 +126,8 @@ def _field_rows(title: str, rows: tuple[FieldRow, ...], root: str) -> list[str]:
         return []
     lines = ["", f"| {title} | type | bounds | typed by | source |", "|---|---|---|---|---|"]
     lines += [
-        f"| `{f.name}{'?' if f.optional else ''}` | `{_cell(f.type)}` | {f.bounds} | {f.rule} | "
+        f"| `{f.name}{'?' if f.optional else ''}` | {_code(f.type)} | {_text(f.bounds)} | "
+        f"{_text(f.rule)} | "
         f"{_link(f.span, root)} |"
         for f in rows
     ]

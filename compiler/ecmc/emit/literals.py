@@ -44,7 +44,10 @@ def docstring(text: str, indent: int = 0) -> str:
         .replace('"""', '\\"\\"\\"')
         .strip()
     )
-    if escaped.endswith('"'):
+    # A closing quote of the text would run into the docstring's own: escape it, unless a
+    # backslash already does (an odd run of backslashes before it).
+    trailing = len(escaped[:-1]) - len(escaped[:-1].rstrip("\\"))
+    if escaped.endswith('"') and trailing % 2 == 0:
         escaped = escaped[:-1] + '\\"'
     width = max(_DOC_WIDTH - indent, 40)
     lines: list[str] = []

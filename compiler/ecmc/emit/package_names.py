@@ -10,7 +10,7 @@ from ecmc.emit.imports import Imports
 from ecmc.emit.layout import prefixed, render
 from ecmc.emit.literals import source_line
 from ecmc.emit.names import ClassName, PythonIdentifier, pascal, snake
-from ecmc.emit.pytypes import scalar_annotation
+from ecmc.emit.pytypes import FIELDS_MODULE_IMPORTS, scalar_annotation
 from ecmc.ir import Engine, Member, Program, Scalar
 from ecmc.typeref import ScalarRef, walk
 
@@ -36,7 +36,7 @@ class PackageNames:
                 )
         self.field_types = sorted(used.items(), key=lambda item: item[0][0])
         self.field_aliases: dict[tuple[str, Scalar], ClassName] = {}
-        taken: set[str] = set()
+        taken: set[str] = set(FIELDS_MODULE_IMPORTS)  # an alias never shadows an import
         for key, _ in self.field_types:
             alias = pascal(key[0])
             candidate, n = alias, 2

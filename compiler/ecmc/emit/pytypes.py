@@ -20,6 +20,10 @@ INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
 
+FIELDS_MODULE_IMPORTS = frozenset({"t", "pd", "JsonLimits"})
+"""The names the field types below import into fields.py, which no field alias may take."""
+
+
 def scalar_annotation(scalar: Scalar, imports: Imports, description: str = "") -> Expr:
     """The pydantic annotation of a field type, with its description when it has one (the
     JSON Schema of every model that uses the field carries it)."""

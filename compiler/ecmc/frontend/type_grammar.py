@@ -278,6 +278,10 @@ class Parser:
         start = self.current
         node = self.primary(depth)
         while True:
+            # Each suffix nests the type a level deeper (and every later stage walks it).
+            depth += self.at("?") or self.at("[")
+            if depth > MAX_NESTING:
+                raise self.fail(f"type nested deeper than {MAX_NESTING} levels")
             if self.at("?"):
                 self.advance()
                 node = OptionalOf(node, self.span_from(start))

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from ecm_contract import AuditColumn
+
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, value_text
 from ecmc.frontend.syntax import CompanionSection, Entry
-from ecmc.ir import AuditEventType, Engine
+from ecmc.ir import AuditEventType, Capability, Engine
 from ecmc.resolve.audit_rules import inline_fields
 from ecmc.resolve.dictionary import FieldDictionary
 
@@ -124,4 +126,20 @@ def _event_type(
         any_engine=any_engine,
         description=value_text(keys.get("description")),
         span=entry.name.span,
+    )
+
+
+def keys_refused(capability: Capability, declared: AuditEventType) -> str:
+    """What refuses every call of a capability whose audit rows carry keys (the audit keys its
+    spec lists that its input carries, beside the envelope's columns) that its event type
+    does not allow; "" when nothing does."""
+    given = {m.name for m in capability.input_fields}
+    listed = {key.name for req in capability.audit for key in req.keys}
+    carried = sorted(listed & given - set(AuditColumn) - set(declared.payload_keys))
+    if not carried:
+        return ""
+    return (
+        f"{capability.id}: its audit rows would carry {', '.join(carried)}, which event type "
+        f"{declared.name} does not allow (it allows {', '.join(declared.payload_keys) or 'none'})"
+        ": every call would be refused; list them in its 'payload_keys', or name another type"
     )

@@ -25,7 +25,7 @@ from ecmc.ir import (
     Record,
     Table,
 )
-from ecmc.resolve.audit_events import find_event_type, severity_problem
+from ecmc.resolve.audit_events import find_event_type, keys_refused, severity_problem
 from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.runnable import RunnableCheck
 from ecmc.resolve.types import TypeResolver
@@ -314,6 +314,9 @@ class _Binding:
                 f"{self.engine_id}",
                 "declare it under '## Audit Event Types' in the engine's wiring",
             )
+        refused = keys_refused(self.capability, declared) if declared else ""
+        if refused and self.operation is not Operation.AUDIT_APPEND:
+            self.diagnostics.report(Code.BAD_AUDIT_EVENT_TYPE, self.at("event_type"), refused)
         return event_type, declared
 
     def severity(self) -> str | None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecmc.ir import ForeignKey, Table
+from ecmc.codes import Code
+from ecmc.diagnostics import Diagnostics
+from ecmc.frontend.syntax import Bullet
+from ecmc.ir import ForeignKey, Key, Table
+from ecmc.span import Span
 
 
 def tenant_scoped_reference(fk: ForeignKey, table: Table, tables: Mapping[str, Table]) -> bool:
@@ -42,3 +46,31 @@ def tenant_part(fk: ForeignKey, table: Table, tables: Mapping[str, Table]) -> bo
             if other is not fk
         )
     )
+
+
+def report_unscoped_keys(
+    table: str,
+    tenant: str,
+    primary_key: tuple[str, ...],
+    identity: str | None,
+    keys: tuple[Key, ...],
+    bullets: Mapping[str, Bullet],
+    diagnostics: Diagnostics,
+) -> None:
+    """Every unique key of a tenant's rows is the tenant's own: it holds the tenant column
+    (a database-numbered identity needs none: nobody chooses its values). ECM074."""
+    stated: list[tuple[str, tuple[str, ...], Span]] = [
+        (f"unique key {k.name}", k.columns, k.span) for k in keys
+    ]
+    if primary_key and primary_key != (identity,):
+        stated.insert(0, ("primary key", primary_key, bullets["primary_key"].span))
+    for what, columns, span in stated:
+        if tenant not in columns:
+            diagnostics.report(
+                Code.UNSCOPED_KEY,
+                span,
+                f"table {table}: {what} ({', '.join(columns)}) leaves out the tenant column "
+                f"{tenant}: a key shared across tenants refuses one tenant's row because "
+                "another tenant holds it, which tells it so, and keeps the table from being "
+                f"distributed by tenant; add {tenant} to the key",
+            )

@@ -119,10 +119,24 @@ def _variant(
                 f"variant field {member.name!r} is already a field of {name}",
             )
     combined = members + tuple(m for m in extra if m.name not in base_names)
-    attributes = tuple(
-        (k, value_text(b)) for k, b in vkeys.items() if k not in ("fields", "description")
-    )
-    return Variant(child.name.text, combined, attributes, child.name.span)
+    attributes = []
+    seen: dict[str, str] = {"VARIANT": "variant"}
+    for key, bullet in vkeys.items():
+        if key in ("fields", "description"):
+            continue
+        # Each other key is a class attribute of the variant's model, by its name in capitals.
+        clash = seen.get(key.upper())
+        if not VARIANT_NAME.fullmatch(key) or clash is not None:
+            why = f"is the same name as {clash!r}" if clash else "is not a snake_case name"
+            diagnostics.report(
+                Code.BAD_RECORD,
+                bullet.key.span if bullet.key else bullet.span,
+                f"{what}: key {key!r} {why}: a variant's keys become attributes of its model",
+            )
+            continue
+        seen[key.upper()] = key
+        attributes.append((key, value_text(bullet)))
+    return Variant(child.name.text, combined, tuple(attributes), child.name.span)
 
 
 def collect_records(

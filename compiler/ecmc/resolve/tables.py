@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ecm_contract import Scope, TruthType
+from ecm_contract import POSITION_COLUMN, Scope, TruthType
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
@@ -14,7 +14,7 @@ from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.dictionary import report_unconfirmed
-from ecmc.resolve.keys import is_key, tenant_part, tenant_scoped_reference
+from ecmc.resolve.keys import is_key, report_unscoped_keys, tenant_part, tenant_scoped_reference
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
 from ecmc.typeref import ErrorRef, ScalarRef
@@ -40,6 +40,9 @@ TABLE_KEYS = frozenset(
 
 
 SQL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+RUNTIME_PREFIX = "ecm_"
+"""Tables and columns the runtime keeps beside the specs' (ecm_write_outcomes, ecm_xact)."""
+RESERVED_PREFIXES = ("sqlite_", "pg_", RUNTIME_PREFIX)
 
 
 def resolve_tables(
@@ -78,10 +81,27 @@ def _table(
             f"table name {name!r} must be snake_case, at most 63 characters",
         )
         return None
+    if name.startswith(RESERVED_PREFIXES):
+        diagnostics.report(
+            Code.BAD_TABLE,
+            entry.name.span,
+            f"table name {name!r} is reserved: names beginning {', '.join(RESERVED_PREFIXES)} "
+            "are the databases' own catalogs (SQLite, PostgreSQL) and the runtime's tables",
+        )
+        return None
     keys = keyed(entry.keys, TABLE_KEYS, f"table {name}", diagnostics)
     columns = _columns(name, keys.get("columns"), entry, resolver, diagnostics)
     if columns is None:
         return None
+    for column in columns:
+        if column.name.startswith(RUNTIME_PREFIX):
+            diagnostics.report(
+                Code.BAD_TABLE,
+                column.span,
+                f"table {name}: column name {column.name!r} is reserved: names beginning "
+                f"{RUNTIME_PREFIX} are the runtime's own columns (e.g. {POSITION_COLUMN})",
+            )
+            return None
     return _TableReader(name, keys, columns, entry, diagnostics).table(engine_id)
 
 
@@ -146,7 +166,10 @@ class _TableReader:
         unique_keys = self.named_keys("unique_keys")
         idempotency_keys = self.named_keys("idempotency_keys")
         if tenant:
-            self.check_tenant_keys(tenant[0], primary_key, identity, unique_keys + idempotency_keys)
+            stated = unique_keys + idempotency_keys
+            report_unscoped_keys(
+                name, tenant[0], primary_key, identity, stated, keys, self.diagnostics
+            )
         return Table(
             name=name,
             engine_id=engine_id,
@@ -208,31 +231,6 @@ class _TableReader:
             )
         if truth is TruthType.CACHE and not ttl:
             self.report(Code.BAD_TABLE, at, f"CACHE table {name} needs a 'ttl_column'")
-
-    def check_tenant_keys(
-        self,
-        tenant: str,
-        primary_key: tuple[str, ...],
-        identity: str | None,
-        keys: tuple[Key, ...],
-    ) -> None:
-        """Every unique key of a tenant's rows is the tenant's own: it holds the tenant column
-        (a database-numbered identity needs none: nobody chooses its values)."""
-        stated: list[tuple[str, tuple[str, ...], Span]] = [
-            (f"unique key {k.name}", k.columns, k.span) for k in keys
-        ]
-        if primary_key and primary_key != (identity,):
-            stated.insert(0, ("primary key", primary_key, self.keys["primary_key"].span))
-        for what, columns, span in stated:
-            if tenant not in columns:
-                self.report(
-                    Code.UNSCOPED_KEY,
-                    span,
-                    f"table {self.name}: {what} ({', '.join(columns)}) leaves out the tenant "
-                    f"column {tenant}: a key shared across tenants refuses one tenant's row "
-                    "because another tenant holds it, which tells it so, and keeps the table "
-                    f"from being distributed by tenant; add {tenant} to the key",
-                )
 
     def names(self, key: str) -> tuple[str, ...]:
         """The columns a key names, each checked to be a column of the table."""

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecmc.diagnostics import Diagnostics
 from ecmc.emit.plan import PlannedFile
 from ecmc.write.manifest import (
     MANIFEST_NAME,
@@ -22,6 +23,7 @@ from ecmc.write.manifest import (
     load_manifest,
     package_files,
 )
+from ecmc.write.verify import verify
 
 
 @dataclass
@@ -30,6 +32,8 @@ class WriteReport:
     unchanged: list[str] = field(default_factory=list)
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    problems: Diagnostics = field(default_factory=Diagnostics)
+    """Generated modules that would not compile: nothing was written."""
 
 
 def render_all(planned: list[PlannedFile]) -> dict[str, bytes]:
@@ -58,9 +62,12 @@ def write_package(
     inputs: dict[str, str],
     generator: str,
 ) -> WriteReport:
+    """Write what changed; nothing at all when a rendered module would not compile
+    (`report.problems`, located at the spec lines the code came from)."""
     report = WriteReport()
     previous = load_manifest(out_dir)
     contents: dict[str, bytes] = {}
+    fresh: dict[str, bytes] = {}
     for item in planned:
         target = out_dir / item.path
         recorded = previous.outputs.get(item.path) if previous else None
@@ -75,8 +82,13 @@ def write_package(
         if on_disk == digest_bytes(data):
             report.unchanged.append(item.path)
             continue
-        _replace(target, data)
-        report.written.append(item.path)
+        fresh[item.path] = data
+    verify(fresh, report.problems)
+    if report.problems.has_errors:
+        return report
+    for path, data in fresh.items():
+        _replace(out_dir / path, data)
+        report.written.append(path)
 
     wanted = {p.path for p in planned}
     for stray in package_files(out_dir, package):
