@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +117,23 @@ def legal_input(rt: Runtime, spec: CapabilitySpec) -> dict[str, Any]:
         if first.reason_code is not None and "reason_code" in payload:
             payload["reason_code"] = first.reason_code
     return payload
+
+
+def backend_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database URL of a backend for one test (a PostgreSQL schema, dropped after)."""
+    if backend == "sqlite":
+        yield sqlite_url(tmp_path)
+    else:
+        yield from postgres_url()
+
+
+def runtime_on(
+    backend: str, tmp_path: Path, clock: Callable[[], int] | None = None
+) -> Iterator[Runtime]:
+    """A runtime on a backend for one test, closed (and its schema dropped) after."""
+    for url in backend_url(backend, tmp_path):
+        runtime = Runtime.open(url, clock=clock) if clock else Runtime.open(url)
+        try:
+            yield runtime
+        finally:
+            runtime.close()

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime
 
-from storage import BACKENDS, postgres_url, sqlite_url
+from storage import BACKENDS, backend_url
 from test_migrations import append_one, migrated, package
 
 __all__ = ["package"]  # the migrations tests' package fixture
@@ -21,10 +21,7 @@ __all__ = ["package"]  # the migrations tests' package fixture
 
 @pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-    else:
-        yield from postgres_url()
+    yield from backend_url(request.param, tmp_path)
 
 
 @pytest.fixture(params=["created", "migrated"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +14,18 @@ from conftest import REPO, reference_files
 from ecmc.codes import REGISTRY
 
 
-def ecmc(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def ecmc(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ecmc ARGS` in `cwd`, with `env` over the process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "ecmc", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 

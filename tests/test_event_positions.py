@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from ecm_runtime import Runtime
 from ecm_runtime.eventlog import LedgerEvent
 
-from storage import BACKENDS, PG_SERVER, postgres_url, sqlite_url
+from storage import BACKENDS, PG_SERVER, backend_url, postgres_url
+from test_audit_contract import event as audit_event
 
 WRITERS = 4
 EVENTS_PER_WRITER = 60
@@ -54,10 +55,16 @@ print("done", flush=True)
 
 @pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-    else:
-        yield from postgres_url()
+    yield from backend_url(request.param, tmp_path)
+
+
+def gate(n: int) -> dict[str, Any]:
+    """A GATE_PASS event of thread `n`, keyed by it."""
+    return {
+        **audit_event(correlation_id=n, payload_min={"gate": "g"}),
+        "now": 1,
+        "idempotency_key": f"k{n}",
+    }
 
 
 def start_writers(url: str) -> list[subprocess.Popen[str]]:
@@ -139,19 +146,7 @@ def test_the_tail_reconnects_after_its_connections_are_killed() -> None:
     admin = sa.create_engine(PG_SERVER)
 
     def append(n: int) -> None:
-        ctx = writer.context("SELENE_OS", TENANT)
-        event = dict(
-            now=1,
-            engine="PH1.J",
-            event_type="GATE_PASS",
-            reason_code="J_IDEMPOTENCY_REPLAY",
-            severity="INFO",
-            correlation_id=n,
-            turn_id=1,
-            payload_min={"gate": "g"},
-            idempotency_key=f"k{n}",
-        )
-        writer.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", event)
+        writer.invoke(writer.context("SELENE_OS", TENANT), "PH1J_APPEND_AUDIT_EVENT", gate(n))
 
     def kill() -> None:
         with admin.begin() as connection:
@@ -222,21 +217,7 @@ def test_a_cursor_names_its_row_in_its_own_scope(url: str) -> None:
     try:
         for tenant, n in (("a", 1), ("b", 2), ("a", 3)):
             ctx = rt.context("SELENE_OS", tenant)
-            rt.invoke(
-                ctx,
-                "PH1J_APPEND_AUDIT_EVENT",
-                dict(
-                    now=1,
-                    engine="PH1.J",
-                    event_type="GATE_PASS",
-                    reason_code="J_IDEMPOTENCY_REPLAY",
-                    severity="INFO",
-                    correlation_id=n,
-                    turn_id=1,
-                    payload_min={"gate": "g"},
-                    idempotency_key=f"k{n}",
-                ),
-            )
+            rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", gate(n))
         ctx = rt.context("SELENE_OS", "a")
         rows = rt.invoke(
             ctx, "PH1J_READ_AUDIT_EVENTS_BY_TENANT", {"tenant_id": "a", "since_event_id": 2}

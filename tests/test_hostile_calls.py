@@ -22,7 +22,7 @@ from ecm_runtime.errors import (
     UnknownCapability,
 )
 
-from storage import BACKENDS, postgres_url, sqlite_url, table_counts
+from storage import BACKENDS, runtime_on, table_counts
 from test_audit_contract import NOW, event
 
 TENANT = "tenant-1"
@@ -30,14 +30,7 @@ TENANT = "tenant-1"
 
 @pytest.fixture(params=BACKENDS)
 def rt(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    urls: Iterator[str] = (
-        iter([sqlite_url(tmp_path)]) if request.param == "sqlite" else postgres_url()
-    )
-    runtime = Runtime.open(next(urls), clock=lambda: NOW)
-    yield runtime
-    runtime.close()
-    for _ in urls:
-        pass
+    yield from runtime_on(request.param, tmp_path, clock=lambda: NOW)
 
 
 def ledger_row(**changes: Any) -> dict[str, Any]:

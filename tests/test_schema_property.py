@@ -10,6 +10,7 @@ least once.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from storage import BACKENDS, backend_runtime, table_counts
 
 DEFAULT_TENANT = "tenant-1"
 # Raised by hand for a deeper run: ECM_PROPERTY_EXAMPLES=500 pytest tests/test_schema_property.py
+KEYS = itertools.count()
 EXAMPLES_PER_CAPABILITY = int(os.environ.get("ECM_PROPERTY_EXAMPLES", "25"))
 
 
@@ -156,9 +158,14 @@ def exercise(rt: Runtime, spec: CapabilitySpec) -> int:
     def run(data: st.DataObject) -> None:
         nonlocal succeeded
         payloads = [data.draw(s, label=step.id) for s, step in zip(strategies, steps, strict=True)]
+        fresh = f"k{next(KEYS)}"  # one story, one key: a drawn key often names another call
+        if len(steps) > 1 and data.draw(st.booleans()):  # a subject no earlier story moved
+            payloads[0].update({k: fresh for k in key if k != "tenant_id" and k in payloads[0]})
         for payload in payloads[1:]:  # one subject through the whole story
             payload.update({k: payloads[0][k] for k in key if k in payloads[0]})
         for step, payload in zip(steps, payloads, strict=True):
+            if "idempotency_key" in payload and data.draw(st.booleans()):
+                payload["idempotency_key"] = f"{fresh}-{step.id}"
             if step.operation == "audit_append":
                 steer_audit_event(rt, data, payload)
             steer_written_row(rt, step, data, payload)

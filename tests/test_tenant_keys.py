@@ -15,7 +15,7 @@ from ecm_runtime import Runtime
 from ecm_runtime.errors import IdempotencyConflict
 from pydantic import BaseModel
 
-from storage import BACKENDS, postgres_url, sqlite_url, table_counts
+from storage import BACKENDS, runtime_on, table_counts
 from test_audit_contract import NOW, decision, event
 
 A, B = "tenant-a", "tenant-b"
@@ -23,14 +23,7 @@ A, B = "tenant-a", "tenant-b"
 
 @pytest.fixture(params=BACKENDS)
 def rt(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    urls: Iterator[str] = (
-        iter([sqlite_url(tmp_path)]) if request.param == "sqlite" else postgres_url()
-    )
-    runtime = Runtime.open(next(urls), clock=lambda: NOW)
-    yield runtime
-    runtime.close()
-    for _ in urls:
-        pass
+    yield from runtime_on(request.param, tmp_path, clock=lambda: NOW)
 
 
 def search(tenant: str, key: str, **changes: Any) -> dict[str, Any]:

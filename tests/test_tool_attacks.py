@@ -18,7 +18,7 @@ from ecm_runtime import Runtime, StorageError
 from ecm_runtime.tools import ToolError, ToolPolicy
 from pydantic import BaseModel
 
-from storage import BACKENDS, postgres_url, sqlite_url
+from storage import BACKENDS, runtime_on
 from test_tool_path import START, query
 
 SEARCH = "PH1E_TOOL_WEB_SEARCH_QUERY"
@@ -26,14 +26,7 @@ SEARCH = "PH1E_TOOL_WEB_SEARCH_QUERY"
 
 @pytest.fixture(params=BACKENDS)
 def rt(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    urls: Iterator[str] = (
-        iter([sqlite_url(tmp_path)]) if request.param == "sqlite" else postgres_url()
-    )
-    runtime = Runtime.open(next(urls), clock=lambda: START)
-    yield runtime
-    runtime.close()
-    for _ in urls:
-        pass
+    yield from runtime_on(request.param, tmp_path, clock=lambda: START)
 
 
 class Slow:
@@ -147,7 +140,7 @@ def test_an_unreadable_url_is_an_audited_refusal(rt: Runtime, url: str) -> None:
 def test_a_provider_that_never_answers_does_not_keep_the_process_alive(tmp_path: Path) -> None:
     script = f"""
 import threading, time
-from ecm_runtime import Runtime, StorageError
+from ecm_runtime import Runtime
 from ecm_runtime.tools import ToolError, ToolPolicy
 rt = Runtime.open("sqlite:///{tmp_path / "hang.sqlite3"}")
 rt.tools.register("web_search", lambda request: threading.Event().wait())

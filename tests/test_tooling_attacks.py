@@ -6,7 +6,6 @@ runs, and no input makes a traceback."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,23 +17,10 @@ from conftest import REFERENCE, SPECS, compile_with_project, make_project
 from ecmc.cli import main
 from ecmc.write.manifest import digest_file
 from ecmc.write.verify import problems
+from test_cli import ecmc
 from test_diff import apply, repo
 
 __all__ = ["repo"]  # the diff tests' git repository fixture
-
-
-def ecmc(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ecmc", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def no_traceback(run: subprocess.CompletedProcess[str]) -> None:
