@@ -79,9 +79,9 @@ def subject_key(rt: Runtime, spec: CapabilitySpec) -> tuple[str, ...]:
 
 
 def steer_audit_event(rt: Runtime, data: st.DataObject, payload: dict[str, Any]) -> None:
-    """Half the time, name a declared event type and only its keys: a free-text event type is
-    admitted by the schema but never declared, and such inputs alone would never succeed."""
-    if not data.draw(st.booleans()) or not {"engine", "event_type"} <= set(payload):
+    """Name a declared event type and only its keys: a free-text event type is admitted by the
+    schema but never declared, and such inputs alone would never succeed."""
+    if not {"engine", "event_type"} <= set(payload):
         return
     declared = data.draw(
         st.sampled_from(sorted(rt.event_types, key=lambda t: (t.engine_id, t.name)))
@@ -101,14 +101,9 @@ def steer_audit_event(rt: Runtime, data: st.DataObject, payload: dict[str, Any])
 def steer_written_row(
     rt: Runtime, spec: CapabilitySpec, data: st.DataObject, payload: dict[str, Any]
 ) -> None:
-    """Half the time, write a reason code the engine declares and, to a ledger a lifecycle
-    governs, the transition that creates a subject: drawn text is neither, and the runtime
-    refuses both (such inputs alone would never succeed)."""
-    steered_event = (
-        spec.operation == "audit_append" and payload.get("engine") in rt.refusals.declared
-    )
-    if not steered_event and not data.draw(st.booleans()):
-        return
+    """Write a reason code the engine declares and, to a ledger a lifecycle governs, the
+    transition that creates a subject: drawn text is neither, and the runtime refuses both
+    (such inputs alone would never succeed)."""
     if "reason_code" in payload:
         # An audit event's code is its engine's; any other row's, its capability's engine's.
         engine = payload.get("engine") if spec.operation == "audit_append" else None
@@ -158,17 +153,22 @@ def exercise(rt: Runtime, spec: CapabilitySpec) -> int:
     def run(data: st.DataObject) -> None:
         nonlocal succeeded
         payloads = [data.draw(s, label=step.id) for s, step in zip(strategies, steps, strict=True)]
-        fresh = f"k{next(KEYS)}"  # one story, one key: a drawn key often names another call
-        if len(steps) > 1 and data.draw(st.booleans()):  # a subject no earlier story moved
+        # Half the stories are steered toward success as a whole (one draw, so no pattern of
+        # separate draws can starve a capability): a subject and idempotency keys no earlier
+        # story used (a drawn key often names another call), declared codes and event types.
+        steered = data.draw(st.booleans(), label="steered")
+        fresh = f"k{next(KEYS)}"
+        if steered:
             payloads[0].update({k: fresh for k in key if k != "tenant_id" and k in payloads[0]})
         for payload in payloads[1:]:  # one subject through the whole story
             payload.update({k: payloads[0][k] for k in key if k in payloads[0]})
         for step, payload in zip(steps, payloads, strict=True):
-            if "idempotency_key" in payload and data.draw(st.booleans()):
+            if steered and "idempotency_key" in payload:
                 payload["idempotency_key"] = f"{fresh}-{step.id}"
-            if step.operation == "audit_append":
+            if steered and step.operation == "audit_append":
                 steer_audit_event(rt, data, payload)
-            steer_written_row(rt, step, data, payload)
+            if steered:
+                steer_written_row(rt, step, data, payload)
             if invoke_checked(rt, step, payload, declared) and step is spec:
                 succeeded += 1
 
