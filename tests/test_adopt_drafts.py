@@ -136,9 +136,11 @@ def test_a_small_engine_is_drafted_until_it_compiles() -> None:
     assert [d for d in adoption.result.diagnostics if d.severity == "error"] == []
     texts = adoption.texts()
     wiring = texts["specs/wiring/PH1_T.md"]
-    # Both owned tables are placeholders; the unreadable schemas are restated.
+    # Both owned tables are placeholders; the schema with prose in it is read as written
+    # (the prose a warning), the one no reading fits is restated.
     assert "### `t_ledger`" in wiring and "### `t_current`" in wiring
-    assert "- `input_schema`: `(tenant_id, note?)`" in wiring
+    caps = {c.id: c for e in adoption.result.program.engines for c in e.capabilities}
+    assert [m.name for m in caps["PH1T_APPEND_ROW"].input_fields] == ["tenant_id", "note"]
     assert f"- `output_schema`: `{OPAQUE_RECORD}`" in wiring
     # The read by the current table's key is bound; the unaudited write is an explicit handler.
     assert "- `operation`: `read_one`\n- `table`: `t_current`" in wiring

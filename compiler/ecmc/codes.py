@@ -81,6 +81,7 @@ class Code(StrEnum):
     UNCONFIRMED_DRAFT = "ECM073"
     UNSCOPED_KEY = "ECM074"
     UNCOMPILABLE_OUTPUT = "ECM075"
+    READING = "ECM076"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +218,11 @@ _TABLE: tuple[DiagnosticCode, ...] = (
     ),
     DiagnosticCode(
         Code.UNCOMPILABLE_OUTPUT, _E, "the generated code would not compile, or binds a name twice"
+    ),
+    DiagnosticCode(
+        Code.READING,
+        _W,
+        "text written in a shape outside the grammar was read one way; the reading is stated",
     ),
 )
 

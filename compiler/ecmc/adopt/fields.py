@@ -73,9 +73,12 @@ def untyped_fields(program: Program, columns: Iterable[str] = ()) -> list[str]:
             elif isinstance(ref, ScalarRef):
                 inline.add(ref.name)
     keys = [key for engine in program.engines for key in engine.audit_keys]
-    for name in [*keys, *columns]:
-        if name not in typed and name not in inline and not _conventional(program, name):
-            found.setdefault(name)
+    # A column is typed by the dictionary, never by a schema that types a field of the same
+    # name in place (an inline enum of one capability is not another table's column).
+    for name, inline_types in [*((k, True) for k in keys), *((c, False) for c in columns)]:
+        if name in typed or (inline_types and name in inline) or _conventional(program, name):
+            continue
+        found.setdefault(name)
     return list(found)
 
 

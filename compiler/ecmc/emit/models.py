@@ -107,7 +107,8 @@ class Annotator:
             annotation = self.reason_enum
         elif member.pinned:
             literal = f"{self.imports.module('typing', 't')}.Literal"
-            annotation = f"{literal}[" + ", ".join(pyrepr(v) for v in member.pinned) + "]"
+            values = ", ".join(_pinned_literal(member.type, v) for v in member.pinned)
+            annotation = f"{literal}[{values}]"
         else:
             annotation = self.annotation(member.type, owner, spec_name, source)
         if member.optional:
@@ -122,3 +123,14 @@ class Annotator:
         else:
             statement = Atom(f"{attribute}: {annotation}")
         return render(statement, INDENT)
+
+
+def _pinned_literal(ref: TypeRef, value: str) -> str:
+    """A pinned value as its field's type holds it: `strict=true` is the boolean True, and
+    `level=2` of an int field the number 2; every other value is its label."""
+    base = ref.scalar.base if isinstance(ref, ScalarRef) else None
+    if base == "bool" and value in ("true", "false"):
+        return "True" if value == "true" else "False"
+    if base == "int" and value.lstrip("-").isdigit():
+        return str(int(value))
+    return pyrepr(value)

@@ -23,6 +23,7 @@ from ecmc.resolve.approvals import approvals
 from ecmc.resolve.audit_rules import attach_audit
 from ecmc.resolve.prose import prose_schema
 from ecmc.resolve.reason_codes import engine_reason_codes, reason_code_list
+from ecmc.resolve.schema_text import read_schema
 from ecmc.resolve.schemas import Restated, RestatedSchema
 from ecmc.resolve.shapes import input_fields
 from ecmc.resolve.side_effects import side_effects
@@ -184,17 +185,29 @@ def _header(
             diagnostics.report(
                 Code.MISSING_RECOMMENDED_KEY, syntax.header_span, f"engine header has no {key!r}"
             )
-    version = _checked_header(header, "version", VERSION, None, diagnostics)
-    status = value_text(header.get("status")) or None
-    if status is not None and status not in STATUSES:
-        bullet = header["status"]
-        assert bullet.value is not None
-        diagnostics.report(
-            Code.MALFORMED_VALUE,
-            bullet.value.span,
-            f"status {status!r} is not one of {', '.join(sorted(STATUSES))}",
-        )
+    version = _unusual_header(header.get("version"), "version", VERSION, diagnostics)
+    status = _unusual_header(header.get("status"), "status", _STATUS, diagnostics)
     return engine_id, version, status
+
+
+_STATUS = re.compile("|".join(sorted(STATUSES)))
+
+
+def _unusual_header(
+    bullet: Bullet | None, key: str, common: re.Pattern[str], diagnostics: Diagnostics
+) -> str | None:
+    """A version or status as written: nothing reads it but people, so a value outside the
+    common pattern (`vNext`, `DONE (design-level)`) is kept and said, not refused."""
+    if bullet is None or bullet.value is None:
+        return None
+    value = " ".join(f"{bullet.value.text} {bullet.trailing}".split()) or bullet.value.text
+    if not common.fullmatch(value):
+        diagnostics.report(
+            Code.READING,
+            bullet.value.span,
+            f"{key} {value!r} is outside the common pattern ({common.pattern}): kept as written",
+        )
+    return value
 
 
 def _checked_header(
@@ -369,7 +382,7 @@ def _schema(
     if bullet is None:
         return None
     if bullet.value is not None:
-        return resolver.schema(bullet.value)
+        return read_schema(bullet, resolver, diagnostics)
     if bullet.children:
         return prose_schema(bullet, resolver, diagnostics)
     diagnostics.report(

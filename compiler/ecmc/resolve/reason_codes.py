@@ -15,7 +15,7 @@ def engine_reason_codes(syntax: EngineSyntax, diagnostics: Diagnostics) -> dict[
     """Codes the failure-modes sections declare, then codes capabilities list of their own."""
     reason_codes: dict[str, ReasonCode] = {}
     for declared in syntax.reason_codes:
-        _add_reason_code(reason_codes, declared.code, declared.description, diagnostics)
+        _add_reason_code(reason_codes, declared.code, declared.description)
     for cap_syntax in syntax.capabilities:
         listed = cap_syntax.get("reason_codes")
         if listed is not None:
@@ -25,18 +25,15 @@ def engine_reason_codes(syntax: EngineSyntax, diagnostics: Diagnostics) -> dict[
     return reason_codes
 
 
-def _add_reason_code(
-    table: dict[str, ReasonCode], code: Text, description: str, diagnostics: Diagnostics
-) -> None:
-    if code.text in table:
-        diagnostics.report(
-            Code.DUPLICATE_REASON_CODE,
-            code.span,
-            f"reason code {code.text} is declared twice in this engine",
-            f"first at {table[code.text].span}",
-        )
-        return
-    table[code.text] = ReasonCode(code.text, description, code.span)
+def _add_reason_code(table: dict[str, ReasonCode], code: Text, description: str) -> None:
+    """One code may name several failure modes of its engine (real files do): it is declared
+    where it first appears, with every mode's description."""
+    first = table.get(code.text)
+    if first is None:
+        table[code.text] = ReasonCode(code.text, description, code.span)
+    elif description and description not in first.description.split("; "):
+        joined = f"{first.description}; {description}" if first.description else description
+        table[code.text] = ReasonCode(code.text, joined, first.span)
 
 
 def reason_code_list(bullet: Bullet, diagnostics: Diagnostics) -> list[Text]:

@@ -66,6 +66,17 @@ GENERICS: Mapping[str, tuple[int, Callable[[Span, tuple[TypeRef, ...]], TypeRef]
 }
 
 
+_TYPE_WORDS = {
+    "bool": "bool",
+    "boolean": "bool",
+    "int": "int",
+    "integer": "int",
+    "string": "string",
+    "str": "string",
+}
+"""Words that, written as a field's only value (`dry_run=bool`), give its type."""
+
+
 def _suggest(name: str, known: list[str]) -> tuple[str, ...]:
     close = difflib.get_close_matches(name, known, n=1)
     return (f"did you mean {close[0]!r}?",) if close else ()
@@ -119,6 +130,28 @@ class TypeResolver:
         if definition is not None and definition.typed_by == "field":
             return ScalarRef(text.span, name, definition.type, definition.typed_by)
         return ScalarRef(text.span, name, scalar, rule)
+
+    def _pinned_field(
+        self, core: FieldRef, values: tuple[str, ...], optional: bool, span: Span
+    ) -> Member:
+        """A field no dictionary entry types, written with its values: `dry_run=bool` is a
+        field of that type (not pinned), `strict=true` a boolean pinned to true, `mode=A|B`
+        an enum of those labels. The dictionary's own entry, where there is one, wins."""
+        rule = f"inline values {span.path}:{span.line}"
+        text = Text(core.name, core.span)
+        if len(values) == 1 and values[0].lower() in _TYPE_WORDS:
+            scalar = Scalar(_TYPE_WORDS[values[0].lower()])
+            return Member(core.name, self.inline(core.name, scalar, rule, text), optional, (), span)
+        if all(v.lower() in ("true", "false") for v in values):
+            typed = self.inline(core.name, Scalar("bool"), rule, text)
+            return Member(core.name, typed, optional, tuple(v.lower() for v in values), span)
+        if all(v.lstrip("-").isdigit() for v in values):
+            return Member(
+                core.name, self.inline(core.name, Scalar("int"), rule, text), optional, values, span
+            )
+        labels = tuple(dict.fromkeys(values))
+        typed = self.inline(core.name, Scalar("enum", labels), rule, text)
+        return Member(core.name, typed, optional, values, span)
 
     def resolve(self, node: TypeExpr) -> TypeRef:
         match node:
@@ -231,6 +264,8 @@ class TypeResolver:
         if isinstance(node, OptionalOf):
             node = node.inner
         core = node.inner if isinstance(node, ListOf) else node
+        if isinstance(core, FieldRef) and pinned and self.dictionary.lookup(core.name) is None:
+            return self._pinned_field(core, pinned, optional, span)
         if isinstance(core, FieldRef | InlineRecord):
             return Member(core.name, self.resolve(node), optional, pinned, span)
         if named_only or pinned:
