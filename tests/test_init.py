@@ -10,17 +10,17 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from conftest import REFERENCE, REPO
 from ecmc.cli import main
 from ecmc.commands.init import InitReport, run_init, summary
 from ecmc.pipeline import compile_texts
-from storage import postgres_url
+from storage import BACKENDS, PG_SERVER, backend_url, postgres_url
 
 ADOPTION = REFERENCE / "adoption"
 REFERENCE_ECM = ("ECM_PH1_J.md", "ECM_PH1_REM.md", "ECM_PH1_WORK.md")
@@ -122,11 +122,13 @@ def test_the_generated_package_passes_mypy_strict(adopted: tuple[Path, InitRepor
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def scaffold_pytest(repo: Path, url: str | None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(repo / "generated")}
-    env.pop("ECM_DATABASE_URL", None)
+def scaffold_pytest(
+    repo: Path, url: str | None, more: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(repo / "generated"), **(more or {})}
+    env.pop("ECM_TEST_SERVER_URL", None)
     if url is not None:
-        env["ECM_DATABASE_URL"] = url
+        env["ECM_TEST_SERVER_URL"] = url
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=repo,
@@ -135,11 +137,6 @@ def scaffold_pytest(repo: Path, url: str | None) -> subprocess.CompletedProcess[
         text=True,
         check=False,
     )
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from postgres_url()
 
 
 def test_the_scaffold_tests_pass_on_sqlite(adopted: tuple[Path, InitReport]) -> None:
@@ -151,13 +148,37 @@ def test_the_scaffold_tests_pass_on_sqlite(adopted: tuple[Path, InitReport]) -> 
     assert f"{3 * caps} passed" in done.stdout
 
 
-def test_the_scaffold_tests_pass_on_postgresql(
-    adopted: tuple[Path, InitReport], pg_url: str
-) -> None:
+def test_the_scaffold_tests_pass_on_postgresql(adopted: tuple[Path, InitReport]) -> None:
     repo, _ = adopted
-    done = scaffold_pytest(repo, pg_url)
+    for _ in postgres_url():  # skips (or fails in CI) when the server is unreachable
+        done = scaffold_pytest(repo, PG_SERVER)
     assert done.returncode == 0, done.stdout[-3000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
+    with sa.create_engine(PG_SERVER).connect() as connection:  # its database is gone
+        left = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_database WHERE starts_with(datname, 'ecm_scaffold_test_')"
+        ).scalar_one()
+    assert left == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_scaffold_tests_never_touch_the_services_database(
+    adopted: tuple[Path, InitReport], backend: str, tmp_path: Path
+) -> None:
+    """Pointed at the service's own database (`ECM_DATABASE_URL`, which the service reads),
+    the scaffold's tests leave every table and row of it as it was."""
+    repo, _ = adopted
+    for url in backend_url(backend, tmp_path):
+        service = sa.create_engine(url)
+        with service.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE audit_events (event_id INT, note TEXT)")
+            connection.exec_driver_sql("INSERT INTO audit_events VALUES (1, 'production row')")
+        env_done = scaffold_pytest(repo, None, {"ECM_DATABASE_URL": url})
+        assert env_done.returncode == 0, env_done.stdout[-3000:]
+        with service.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT * FROM audit_events").all()
+        service.dispose()
+        assert [tuple(r) for r in rows] == [(1, "production row")]
 
 
 def test_the_scaffold_has_what_a_service_repo_needs(adopted: tuple[Path, InitReport]) -> None:
@@ -165,6 +186,9 @@ def test_the_scaffold_has_what_a_service_repo_needs(adopted: tuple[Path, InitRep
     pyproject = (repo / "pyproject.toml").read_text()
     assert "[tool.ecmc]" in pyproject and 'package = "selene_service_ecm"' in pyproject
     assert re.search(r'dependencies = \["ecmc[ >@]', pyproject)
+    assert "file:" not in pyproject  # no path of this machine
+    ignored = (repo / ".gitignore").read_text().splitlines()
+    assert ".venv/" in ignored and "*.sqlite3" in ignored
     readme = (repo / "README.md").read_text().split("```sh\n")[1].split("```")[0].splitlines()
     assert readme[0].endswith("ecmc build") and readme[1].endswith("pytest -q")
     assert os.access(repo / ".ci/run", os.X_OK)

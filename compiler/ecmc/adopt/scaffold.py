@@ -8,17 +8,15 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import jinja2
-
-import ecmc
 
 _TEMPLATES = {
     "pyproject.toml": "pyproject.toml.j2",
     "README.md": "README.md.j2",
     ".ci/run": "ci_run.j2",
+    ".gitignore": "gitignore.j2",
     "tests/conftest.py": "conftest.py.j2",
     "tests/test_contracts.py": "test_contracts.py.j2",
 }
@@ -33,31 +31,19 @@ def package_name(directory: Path) -> str:
 
 
 def runtime_requirement() -> str:
-    """How the new repository depends on this ecmc: where it was installed from, else the
-    source tree it runs from, else its released version."""
+    """How the new repository depends on ecmc, portably: where it was installed from when
+    that is a URL any machine can reach (a VCS or an index URL), else its released version.
+    A path of this machine (a `file://` install or a source tree) is never written: the
+    repository's README says how to install a local ecmc first."""
     try:
         distribution = importlib.metadata.distribution("ecmc")
     except importlib.metadata.PackageNotFoundError:
-        distribution = None
-    direct = distribution.read_text("direct_url.json") if distribution else None
-    if direct:
-        url = json.loads(direct).get("url")
-        if isinstance(url, str):
-            return f"ecmc @ {url}"
-    for directory in Path(ecmc.__file__).resolve().parents:
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and _names_ecmc(pyproject):
-            return f"ecmc @ {directory.as_uri()}"
-    version = distribution.version if distribution else "0"
-    return f"ecmc>={version}"
-
-
-def _names_ecmc(pyproject: Path) -> bool:
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return bool(data.get("project", {}).get("name") == "ecmc")
+        return "ecmc"
+    direct = distribution.read_text("direct_url.json")
+    url = json.loads(direct).get("url") if direct else None
+    if isinstance(url, str) and not url.startswith("file:"):
+        return f"ecmc @ {url}"
+    return f"ecmc>={distribution.version}"
 
 
 def render(template: str, **values: str) -> str:
