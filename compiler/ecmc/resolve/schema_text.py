@@ -34,6 +34,7 @@ from ecmc.frontend.type_grammar import (
 )
 from ecmc.ir import Scalar, Schema
 from ecmc.resolve.types import TypeResolver
+from ecmc.resolve.words import vocabulary
 from ecmc.span import Span
 from ecmc.typeref import InlineRecordRef, ListRef, Member, TupleRef, TypeRef
 
@@ -54,16 +55,12 @@ _NAMED_RECORD = re.compile(r"(?P<name>[A-Z][A-Za-z0-9]*)\b(?P<prose>[^:()]*):\s*
 _ARM = re.compile(r"\s*(?P<label>[A-Z][A-Z0-9_]*)\s*->\s*")
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_QUALIFIERS = _words(
+_QUALIFIERS = vocabulary(
     "a an the bounded ordered sorted optional deterministic each every all zero one or "
     "more of per with list lists array arrays set sequence collection entries items "
     "records"
 )
-_LIST_WORDS = _words("list lists array arrays sequence entries items records set")
+_LIST_WORDS = vocabulary("list lists array arrays sequence entries items records set")
 _PROSE = re.compile(r"[A-Za-z][A-Za-z0-9 _'.,;:/=<>!-]*")
 
 
