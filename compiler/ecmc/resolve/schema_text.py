@@ -105,12 +105,13 @@ def raw_value(bullet: Bullet) -> tuple[str, Span] | None:
     value = bullet.value
     if value is None:
         return None
-    offset = value.span.col - bullet.text.span.col - (1 if bullet.codes else 0)
+    code_first = bool(bullet.codes) and value == bullet.codes[0]  # its backtick comes first
+    offset = value.span.col - bullet.text.span.col - (1 if code_first else 0)
     line = bullet.text.text
     if offset < 0 or offset >= len(line):
         return None
     raw = line[offset:]
-    if not raw.replace("`", "").lstrip().startswith(value.text.strip()[:1] or raw[:1]):
+    if not raw.lstrip("`").startswith(value.text[:1]):  # a wrapped or shifted line
         return None
     return raw, bullet.text.span.narrow(offset, len(raw))
 
