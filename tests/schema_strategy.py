@@ -62,6 +62,8 @@ def from_schema(
         return st.text(min_size=schema.get("minLength", 0), max_size=high if high else 80)
     if kind == "integer":
         return st.integers(min_value=schema.get("minimum"), max_value=schema.get("maximum"))
+    if kind == "number":
+        return st.floats(allow_nan=False, allow_infinity=False)
     if kind == "boolean":
         return st.booleans()
     if kind == "null":

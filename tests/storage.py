@@ -97,6 +97,8 @@ def example(schema: dict[str, Any], name: str = "", defs: dict[str, Any] | None 
     if kind == "integer":
         low, high = schema.get("minimum", 0), schema.get("maximum", 10**6)
         return min(max(1, low), high)
+    if kind == "number":
+        return 1.5
     if kind == "boolean":
         return False
     if kind == "array":

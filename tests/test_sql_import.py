@@ -275,3 +275,25 @@ def test_drafted_tables_compile_to_the_migrations_tables(schema: SqlSchema) -> N
     assert typed["correlation_id"].type.base == "int"
     assert typed["payload_min"].type.base == "json"
     assert "0001_ph1f_foundation.sql:" in typed["event_id"].description
+
+
+@pytest.mark.parametrize(
+    ("sql", "drafted"),
+    [
+        ("DOUBLE PRECISION", "float"),
+        ("FLOAT8", "float"),
+        ("REAL", "float"),
+        ("NUMERIC(10, 2)", "float"),
+        ("NUMERIC", "float"),
+        (
+            "NUMERIC(39, 0)",
+            "int[-999999999999999999999999999999999999999..999999999999999999999999999999999999999]",
+        ),
+        ("BIGINT", "int[-9223372036854775808..9223372036854775807]"),
+    ],
+)
+def test_a_number_column_is_drafted_as_a_number(tmp_path: Path, sql: str, drafted: str) -> None:
+    migration = tmp_path / "0001.sql"
+    migration.write_text(f"CREATE TABLE t (id BIGINT PRIMARY KEY, x {sql});\n", encoding="utf-8")
+    column = read_migrations([migration]).tables["t"].columns["x"]
+    assert f"`x`: `{drafted}`" in field_entry(column, "t")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from ecm_runtime import Runtime, Written
+from ecm_runtime import Runtime, StorageError, Written
 from ecm_runtime.errors import ScopeViolation
 
 from conftest import make_project, problems
@@ -82,7 +82,7 @@ WIRING = f"""# DEMO.SESSIONS Wiring
 
 ### `demo_sessions`
 - `truth_type`: `CURRENT`
-- `columns`: `({COLUMNS}, closed_at?)`
+- `columns`: `({COLUMNS}, closed_at?, quality_ratio?)`
 - `primary_key`: `(tenant_id, session_id)`
 - `tenant_column`: `tenant_id`
 
@@ -132,6 +132,7 @@ FIELDS = """# Demo Session Fields
 
 ## Fields
 - `session_state`: `enum(OPEN|ACTIVE|SOFT_CLOSED|CLOSED|SUSPENDED)` — where a session stands
+- `quality_ratio`: `float` — a fraction (DOUBLE PRECISION in the real database)
 """
 A, B = "tenant-a", "tenant-b"
 
@@ -212,6 +213,17 @@ class UpstreamShapes:
         assert retry == Written("s-1", True, "SESS_IDEMPOTENCY_REPLAY")
         assert self.state(rt).session_state == "ACTIVE"  # not rolled back to OPEN
         assert len(self.audit_rows(rt)) == audited  # a replay writes no audit row
+
+    def test_a_float_column_keeps_its_fraction_and_refuses_what_json_cannot_say(
+        self, rt: Runtime
+    ) -> None:
+        ctx = rt.context(caller="SELENE_OS", tenant_id=A)
+        rt.invoke(ctx, "SESS_UPSERT_SESSION_ROW", session("OPEN", "k-f", quality_ratio=0.125))
+        assert self.state(rt).quality_ratio == 0.125
+        for bad in (float("nan"), float("inf"), "0.5", True):
+            with pytest.raises(StorageError) as refused:
+                rt.invoke(ctx, "SESS_UPSERT_SESSION_ROW", session("OPEN", "k-g", quality_ratio=bad))
+            assert refused.value.reason_code == "SESS_CONTRACT_VALIDATION_FAILED"
 
     def test_concurrent_retries_of_one_key_write_once(self, rt: Runtime) -> None:
         ctx = rt.context(caller="SELENE_OS", tenant_id=A)

@@ -25,6 +25,9 @@ _INT_RANGES = {
     "BIGSERIAL": (1, 2**63 - 1),
 }
 _NUMERIC = re.compile(r"DECIMAL\((\d+),\s*0\)")
+_FLOATS = frozenset({"DOUBLE PRECISION", "DOUBLE", "REAL", "FLOAT", "DECIMAL"})
+_FRACTION = re.compile(r"DECIMAL\(\d+,\s*[1-9]\d*\)")
+"""Numbers with a fraction (ecmc has no decimal type: NUMERIC(p, s) is read as a float)."""
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """Labels an enum field type can name; a CHECK's other labels leave the field a string."""
 
@@ -175,6 +178,8 @@ def field_type(column: SqlColumn) -> str:
         return "bool"
     if sql in ("JSON", "JSONB"):
         return "json"
+    if sql in _FLOATS or _FRACTION.fullmatch(sql):
+        return "float"
     low_high = _INT_RANGES.get(sql)
     numeric = _NUMERIC.fullmatch(sql)
     if numeric:

@@ -47,6 +47,10 @@ def scalar_annotation(scalar: Scalar, imports: Imports, description: str = "") -
     elif scalar.base == "int":
         bounds = _bounds("ge", "le", scalar, imports, described)
         annotation = _annotated(f"{pd}.StrictInt", bounds, imports)
+    elif scalar.base == "float":
+        finite = [call(f"{pd}.Field", "allow_inf_nan=False")]  # NaN, Infinity: no JSON numbers
+        metadata = _bounds("", "", scalar, imports, described) + finite
+        annotation = _annotated(f"{pd}.StrictFloat", metadata, imports)
     elif scalar.base == "bool":
         annotation = _annotated(
             f"{pd}.StrictBool", _bounds("", "", scalar, imports, described), imports
@@ -122,6 +126,8 @@ def sql_type(scalar: Scalar, imports: Imports) -> str:
         return f"{sa}.String({max(len(label) for label in scalar.labels)})"
     if scalar.base == "bool":
         return f"{sa}.Boolean()"
+    if scalar.base == "float":
+        return f"{sa}.Double()"
     low = scalar.minimum if scalar.minimum is not None else INT64[0]
     high = scalar.maximum if scalar.maximum is not None else INT64[1]
     if INT32[0] <= low and high <= INT32[1]:

@@ -1,7 +1,7 @@
 """The grammar of field-dictionary types (`fields`, `conventions`, `aliases`)::
 
     field_type := base [bounds] [limits] ["[" "]"]
-    base       := NAME                                string int bool json object, or an alias
+    base       := NAME                                string int float bool json object, or an alias
                 | "enum" "(" NAME ("|" NAME)* ")"
     bounds     := "[" [INT] ".." [INT] "]"            inclusive: length of a string, value of
                 | "[" INT "]"                         an int, entries of an object; [n]: exact

@@ -19,7 +19,7 @@ from ecmc.frontend.type_grammar import GrammarError
 from ecmc.ir import Convention, FieldDef, Scalar
 from ecmc.span import Span
 
-PRIMITIVES = frozenset({"string", "int", "bool", "json", "object", "enum"})
+PRIMITIVES = frozenset({"string", "int", "float", "bool", "json", "object", "enum"})
 _BOUNDED = frozenset({"string", "int", "object"})
 JSON_BASES = frozenset({"json", "object"})
 LIMITS = ("bytes", "strings")
