@@ -18,8 +18,12 @@ from ecmc.typeref import ErrorRef, TupleRef
 _OPTIONAL_BEFORE = re.compile(r"\boptional\s*$", re.IGNORECASE)
 _NULLABLE = re.compile(r"(?P<name>[a-z][a-z0-9_]*)\s*\|\s*null")
 _BOOLEAN = re.compile(r"(?P<name>[a-z][a-z0-9_]*)\s*=\s*(?:true\s*\|\s*false|false\s*\|\s*true)")
-_PLAIN_FIELD = re.compile(r"(?P<name>[a-z][a-z0-9_]*)(?P<optional>\?)?")
-_LABELS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(?:\s*\|\s*[A-Za-z0-9][A-Za-z0-9_.-]*)+")
+FIELD = r"[a-z][a-z0-9_]*"
+"""A field's name as schemas write it (the readings of schema text share it)."""
+LABEL = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+"""One label of an inline enumeration (`OK`, `v1.2`, `text-only`)."""
+_PLAIN_FIELD = re.compile(rf"(?P<name>{FIELD})(?P<optional>\?)?")
+_LABELS = re.compile(rf"{LABEL}(?:\s*\|\s*{LABEL})+")
 _BEFORE_LABELS = re.compile(r"\s*(?:\(|in|:|=|one of)?\s*", re.IGNORECASE)
 
 

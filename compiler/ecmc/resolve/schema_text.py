@@ -33,19 +33,18 @@ from ecmc.frontend.type_grammar import (
     parse_type,
 )
 from ecmc.ir import Scalar, Schema
+from ecmc.resolve.prose import FIELD, LABEL
 from ecmc.resolve.types import TypeResolver
 from ecmc.resolve.words import vocabulary
 from ecmc.span import Span
 from ecmc.typeref import InlineRecordRef, ListRef, Member, TupleRef, TypeRef
 
-_FIELD = r"[a-z][a-z0-9_]*"
-_LABEL = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _ENUM = re.compile(
-    rf"(?P<name>{_FIELD})(?P<opt>\?)?\s*(?:\(\s*(?P<a>{_LABEL}(?:\s*[|/]\s*{_LABEL})+)\s*\)"
-    rf"|(?:in|one of|:)\s+(?P<b>{_LABEL}(?:\s*\|\s*{_LABEL})+))"
+    rf"(?P<name>{FIELD})(?P<opt>\?)?\s*(?:\(\s*(?P<a>{LABEL}(?:\s*[|/]\s*{LABEL})+)\s*\)"
+    rf"|(?:in|one of|:)\s+(?P<b>{LABEL}(?:\s*\|\s*{LABEL})+))"
 )
 _NOTED = re.compile(
-    rf"(?P<name>{_FIELD})(?P<opt>\?)?(?P<note>\s*(?:\(.*\)|[\u2014\u2013:-]\s.*|\s+.*))"
+    rf"(?P<name>{FIELD})(?P<opt>\?)?(?P<note>\s*(?:\(.*\)|[\u2014\u2013:-]\s.*|\s+.*))"
 )
 _CONDITION = re.compile(
     r"(?i)\b(?:present|only|absent|set|given)\s+(?:when|if)\b|^\s*\(?\s*(?:when|if|optional)\b"
@@ -228,7 +227,7 @@ def _is_note(name: str, note: str, resolver: TypeResolver) -> bool:
     """Whether words after a field are its note: not another field (`a b_id`: a missing
     comma), and, when not set off by brackets or a dash, after a name that is surely a field
     (snake case, or one the dictionary knows) rather than the first word of prose."""
-    if re.match(rf"\s*{_FIELD}_", note) or not re.match(
+    if re.match(rf"\s*{FIELD}_", note) or not re.match(
         r"\s*(?:\(|[\u2014\u2013:-]\s|[A-Za-z])", note
     ):
         return False

@@ -71,6 +71,9 @@ _TYPE_WORDS = {
     "boolean": "bool",
     "int": "int",
     "integer": "int",
+    "float": "float",
+    "double": "float",
+    "number": "float",
     "string": "string",
     "str": "string",
 }
