@@ -207,8 +207,18 @@ def check(strict: bool) -> None:
     type=click.Path(path_type=Path, exists=True),
     help="PostgreSQL migrations (a .sql file or a directory of them); repeatable.",
 )
+@click.option(
+    "--wiring",
+    "wiring",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="DB wiring documents (a .md file or a directory of them); repeatable. Those the "
+    "ECM files cite are read when found beside them.",
+)
 @click.option("--update", is_flag=True, help="Add what is new to an existing repository.")
-def init(directory: Path, ecm_dir: Path, sql: tuple[Path, ...], update: bool) -> None:
+def init(
+    directory: Path, ecm_dir: Path, sql: tuple[Path, ...], wiring: tuple[Path, ...], update: bool
+) -> None:
     """Write a service repository for a system's ECM files: drafted companion specs (every
     guess marked), the generated package, and a contract test per capability."""
     from ecmc.commands.init import InitError, run_init, summary
@@ -219,7 +229,7 @@ def init(directory: Path, ecm_dir: Path, sql: tuple[Path, ...], update: bool) ->
             return list(bar)
 
     try:
-        report = run_init(directory, ecm_dir, list(sql), update, reading)
+        report = run_init(directory, ecm_dir, list(sql), update, reading, wiring)
     except InitError as error:
         click.echo(f"ecmc: error: {error}", err=True)
         sys.exit(EXIT_USAGE)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ecm_contract import TruthType
 
 from ecmc.adopt.sql import SqlColumn, SqlKey, SqlTable
+from ecmc.adopt.wiring_docs import TableEvidence
 from ecmc.resolve.dictionary import INFERRED
 
 _TENANT_COLUMNS = ("tenant_id",)
@@ -38,9 +39,42 @@ class TruthGuess:
     why: str
 
 
-def truth_type(table: SqlTable, ecm_text: str = "") -> TruthGuess:
-    """A table's truth type, from its name, the ECM text, and what the runtime needs of each
-    type (a ledger's rows are numbered by a serial key)."""
+def truth_type(
+    table: SqlTable, ecm_text: str = "", evidence: TableEvidence | None = None
+) -> TruthGuess:
+    """A table's truth type: what its DB wiring document says, else a guess from its name,
+    the ECM text, and what the runtime needs of each type (a ledger's rows are numbered by a
+    serial key)."""
+    guess = _guessed_truth_type(table, ecm_text)
+    if evidence is None:
+        return guess
+    stated = _stated_truth_type(evidence, guess)
+    if stated.truth_type is TruthType.LEDGER and _serial_key(table) is None:
+        return TruthGuess(
+            TruthType.CURRENT,
+            f"{stated.why}, but its key is no int: the runtime numbers a ledger's events by an "
+            "int identity, so it is drafted CURRENT and UPDATE and DELETE are NOT refused on it "
+            "(review: give it an identity column to make it a LEDGER)",
+        )
+    return stated
+
+
+def _stated_truth_type(evidence: TableEvidence, guess: TruthGuess) -> TruthGuess:
+    named = evidence.truth_types
+    if len(named) == 1:
+        return TruthGuess(named[0], f"{evidence.at}, which calls it {named[0]}")
+    if named:
+        chosen = guess.truth_type if guess.truth_type in named else named[0]
+        return TruthGuess(
+            chosen,
+            f"{evidence.at}, which calls it {' + '.join(named)} (read as {chosen}: {guess.why})",
+        )
+    if evidence.append_only is not None:
+        return TruthGuess(TruthType.LEDGER, f"{evidence.append_only}, which calls it append-only")
+    return guess
+
+
+def _guessed_truth_type(table: SqlTable, ecm_text: str) -> TruthGuess:
     name = table.name
     serial = _serial_key(table)
     if name.endswith(("_ledger", "_events", "_log")) and serial is not None:
@@ -62,12 +96,15 @@ def _serial_key(table: SqlTable) -> str | None:
 
 
 def table_entry(
-    table: SqlTable, ecm_text: str = "", tables: Mapping[str, SqlTable] | None = None
+    table: SqlTable,
+    ecm_text: str = "",
+    tables: Mapping[str, SqlTable] | None = None,
+    evidence: TableEvidence | None = None,
 ) -> str:
     """The `### table` entry of a wiring spec's `## Tables`, every guess marked. `tables`, the
     schema the table is part of, tells which foreign keys still name a key once every key of
-    a tenant's rows holds its tenant."""
-    guess = truth_type(table, ecm_text)
+    a tenant's rows holds its tenant; `evidence`, what its DB wiring document says of it."""
+    guess = truth_type(table, ecm_text, evidence)
     serial = _serial_key(table)
     tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
     scoped: list[str] = []

@@ -28,6 +28,7 @@ from ecmc.adopt.records import (
 )
 from ecmc.adopt.schemas import unreadable_schemas
 from ecmc.adopt.sql import SqlColumn, SqlSchema
+from ecmc.adopt.wiring_docs import WiringDocument, table_evidence
 from ecmc.ir import Program
 from ecmc.pipeline import FrontendResult, compile_texts
 from ecmc.resolve.dictionary import INFERRED
@@ -46,6 +47,8 @@ class Adoption:
 
     ecm: dict[str, str]
     existing: dict[str, str]
+    evidence: dict[str, WiringDocument] = field(default_factory=dict)
+    """Engine id -> what its DB wiring document says."""
     documents: dict[str, Document] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     """`fields:<rule>`, `records:<rule>`, `tables:sql|placeholder`, `schemas`, `bindings:<op>`,
@@ -79,10 +82,14 @@ class Adoption:
 
 
 def adopt(
-    ecm: Mapping[str, str], schema: SqlSchema | None, existing: Mapping[str, str] = {}
+    ecm: Mapping[str, str],
+    schema: SqlSchema | None,
+    existing: Mapping[str, str] = {},
+    evidence: Mapping[str, WiringDocument] = {},
 ) -> Adoption:
-    """Draft companion specs for the ECM files (display path -> text) until they compile."""
-    adoption = Adoption(dict(ecm), dict(existing))
+    """Draft companion specs for the ECM files (display path -> text) until they compile,
+    from them, the schema, and the DB wiring documents (engine id -> what each says)."""
+    adoption = Adoption(dict(ecm), dict(existing), dict(evidence))
     sql = schema or SqlSchema()
     for _ in range(_MAX_ROUNDS):
         program = adoption.compile()
@@ -196,9 +203,8 @@ def _table(
     for _, target, _ in imported.foreign_keys:
         if target not in defined and target in sql.tables:
             _table(adoption, program, engine_id, target, text, sql, given, defined)
-    return _add_table(
-        adoption, program, engine_id, name, table_entry(imported, text, sql.tables), "sql"
-    )
+    entry = table_entry(imported, text, sql.tables, table_evidence(adoption.evidence).get(name))
+    return _add_table(adoption, program, engine_id, name, entry, "sql")
 
 
 def _convention_disagrees(column: SqlColumn) -> bool:

@@ -23,6 +23,7 @@ from ecmc.adopt.documents import merge
 from ecmc.adopt.scaffold import package_name, runtime_requirement, scaffold
 from ecmc.adopt.sql import Skipped, SqlSchema, read_migrations
 from ecmc.adopt.system import Adoption, adopt
+from ecmc.adopt.wiring_docs import cited_documents, read_wiring_documents
 from ecmc.commands.build import build
 from ecmc.commands.migrations import DIRECTORY, init_migrations
 from ecmc.config import ConfigError, load_config
@@ -53,6 +54,8 @@ class InitReport:
     sources: dict[str, list[str]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     program: Program | None = None
+    wiring: dict[str, str] = field(default_factory=dict)
+    """The DB wiring documents read (display path -> text): given, or cited by an ECM file."""
 
 
 Reader = Callable[[list[Path]], Iterable[Path]]
@@ -65,6 +68,7 @@ def run_init(
     sql: list[Path],
     update: bool,
     reading: Reader = lambda files: files,
+    wiring: Iterable[Path] = (),
 ) -> InitReport:
     files = sorted(p for p in ecm_dir.glob("*.md") if p.is_file()) if ecm_dir.is_dir() else []
     if not files:
@@ -99,7 +103,9 @@ def run_init(
     schema = read_migrations(sql) if sql else None
     report.skipped_sql = list(schema.skipped) if schema is not None else []
     existing = _existing_companions(directory)
-    adoption = adopt(ecm, schema or SqlSchema(), existing)
+    report.wiring = _wiring_documents(list(wiring), ecm_dir, ecm)
+    evidence = read_wiring_documents(report.wiring)
+    adoption = adopt(ecm, schema or SqlSchema(), existing, evidence)
     _refuse_links(directory, [directory / r for r in [*given, *adoption.documents]])
     _write_specs(directory, adoption, given, existing, report)
     for path, text in scaffolded.items():
@@ -109,6 +115,24 @@ def run_init(
     _build(directory, report)
     report.counts = adoption.counts
     return report
+
+
+def _wiring_documents(given: list[Path], ecm_dir: Path, ecm: dict[str, str]) -> dict[str, str]:
+    """The DB wiring documents to read: every *.md of each `--wiring` directory (or file),
+    and those the ECM files cite that exist under the ECM folder or one of its parents."""
+    files: dict[Path, str] = {}
+    for path in given:
+        for file in sorted(path.glob("*.md")) if path.is_dir() else [path]:
+            base = path if path.is_dir() else path.parent
+            files.setdefault(file.absolute(), f"{base.absolute().name}/{file.name}")
+    roots = [ecm_dir.absolute(), *ecm_dir.absolute().parents]
+    for file, cited in cited_documents(ecm, roots):
+        files.setdefault(file.absolute(), cited)
+    return {
+        shown: file.read_text(encoding="utf-8", errors="replace")
+        for file, shown in files.items()
+        if file.is_file() and file.stat().st_size <= MAX_SPEC_BYTES
+    }
 
 
 def _existing_companions(directory: Path) -> dict[str, str]:
@@ -205,6 +229,7 @@ def summary(report: InitReport) -> list[tuple[str, str]]:
         ("schemas restated", str(counts["schemas"])),
         ("caller policies drafted", str(counts["policies"])),
         ("bindings inferred", rules("bindings")),
+        ("DB wiring documents read", str(len(report.wiring))),
         ("SQL statements not imported", str(len(report.skipped_sql))),
         ("handlers left to implement", str(len(handlers))),
     ]
