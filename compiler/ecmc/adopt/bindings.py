@@ -1,81 +1,78 @@
-"""Capability bindings drafted where the ECM text leaves one reading, each marked.
+"""Capability bindings drafted from the evidence, each marked with what it was read from.
 
-A read-only capability whose input carries the primary key of exactly one table its engine
-owns reads one row of it by that key. A write whose ECM text requires no audit emits no audit
-row, said explicitly (`event_type`: `NONE`) for review: it appends its input to the one ledger
-its engine owns when the input holds a whole row, else runs a handler. Every other capability
-is left unbound: it runs the handler a person registers for it.
+For every capability its wiring leaves unbound, the rules of `adopt.operations` propose
+bindings, the most specific first: a read by key, a map, a list, a rebuild, a write of the
+audit log, an append or upsert of a row its input holds, a handler for an unaudited write.
+The drafter offers the first proposal, the compiler judges, and a refused proposal gives way
+to the next (`ecmc init` compiles between rounds). A capability no proposal fits is left a
+handler: the team's own code runs it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
-from ecm_contract import TruthType
-
-from ecmc.ir import Capability, Engine, Program, Table
-from ecmc.resolve.bindings import NO_EVENT
-from ecmc.resolve.dictionary import INFERRED
+from ecmc.adopt.operations import (
+    BindingDraft,
+    Scene,
+    is_audit_log,
+    keyed_table,
+    proposals,
+    words,
+)
+from ecmc.adopt.wiring_docs import WiringDocument, WriteEvidence
+from ecmc.ir import Capability, Engine, Program
 from ecmc.typeref import ErrorRef, ListRef, OptionRef, RecordRef, ResultRef, TypeRef
 
 
-@dataclass(frozen=True, slots=True)
-class BindingDraft:
-    capability_id: str
-    operation: str
-    entry: str
-
-
-def draft_bindings(program: Program) -> dict[str, list[BindingDraft]]:
-    """Engine id -> the bindings drafted for its unbound capabilities."""
+def binding_proposals(
+    program: Program, evidence: Mapping[str, WiringDocument], owner: Mapping[str, str]
+) -> dict[str, tuple[str, list[BindingDraft]]]:
+    """Capability id -> (its engine id, every binding proposed for it, in order), for each
+    capability no wiring binds yet."""
     bound = {b.capability_id for b in program.bindings}
     tables = {t.name: t for t in program.tables}
-    found: dict[str, list[BindingDraft]] = {}
+    logs = [t for t in program.tables if is_audit_log(t)]
+    records = {r.name: r for r in program.records}
+    found: dict[str, tuple[str, list[BindingDraft]]] = {}
     for engine in program.engines:
-        owned = [tables[d.table] for d in engine.data_owned if d.table in tables]
+        owned = tuple(tables[d.table] for d in engine.data_owned if d.table in tables)
+        document = evidence.get(engine.engine_id)
+        success = tuple(c.code for c in engine.reason_codes if "ok" in words(c.code))
         for cap in engine.capabilities:
-            draft = None if cap.id in bound else _draft(cap, engine, owned)
-            if draft is not None:
-                found.setdefault(engine.engine_id, []).append(draft)
+            if cap.id in bound:
+                continue
+            scene = Scene(
+                program,
+                engine,
+                owned,
+                logs[0] if len(logs) == 1 else None,
+                owner.get,
+                records,
+                _writes_of(cap, engine, document),
+                success,
+            )
+            drafts = list(proposals(cap, scene))
+            if drafts:
+                found[cap.id] = (engine.engine_id, drafts)
     return found
 
 
-def _draft(cap: Capability, engine: Engine, owned: list[Table]) -> BindingDraft | None:
-    writes = cap.side_effects is not None and cap.side_effects.writes
-    if writes and not any(req.mode != "none" for req in cap.audit):
-        no_event = f"- `event_type`: `{NO_EVENT}`"
-        ledger = _appended_ledger(cap, owned)
-        if ledger is not None:
-            why = (
-                f"an unaudited write whose input holds a row of {ledger.name}, the one ledger "
-                f"{engine.engine_id} owns"
-            )
-            return _entry(cap.id, "append", [f"- `table`: `{ledger.name}`", no_event], why)
-        why = "a write whose ECM text requires no audit event; a handler does its work"
-        return _entry(cap.id, "handler", [no_event], why)
-    table = None if writes else keyed_table(cap, owned)
-    if table is None:
-        return None
-    lookup = f"- `lookup`: `({', '.join(table.primary_key)})`"
-    why = f"a read of {table.name}, which {engine.engine_id} owns, by its primary key"
-    return _entry(cap.id, "read_one", [f"- `table`: `{table.name}`", lookup], why)
-
-
-def _appended_ledger(cap: Capability, owned: list[Table]) -> Table | None:
-    """The one ledger the engine owns, when the input holds every column a row needs."""
-    ledgers = [t for t in owned if t.truth_type is TruthType.LEDGER]
-    if len(ledgers) != 1:
-        return None
-    inputs = {m.name for m in cap.input_fields}
-    needed = {c.name for c in ledgers[0].columns if not c.nullable} - {ledgers[0].identity}
-    return ledgers[0] if needed <= inputs else None
-
-
-def keyed_table(cap: Capability, owned: list[Table]) -> Table | None:
-    """The one owned table whose primary key the capability's input carries, if one."""
-    inputs = {m.name for m in cap.input_fields}
-    keyed = [t for t in owned if t.primary_key and set(t.primary_key) <= inputs]
-    return keyed[0] if len(keyed) == 1 else None
+def _writes_of(
+    cap: Capability, engine: Engine, document: WiringDocument | None
+) -> tuple[WriteEvidence, ...]:
+    """The write path of the document that speaks of this capability: the one whose title's
+    distinguishing words the capability's id holds most of, when it is the only best."""
+    if document is None or not document.writes:
+        return ()
+    titles = [words(w.title) for w in document.writes]
+    common = set.intersection(*titles) if len(titles) > 1 else set()
+    have = words(cap.id)
+    scores = [len((t - common) & have) for t in titles]
+    best = max(scores)
+    if best == 0 or scores.count(best) > 1:
+        return ()
+    return (document.writes[scores.index(best)],)
 
 
 def rows_read(program: Program) -> dict[str, str]:
@@ -87,10 +84,10 @@ def rows_read(program: Program) -> dict[str, str]:
         owned = [tables[d.table] for d in engine.data_owned if d.table in tables]
         for cap in engine.capabilities:
             writes = cap.side_effects is None or cap.side_effects.writes
-            table = None if writes or cap.output is None else keyed_table(cap, owned)
+            keyed = None if writes or cap.output is None else keyed_table(cap, owned)
             name = _returned_name(cap.output.type) if cap.output is not None else None
-            if table is not None and name is not None:
-                found.setdefault(name, table.name)
+            if keyed is not None and name is not None:
+                found.setdefault(name, keyed[0].name)
     return found
 
 
@@ -99,9 +96,3 @@ def _returned_name(ref: TypeRef) -> str | None:
     while isinstance(ref, OptionRef | ListRef | ResultRef):
         ref = ref.ok if isinstance(ref, ResultRef) else ref.item
     return ref.name if isinstance(ref, ErrorRef | RecordRef) else None
-
-
-def _entry(cap_id: str, operation: str, keys: list[str], why: str) -> BindingDraft:
-    lines = [f"### `{cap_id}`", f"- `operation`: `{operation}`", *keys]
-    lines.append(f"- `description`: {INFERRED} from {why}.")
-    return BindingDraft(cap_id, operation, "\n".join(lines))

@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ecm_contract import TruthType
+from ecm_contract import AUDIT_REQUIRED, CLOCK_FIELD, AuditColumn, TruthType
 
+from ecmc.adopt.projections import is_write_time, projection
 from ecmc.adopt.sql import SqlColumn, SqlKey, SqlTable
 from ecmc.adopt.wiring_docs import TableEvidence
 from ecmc.resolve.dictionary import INFERRED
@@ -29,6 +30,8 @@ _NUMERIC = re.compile(r"DECIMAL\((\d+),\s*0\)")
 _FLOATS = frozenset({"DOUBLE PRECISION", "DOUBLE", "REAL", "FLOAT", "DECIMAL"})
 _FRACTION = re.compile(r"DECIMAL\(\d+,\s*[1-9]\d*\)")
 """Numbers with a fraction (ecmc has no decimal type: NUMERIC(p, s) is read as a float)."""
+_RUNTIME_WRITTEN = frozenset({str(AuditColumn.PAYLOAD_DIGEST)})
+"""Audit envelope columns no caller hands over: the runtime computes them."""
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """Labels an enum field type can name; a CHECK's other labels leave the field a string."""
 
@@ -88,6 +91,30 @@ def _guessed_truth_type(table: SqlTable, ecm_text: str) -> TruthGuess:
     return TruthGuess(TruthType.CURRENT, "neither a ledger nor a cache by its name")
 
 
+def _envelope_gaps(table: SqlTable) -> list[str]:
+    """The audit envelope's columns a ledger lacks that only the runtime writes, when it
+    holds all the others: an audit log the runtime can write once they are added."""
+    missing = [str(c) for c in AUDIT_REQUIRED if c not in table.columns]
+    return missing if missing and set(missing) <= _RUNTIME_WRITTEN else []
+
+
+def row_input(table: SqlTable) -> str:
+    """The fields a writer hands over for one row, as a field tuple: every column but a
+    serial key, with the call's clock (`now`) for the time columns the write sets."""
+    serial = _serial_key(table)
+    fields: list[str] = []
+    for column in table.columns.values():
+        if column.name == serial:
+            continue
+        if is_write_time(column.name) and not column.nullable:
+            name = CLOCK_FIELD
+        else:
+            name = column.name + ("?" if column.nullable else "")
+        if name not in fields:
+            fields.append(name)
+    return f"({', '.join(fields)})"
+
+
 def _serial_key(table: SqlTable) -> str | None:
     if len(table.primary_key) != 1:
         return None
@@ -99,23 +126,27 @@ def table_entry(
     table: SqlTable,
     ecm_text: str = "",
     tables: Mapping[str, SqlTable] | None = None,
-    evidence: TableEvidence | None = None,
+    evidence: Mapping[str, TableEvidence] | None = None,
 ) -> str:
     """The `### table` entry of a wiring spec's `## Tables`, every guess marked. `tables`, the
     schema the table is part of, tells which foreign keys still name a key once every key of
-    a tenant's rows holds its tenant; `evidence`, what its DB wiring document says of it."""
-    guess = truth_type(table, ecm_text, evidence)
+    a tenant's rows holds its tenant; `evidence`, what DB wiring documents say of tables."""
+    evidence = evidence or {}
+    guess = truth_type(table, ecm_text, evidence.get(table.name))
     serial = _serial_key(table)
     tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
     scoped: list[str] = []
     primary_key = table.primary_key
     if tenant and serial is None:
         primary_key = _tenants_own(primary_key, tenant, "primary key", scoped)
+    added = _envelope_gaps(table) if guess.truth_type is TruthType.LEDGER else []
     lines = [
         f"### `{table.name}`",
         f"- `truth_type`: `{guess.truth_type}`",
         "- `columns`: `("
-        + ", ".join(c.name + ("?" if c.nullable else "") for c in table.columns.values())
+        + ", ".join(
+            [*(c.name + ("?" if c.nullable else "") for c in table.columns.values()), *added]
+        )
         + ")`",
         f"- `primary_key`: `({', '.join(primary_key)})`",
     ]
@@ -135,6 +166,22 @@ def table_entry(
     if kept:
         lines.append("- `foreign_keys`:")
         lines += [f"  - `{c}`: `{t}.{tc}`" for c, t, tc in kept]
+    projected = None
+    if guess.truth_type is TruthType.CURRENT:
+        stated = evidence.get(table.name)
+
+        def is_ledger(other: SqlTable) -> bool:
+            found = truth_type(other, ecm_text, evidence.get(other.name))
+            return found.truth_type is TruthType.LEDGER
+
+        projected = projection(
+            table, tables or {}, is_ledger, stated.projection_of if stated else None, ecm_text
+        )
+    if projected is not None:
+        lines.append(f"- `projection_of`: `{projected.ledger}`")
+        if projected.project:
+            pairs = ", ".join(f"{c}={s}" for c, s in projected.project)
+            lines.append(f"- `project`: `({pairs})`")
     lines.append(
         f"- `description`: {INFERRED} from {table.at}: truth_type "
         f"{guess.truth_type} from {guess.why}"
@@ -149,6 +196,13 @@ def table_entry(
             f"; foreign key {c} -> {t}.{tc} left out: {t} is keyed by its tenant, and this "
             "table holds no tenant to refer with"
             for c, t, tc in dropped
+        )
+        + (f"; a projection of {projected.ledger} from {projected.why}" if projected else "")
+        + (
+            f"; {', '.join(added)} added: it is the audit log, and the runtime writes "
+            "them on every audit row (the database needs a migration that adds them)"
+            if added
+            else ""
         )
         + "."
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ecmc.frontend.type_grammar import TupleType, parse_type
@@ -76,6 +76,9 @@ def table_candidates(name: str) -> list[str]:
     found: list[str] = []
     for stem in stems:
         found += [stem, stem + "s", stem + "_ledger", stem + "_current", stem + "_events"]
+    for stem in stems:  # one word plural, as in `ArtifactLedger` -> `artifacts_ledger`
+        parts = stem.split("_")
+        found += ["_".join([*parts[:i], p + "s", *parts[i + 1 :]]) for i, p in enumerate(parts)]
     return list(dict.fromkeys(found))
 
 
@@ -85,20 +88,49 @@ def draft_record(
     tables: Iterable[str],
     variants: Iterable[str] = (),
     read_from: str | None = None,
+    inputs: Mapping[str, str] | None = None,
+    ledger: str | None = None,
 ) -> RecordDraft:
     """The record, with a variant (of its fields alone) for each variant the schemas name.
-    `read_from`: the owned table a read by its key returns the type from."""
-    draft = _record(name, ecm_text, set(tables), read_from)
+    `read_from`: the owned table a read by its key returns the type from; `inputs`: table ->
+    the fields a writer hands over for one of its rows; `ledger`: the one ledger the engine
+    of its first use owns."""
+    draft = _input_record(name, inputs or {}, ledger) or _record(
+        name, ecm_text, set(tables), read_from, ledger
+    )
     why = _why("a schema naming it; the variant's own fields are yours to add")
     children = "".join(f"\n#### `{variant}`\n{why}\n" for variant in variants)
     return dataclasses.replace(draft, entry=draft.entry + children)
 
 
-def _record(name: str, ecm_text: str, known: set[str], read_from: str | None) -> RecordDraft:
+def _input_record(name: str, inputs: Mapping[str, str], ledger: str | None) -> RecordDraft | None:
+    """`XInput`, where `X` is a row of a table: the fields a writer hands over for one row
+    (its columns, less those the database or the clock fills)."""
+    if not name.endswith("Input") or name == "Input":
+        return None
+    stem = name.removesuffix("Input")
+    table = next((t for t in table_candidates(stem) if t in inputs), None)
+    if table is None and ledger in inputs and _ledger_words(stem):
+        table = ledger
+    if table is None:
+        return None
+    why = _why(f"the columns of `{table}`, less what the database and the clock fill")
+    return RecordDraft(name, f"### `{name}`\n- `fields`: `{inputs[table]}`\n" + why, "sql")
+
+
+def _ledger_words(name: str) -> bool:
+    return bool({"ledger", "event"} & set(snake(name).split("_")))
+
+
+def _record(
+    name: str, ecm_text: str, known: set[str], read_from: str | None, ledger: str | None = None
+) -> RecordDraft:
     words = snake(name)
     if name.endswith("Id") and words.endswith("_id"):
         return _alias(name, words, "field", f"the field of the same words, `{words}`")
     table = next((t for t in table_candidates(name) if t in known), None)
+    if table is None and ledger is not None and _ledger_words(name):
+        table = ledger
     if table is not None:
         entry = f"### `{name}`\n- `row_of`: `{table}`\n" + _why(f"the table `{table}`")
         return RecordDraft(name, entry, "sql", table)

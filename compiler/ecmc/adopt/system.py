@@ -14,11 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ecmc.adopt.bindings import draft_bindings, rows_read
+from ecm_contract import TruthType
+
+from ecmc.adopt.bindings import binding_proposals, rows_read
 from ecmc.adopt.callers import add_policies, undeclared_policies
 from ecmc.adopt.documents import Document, merge
-from ecmc.adopt.drafts import field_entry, field_type, placeholder_entry, table_entry
+from ecmc.adopt.drafts import (
+    field_entry,
+    field_type,
+    placeholder_entry,
+    row_input,
+    table_entry,
+)
 from ecmc.adopt.fields import draft_dictionary, longest_convention, untyped_fields
+from ecmc.adopt.operations import BindingDraft
 from ecmc.adopt.records import (
     OPAQUE_FIELD,
     OPAQUE_RECORD,
@@ -26,6 +35,7 @@ from ecmc.adopt.records import (
     opaque_record,
     undefined_types,
 )
+from ecmc.adopt.roles import draft_roles
 from ecmc.adopt.schemas import unreadable_schemas
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.adopt.wiring_docs import WiringDocument, table_evidence
@@ -36,6 +46,7 @@ from ecmc.resolve.dictionary import INFERRED
 FIELDS_PATH = "specs/common/fields.md"
 CALLERS_PATH = "specs/common/callers.md"
 _MAX_ROUNDS = 8
+_BIND_ROUNDS = 4
 _OPAQUE_ENTRY = (
     f"- `{OPAQUE_FIELD}`: `object` — {INFERRED} from the opaque records: any JSON object"
 )
@@ -54,6 +65,9 @@ class Adoption:
     """`fields:<rule>`, `records:<rule>`, `tables:sql|placeholder`, `schemas`, `bindings:<op>`,
     `policies`."""
     result: FrontendResult | None = None
+    declared: list[tuple[str, str, str]] = field(default_factory=list)
+    """(path, section, name) of what the placed bindings declared (event types, codes),
+    taken back when the proposals change."""
 
     def texts(self) -> dict[str, str]:
         """Every spec as it would be written: ECM files, existing specs with drafts merged in,
@@ -97,7 +111,39 @@ def adopt(
         if not drafted:
             break
     _bind(adoption, adoption.compile())
+    _roles(adoption, adoption.compile())
     return adoption
+
+
+def _roles(adoption: Adoption, program: Program) -> None:
+    """Draft each engine's reason-code roles from the words of its codes (and those of the
+    engine it audits to); a role the compiler refuses is taken back."""
+    drafted: dict[str, dict[str, str]] = {}
+    for engine in program.engines:
+        entries = draft_roles(program, engine, adoption.ecm.get(engine.source, ""))
+        if entries:
+            wiring = adoption.wiring(program, engine.engine_id)
+            for role, entry in entries.items():
+                wiring.add("Reason Code Roles", role, entry)
+            drafted[_wiring_path(program, engine.engine_id)] = entries
+    if not drafted:
+        return
+    adoption.compile()
+    assert adoption.result is not None
+    texts = adoption.texts()
+    errors = {
+        (d.span.path, d.span.line) for d in adoption.result.diagnostics if d.severity == "error"
+    }
+    for path, entries in drafted.items():
+        lines = texts[path].splitlines()
+        section = adoption.documents[path].sections["Reason Code Roles"]
+        for role in entries:
+            line = lines.index(entries[role]) + 1
+            if (path, line) in errors:
+                section.pop(role)
+            else:
+                adoption.counts["roles"] += 1
+    adoption.compile()
 
 
 def _draft_round(adoption: Adoption, program: Program, sql: SqlSchema) -> bool:
@@ -139,10 +185,15 @@ def _records(
 ) -> bool:
     added = False
     reads = rows_read(program)
+    inputs = {name: row_input(table) for name, table in sql.tables.items()}
+    ledgers = {t.name for t in program.tables if t.truth_type is TruthType.LEDGER}
     for name, use in undefined_types(program).items():
         engine_id = use.engine_id
         text = adoption.ecm.get(_source(program, engine_id), "")
-        record = draft_record(name, text, sql.tables, use.variants, reads.get(name))
+        engine = next(e for e in program.engines if e.engine_id == engine_id)
+        owned = [d.table for d in engine.data_owned if d.table in ledgers]
+        ledger = owned[0] if len(owned) == 1 else None
+        record = draft_record(name, text, sql.tables, use.variants, reads.get(name), inputs, ledger)
         if record.table is not None and record.table not in defined:
             _table(adoption, program, engine_id, record.table, text, sql, given, defined)
         if adoption.wiring(program, engine_id).add("Records", name, record.entry):
@@ -203,7 +254,7 @@ def _table(
     for _, target, _ in imported.foreign_keys:
         if target not in defined and target in sql.tables:
             _table(adoption, program, engine_id, target, text, sql, given, defined)
-    entry = table_entry(imported, text, sql.tables, table_evidence(adoption.evidence).get(name))
+    entry = table_entry(imported, text, sql.tables, table_evidence(adoption.evidence))
     return _add_table(adoption, program, engine_id, name, entry, "sql")
 
 
@@ -259,28 +310,75 @@ def _schemas(
 
 
 def _bind(adoption: Adoption, program: Program) -> None:
-    """Draft bindings, then drop each one the compiler reports an error in."""
-    drafts = draft_bindings(program)
-    if not drafts:
-        return
-    for engine_id, bindings in drafts.items():
-        wiring = adoption.wiring(program, engine_id)
-        for binding in bindings:
-            wiring.add("Capability Bindings", binding.capability_id, binding.entry)
+    """Offer each unbound capability its proposed bindings in turn; the compiler judges, and
+    a proposal it reports an error in gives way to the next. What none fits stays a handler."""
+    owner = {
+        t.name: e.engine_id
+        for t in program.tables
+        for e in program.engines
+        if t.span.path == _wiring_path(program, e.engine_id)
+    }
+    proposed = binding_proposals(program, adoption.evidence, owner)
+    choice = dict.fromkeys(proposed, 0)
+    for _ in range(_BIND_ROUNDS):
+        placed = _place(adoption, program, proposed, choice)
+        refused = _refused(adoption, program, placed)
+        for cap_id in refused:
+            choice[cap_id] += 1
+        if not refused:
+            break
+    placed = _place(adoption, program, proposed, choice)
+    for cap_id in _refused(adoption, program, placed):
+        choice[cap_id] = len(proposed[cap_id][1])
+    for draft in _place(adoption, program, proposed, choice).values():
+        adoption.counts[f"bindings:{draft.operation}"] += 1
     adoption.compile()
+
+
+def _place(
+    adoption: Adoption,
+    program: Program,
+    proposed: dict[str, tuple[str, list[BindingDraft]]],
+    choice: dict[str, int],
+) -> dict[str, BindingDraft]:
+    """Write each capability's current proposal (and the event types they name) into the
+    wiring drafts, replacing the previous round's; compile. Returns what was placed."""
+    placed: dict[str, BindingDraft] = {}
+    for path, section, name in adoption.declared:
+        adoption.documents[path].sections[section].pop(name, None)
+    adoption.declared.clear()
+    for cap_id, (engine_id, drafts) in proposed.items():
+        wiring = adoption.wiring(program, engine_id)
+        section = wiring.sections.setdefault("Capability Bindings", {})
+        section.pop(cap_id, None)
+        if choice[cap_id] >= len(drafts):
+            continue
+        draft = placed[cap_id] = drafts[choice[cap_id]]
+        section[cap_id] = draft.entry
+        for declared in draft.declares:
+            if wiring.add(declared.section, declared.name, declared.entry):
+                adoption.declared.append(
+                    (_wiring_path(program, engine_id), declared.section, declared.name)
+                )
+    adoption.compile()
+    return placed
+
+
+def _refused(adoption: Adoption, program: Program, placed: dict[str, BindingDraft]) -> list[str]:
+    """The capabilities whose placed binding the last compile reports an error in."""
     assert adoption.result is not None
     texts = adoption.texts()
     errors = [d.span for d in adoption.result.diagnostics if d.severity == "error"]
-    for engine_id, bindings in drafts.items():
+    refused = []
+    for cap_id in placed:
+        engine_id = next(
+            e.engine_id for e in program.engines if cap_id in {c.id for c in e.capabilities}
+        )
         path = _wiring_path(program, engine_id)
-        section = adoption.wiring(program, engine_id).sections["Capability Bindings"]
-        for binding in bindings:
-            lines = _entry_lines(texts[path], binding.capability_id)
-            if any(span.path == path and span.line in lines for span in errors):
-                section.pop(binding.capability_id)
-            else:
-                adoption.counts[f"bindings:{binding.operation}"] += 1
-    adoption.compile()
+        lines = _entry_lines(texts[path], cap_id)
+        if any(span.path == path and span.line in lines for span in errors):
+            refused.append(cap_id)
+    return refused
 
 
 def _entry_lines(text: str, name: str) -> range:

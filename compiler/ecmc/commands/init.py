@@ -229,6 +229,7 @@ def summary(report: InitReport) -> list[tuple[str, str]]:
         ("schemas restated", str(counts["schemas"])),
         ("caller policies drafted", str(counts["policies"])),
         ("bindings inferred", rules("bindings")),
+        ("reason-code roles drafted", str(counts["roles"])),
         ("DB wiring documents read", str(len(report.wiring))),
         ("SQL statements not imported", str(len(report.skipped_sql))),
         ("handlers left to implement", str(len(handlers))),

@@ -1,0 +1,357 @@
+"""The operation a capability's words and schemas evidence, one rule per operation.
+
+Each rule reads a capability against the tables its engine owns (and the system's audit log)
+and proposes a binding, or nothing; `draft_bindings` offers a capability every proposal in
+order, and the compiler is the judge: a proposal it refuses gives way to the next. Every
+proposal is marked with the evidence it was read from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ecm_contract import AUDIT_REQUIRED, CLOCK_FIELD, REASON_FIELD, Operation, TruthType
+
+from ecmc.adopt.projections import is_write_time
+from ecmc.adopt.records import snake
+from ecmc.adopt.wiring_docs import WriteEvidence
+from ecmc.ir import Capability, Engine, Program, Record, Table
+from ecmc.resolve.bindings import DIGEST, NO_EVENT
+from ecmc.resolve.dictionary import INFERRED
+from ecmc.typeref import ListRef, MapRef, OptionRef, RecordRef, ResultRef, TypeRef, UnitRef
+
+_UPSERT_WORDS = frozenset({"upsert", "put", "set", "save", "store", "write", "update"})
+_STOP_WORDS = frozenset({"commit", "row", "rows", "execute", "query", "the", "a", "of"})
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """An entry the binding needs its engine's wiring to declare: an event type, a code."""
+
+    section: str
+    name: str
+    entry: str
+
+
+@dataclass(frozen=True, slots=True)
+class BindingDraft:
+    capability_id: str
+    operation: str
+    entry: str
+    declares: tuple[Declaration, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What one capability is drafted against."""
+
+    program: Program
+    engine: Engine
+    owned: tuple[Table, ...]
+    audit_log: Table | None
+    owner: Callable[[str], str | None]
+    """Table name -> the engine whose wiring holds it."""
+    records: dict[str, Record]
+    writes: tuple[WriteEvidence, ...]
+    """What the engine's DB wiring document says this capability writes."""
+    success_codes: tuple[str, ...]
+
+
+def words(text: str) -> set[str]:
+    """The lower-case words of an id, a name or a title (`ART_UPSERT_ROW`, `ToolCacheRow`)."""
+    return set(snake(text).split("_")) - {""}
+
+
+def proposals(cap: Capability, scene: Scene) -> Iterator[BindingDraft]:
+    """Every binding the evidence allows for the capability, the most specific first."""
+    writes = cap.side_effects is not None and cap.side_effects.writes
+    rules = _WRITE_RULES if writes else _READ_RULES
+    for rule in rules:
+        draft = rule(cap, scene)
+        if draft is not None:
+            yield draft
+
+
+# --- reads ---
+
+
+def _read_map(cap: Capability, scene: Scene) -> BindingDraft | None:
+    output = _ok(cap.output.type) if cap.output is not None else None
+    if not isinstance(output, MapRef) or cap.input_fields:
+        return None
+    key = _member_names(output.key)
+    table = next((t for t in scene.owned if key and set(t.primary_key) == set(key)), None)
+    if table is None:
+        return None
+    why = f"a map of {table.name}'s rows by its primary key"
+    return _entry(cap, Operation.READ_MAP, table, [_names("order_by", table.primary_key)], why)
+
+
+def _read_one(cap: Capability, scene: Scene) -> BindingDraft | None:
+    output = _ok(cap.output.type) if cap.output is not None else None
+    if isinstance(output, ListRef | MapRef):
+        return None
+    found = keyed_table(cap, list(scene.owned))
+    if found is None:
+        return None
+    table, key = found
+    which = "primary" if key == table.primary_key else "unique"
+    why = f"a read of {table.name}, which {scene.engine.engine_id} owns, by its {which} key"
+    return _entry(cap, Operation.READ_ONE, table, [_names("lookup", key)], why)
+
+
+def _read_many(cap: Capability, scene: Scene) -> BindingDraft | None:
+    output = _ok(cap.output.type) if cap.output is not None else None
+    if not isinstance(output, ListRef):
+        return None
+    table = _row_table(output.item, scene)
+    if table is None:
+        return None
+    columns = {c.name for c in table.columns}
+    lookup = [m.name for m in cap.input_fields if m.name in columns]
+    keys = [_names("lookup", lookup)] if lookup else []
+    engine_id = scene.engine.engine_id
+    if "engine" in columns and scene.owner(table.name) not in (None, engine_id):
+        keys.append("- `engine_column`: `engine`")
+    keys.append(_names("order_by", (table.identity,) if table.identity else table.primary_key))
+    by = f" by {', '.join(lookup)}" if lookup else ""
+    return _entry(cap, Operation.READ_MANY, table, keys, f"a list of {table.name}'s rows{by}")
+
+
+def _row_table(item: TypeRef, scene: Scene) -> Table | None:
+    """The table whose rows a listed type is: a record `row_of` one, among the tables the
+    engine owns and the audit log."""
+    if not isinstance(item, RecordRef):
+        return None
+    record = scene.records.get(item.name)
+    candidates = [*scene.owned, *([scene.audit_log] if scene.audit_log else [])]
+    if record is not None and record.row_of is not None:
+        return next((t for t in candidates if t.name == record.row_of), None)
+    return None
+
+
+# --- writes ---
+
+
+def _rebuild(cap: Capability, scene: Scene) -> BindingDraft | None:
+    if "rebuild" not in words(f"{cap.id} {cap.name or ''}"):
+        return None
+    output = cap.output.type if cap.output is not None else None
+    if cap.input_fields or not (output is None or isinstance(output, UnitRef)):
+        return None
+    projections = [t for t in scene.owned if t.projection_of is not None]
+    if len(projections) != 1:
+        return None
+    table = projections[0]
+    why = f"a rebuild of {table.name} from {table.projection_of}, as its name says"
+    return _entry(cap, Operation.REBUILD, table, [], why)
+
+
+def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:
+    log = scene.audit_log
+    if log is None:
+        return None
+    written = {t for w in scene.writes for t in w.tables}
+    others = [t for t in scene.owned if t.name != log.name]
+    if log.name not in written and (others or log not in scene.owned):
+        return None
+    inputs = {m.name for m in cap.input_fields}
+    pins = dict(p for w in scene.writes for p in w.pins)
+    keys = [f"- `table`: `{log.name}`"]
+    declares: list[Declaration] = []
+    if "event_type" not in inputs:
+        name = pins.get("event_type") or _event_name(cap, scene.engine)
+        source = next((w for w in scene.writes if "event_type" in dict(w.pins)), None)
+        cited = f"{source.at}" if source is not None else "the capability's name"
+        declares.append(_event(name, f"the audit rows of {cap.id}, named from {cited}"))
+        keys.append(f"- `event_type`: `{name}`")
+    listed = {k.name for req in cap.audit for k in req.keys}
+    payload = [f"{k}={v}" for k, v in pins.items() if k in listed and k not in inputs]
+    if payload:
+        keys.append(f"- `payload`: `({', '.join(payload)})`")
+    source = f"{scene.writes[0].at}" if scene.writes else f"{scene.engine.engine_id} owning it"
+    why = f"a write of the audit log {log.name} ({source})"
+    return _entry(cap, Operation.AUDIT_APPEND, None, keys, why, declares)
+
+
+def _append(cap: Capability, scene: Scene) -> BindingDraft | None:
+    ledgers = [
+        t for t in scene.owned if t.truth_type is TruthType.LEDGER and t is not scene.audit_log
+    ]
+    return _row_write(cap, scene, Operation.APPEND, ledgers, "append")
+
+
+def _upsert(cap: Capability, scene: Scene) -> BindingDraft | None:
+    if not words(cap.id) & _UPSERT_WORDS:
+        return None
+    tables = [t for t in scene.owned if t.truth_type is not TruthType.LEDGER]
+    return _row_write(cap, scene, Operation.UPSERT, tables, "upsert")
+
+
+def _row_write(
+    cap: Capability, scene: Scene, operation: Operation, tables: list[Table], verb: str
+) -> BindingDraft | None:
+    """A write of one row its input holds (save columns the clock or a digest fills), into
+    the one candidate table, or the one the capability's name names."""
+    inputs = {m.name for m in cap.input_fields}
+    fitting = [(t, fill) for t in tables if (fill := _fill(t, inputs)) is not None]
+    if len(fitting) > 1:
+        named = [(t, f) for t, f in fitting if words(t.name) <= words(cap.id)]
+        fitting = named if len(named) == 1 else []
+    if len(fitting) != 1:
+        return None
+    table, fill = fitting[0]
+    keys = []
+    if operation is Operation.UPSERT:
+        lookup = _upsert_key(table, inputs)
+        if lookup is None:
+            return None
+        keys.append(_names("lookup", lookup))
+    keys += [f"- `fill`: `({', '.join(fill)})`"] if fill else []
+    declares: list[Declaration] = []
+    why = f"a write whose input holds a row of {table.name}, which {scene.engine.engine_id} owns"
+    if any(req.mode == "required" for req in cap.audit):
+        name = f"{table.name.upper()}_{'APPENDED' if verb == 'append' else 'WRITTEN'}"
+        declares.append(_event(name, f"a row written to {table.name}"))
+        keys.append(f"- `event_type`: `{name}`")
+        if REASON_FIELD not in inputs:
+            code, declared = _success_code(scene, verb)
+            declares += declared
+            keys.append(f"- `reason_code`: `{code}`")
+    else:
+        keys.append(f"- `event_type`: `{NO_EVENT}`")
+        why += "; its ECM text requires no audit event"
+    return _entry(cap, operation, table, keys, why, declares)
+
+
+def _upsert_key(table: Table, inputs: set[str]) -> tuple[str, ...] | None:
+    """The key an upsert finds its row by: the primary key when the input holds it, else
+    the one unique key it holds."""
+    if set(table.primary_key) <= inputs and table.primary_key != (table.identity,):
+        return table.primary_key
+    held = [k.columns for k in table.unique_keys if set(k.columns) <= inputs]
+    return held[0] if len(held) == 1 else None
+
+
+def _fill(table: Table, inputs: set[str]) -> list[str] | None:
+    """How the input becomes a row: the required columns it lacks, each filled by the call's
+    clock or its digest; None when one cannot be."""
+    fill = []
+    for column in table.columns:
+        if column.nullable or column.name in inputs or column.name == table.identity:
+            continue
+        if is_write_time(column.name) and column.type.base == "int" and CLOCK_FIELD in inputs:
+            fill.append(f"{column.name}={CLOCK_FIELD}")
+        elif "hash" in column.name and column.type.base == "string":
+            fill.append(f"{column.name}={DIGEST}")
+        else:
+            return None
+    return fill
+
+
+def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
+    """The engine's one success code for the verb, else one drafted in its family's prefix
+    (`ART_...` codes -> `ART_OK_APPEND`)."""
+    found = [c for c in scene.success_codes if verb in words(c)]
+    if len(found) == 1:
+        return found[0], []
+    codes = [c.code for c in scene.engine.reason_codes]
+    prefix = _common_prefix(codes) or scene.engine.engine_id.replace(".", "_").upper()
+    code = f"{prefix}_OK_{verb.upper()}"
+    entry = f"- `{code}`: {INFERRED} from a {verb} that succeeded (no ECM code says so)"
+    return code, [Declaration("Reason Codes", code, entry)]
+
+
+def _common_prefix(codes: list[str]) -> str:
+    if not codes:
+        return ""
+    first = codes[0].split("_")
+    size = 0
+    while size < len(first) - 1 and all(
+        c.split("_")[: size + 1] == first[: size + 1] for c in codes
+    ):
+        size += 1
+    return "_".join(first[:size])
+
+
+def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
+    if any(req.mode != "none" for req in cap.audit):
+        return None
+    why = "a write whose ECM text requires no audit event; a handler does its work"
+    return _entry(cap, Operation.HANDLER, None, [f"- `event_type`: `{NO_EVENT}`"], why)
+
+
+_READ_RULES = (_read_map, _read_one, _read_many)
+_WRITE_RULES = (_rebuild, _audit_append, _append, _upsert, _unaudited_handler)
+
+
+# --- shared ---
+
+
+def is_audit_log(table: Table) -> bool:
+    columns = {c.name for c in table.columns}
+    return table.truth_type is TruthType.LEDGER and all(c in columns for c in AUDIT_REQUIRED)
+
+
+def keyed_table(cap: Capability, owned: list[Table]) -> tuple[Table, tuple[str, ...]] | None:
+    """The one owned table whose primary key (else one unique key) the capability's input
+    carries, with that key."""
+    inputs = {m.name for m in cap.input_fields}
+    for keys_of in (_primary_key, _unique_keys):
+        keyed = [(t, k) for t in owned for k in keys_of(t) if k and set(k) <= inputs]
+        if keyed:
+            return keyed[0] if len(keyed) == 1 else None
+    return None
+
+
+def _primary_key(table: Table) -> list[tuple[str, ...]]:
+    return [table.primary_key]
+
+
+def _unique_keys(table: Table) -> list[tuple[str, ...]]:
+    return [k.columns for k in table.unique_keys]
+
+
+def _event(name: str, why: str) -> Declaration:
+    lines = [f"### `{name}`", "- `severity`: `INFO`", f"- `description`: {INFERRED} from {why}."]
+    return Declaration("Audit Event Types", name, "\n".join(lines))
+
+
+def _event_name(cap: Capability, engine: Engine) -> str:
+    """An event type named after what the capability does: its id without the engine's
+    prefix and the words every write has."""
+    parts = cap.id.split("_")
+    prefix = engine.engine_id.replace(".", "").upper()
+    kept = [p for p in parts if p.lower() not in _STOP_WORDS and p != prefix]
+    return "_".join(kept or parts)
+
+
+def _ok(ref: TypeRef) -> TypeRef:
+    while isinstance(ref, ResultRef | OptionRef):
+        ref = ref.ok if isinstance(ref, ResultRef) else ref.item
+    return ref
+
+
+def _member_names(ref: TypeRef) -> tuple[str, ...]:
+    members = getattr(ref, "members", None)
+    return tuple(m.name for m in members) if members else ()
+
+
+def _names(key: str, names: tuple[str, ...] | list[str]) -> str:
+    return f"- `{key}`: `({', '.join(names)})`"
+
+
+def _entry(
+    cap: Capability,
+    operation: Operation,
+    table: Table | None,
+    keys: list[str],
+    why: str,
+    declares: list[Declaration] | None = None,
+) -> BindingDraft:
+    lines = [f"### `{cap.id}`", f"- `operation`: `{operation}`"]
+    lines += [f"- `table`: `{table.name}`"] if table is not None else []
+    lines += keys
+    lines.append(f"- `description`: {INFERRED} from {why}.")
+    return BindingDraft(cap.id, str(operation), "\n".join(lines), tuple(declares or ()))
