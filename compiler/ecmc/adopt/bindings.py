@@ -51,6 +51,7 @@ def binding_proposals(
                 records,
                 _writes_of(cap, engine, document),
                 success,
+                any(p.engine_id == engine.engine_id for p in program.tool_paths),
             )
             drafts = list(proposals(cap, scene))
             if drafts:

@@ -22,6 +22,7 @@ from ecmc.resolve.dictionary import INFERRED
 from ecmc.typeref import ListRef, MapRef, OptionRef, RecordRef, ResultRef, TypeRef, UnitRef
 
 _UPSERT_WORDS = frozenset({"upsert", "put", "set", "save", "store", "write", "update"})
+_OUTCOME_WORDS = frozenset({"OK", "FAIL", "FAILED", "ERROR", "ERR"})
 _STOP_WORDS = frozenset({"commit", "row", "rows", "execute", "query", "the", "a", "of"})
 
 
@@ -56,6 +57,8 @@ class Scene:
     writes: tuple[WriteEvidence, ...]
     """What the engine's DB wiring document says this capability writes."""
     success_codes: tuple[str, ...]
+    tool_path: bool
+    """Whether the engine's wiring has a tool path (its queries run through it)."""
 
 
 def words(text: str) -> set[str]:
@@ -129,6 +132,31 @@ def _row_table(item: TypeRef, scene: Scene) -> Table | None:
     if record is not None and record.row_of is not None:
         return next((t for t in candidates if t.name == record.row_of), None)
     return None
+
+
+def _tool_query(cap: Capability, scene: Scene) -> BindingDraft | None:
+    if not scene.tool_path or cap not in tool_queries(scene.engine):
+        return None
+    name = tool_name(cap, scene.engine)
+    why = f"a query of {scene.engine.engine_id}, whose tool path runs it"
+    return _entry(cap, Operation.TOOL_QUERY, None, [f"- `tool_name`: `{name}`"], why)
+
+
+def tool_queries(engine: Engine) -> list[Capability]:
+    """The engine's read-only queries: what its tool path would run."""
+    return [
+        c
+        for c in engine.capabilities
+        if "query" in words(c.id) and not (c.side_effects is not None and c.side_effects.writes)
+    ]
+
+
+def tool_name(cap: Capability, engine: Engine) -> str:
+    """A query's tool, named by its id less the engine's prefix and the words `tool`, `query`."""
+    prefix = engine.engine_id.replace(".", "").lower()
+    parts = [p.lower() for p in cap.id.split("_")]
+    kept = [p for p in parts if p not in {"tool", "query", prefix}]
+    return "_".join(kept or parts)
 
 
 # --- writes ---
@@ -257,13 +285,14 @@ def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
     if len(found) == 1:
         return found[0], []
     codes = [c.code for c in scene.engine.reason_codes]
-    prefix = _common_prefix(codes) or scene.engine.engine_id.replace(".", "_").upper()
+    prefix = common_prefix(codes) or scene.engine.engine_id.replace(".", "_").upper()
     code = f"{prefix}_OK_{verb.upper()}"
     entry = f"- `{code}`: {INFERRED} from a {verb} that succeeded (no ECM code says so)"
     return code, [Declaration("Reason Codes", code, entry)]
 
 
-def _common_prefix(codes: list[str]) -> str:
+def common_prefix(codes: list[str]) -> str:
+    """The words an engine's codes begin with, less outcome words (`E_FAIL_...` -> `E`)."""
     if not codes:
         return ""
     first = codes[0].split("_")
@@ -272,6 +301,8 @@ def _common_prefix(codes: list[str]) -> str:
         c.split("_")[: size + 1] == first[: size + 1] for c in codes
     ):
         size += 1
+    while size and first[size - 1] in _OUTCOME_WORDS:
+        size -= 1
     return "_".join(first[:size])
 
 
@@ -282,7 +313,7 @@ def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
     return _entry(cap, Operation.HANDLER, None, [f"- `event_type`: `{NO_EVENT}`"], why)
 
 
-_READ_RULES = (_read_map, _read_one, _read_many)
+_READ_RULES = (_tool_query, _read_map, _read_one, _read_many)
 _WRITE_RULES = (_rebuild, _audit_append, _append, _upsert, _unaudited_handler)
 
 

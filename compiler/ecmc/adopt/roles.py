@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ecm_contract import Operation, Role
 
-from ecmc.adopt.operations import words
+from ecmc.adopt.operations import Declaration, common_prefix, words
 from ecmc.ir import Engine, Program
 from ecmc.resolve.dictionary import INFERRED
 
@@ -59,9 +59,10 @@ _FALLBACK = {
 """A role no code names shares the code of a kindred one (a refused caller is out of scope)."""
 
 
-def draft_roles(program: Program, engine: Engine, text: str) -> dict[str, str]:
-    """Role -> its drafted entry (`- `role`: `CODE` ...`), for the roles the engine's
-    bindings need and no wiring gives yet."""
+def draft_roles(program: Program, engine: Engine, text: str) -> list[Declaration]:
+    """The drafted `- `role`: `CODE`` entries for the roles the engine's bindings need and no
+    wiring gives yet; and a code drafted for a tool role no code names (the runtime answers a
+    provider's failure with one)."""
     given = {r.role for r in program.reason_code_roles if r.engine_id == engine.engine_id}
     bound = {b.capability_id: b.operation for b in program.bindings}
     operations = {bound.get(c.id) for c in engine.capabilities}
@@ -88,11 +89,20 @@ def draft_roles(program: Program, engine: Engine, text: str) -> dict[str, str]:
             if found is not None:
                 chosen[role] = (found, f"{other.engine_id}, which the ECM text sends it to")
                 break
-    return {
-        str(role): f"- `{role}`: `{code}` ({INFERRED} from {why})"
+    declared: list[Declaration] = []
+    for role in needed:
+        if role not in chosen and role in _TOOL:
+            prefix = common_prefix([c.code for c in engine.reason_codes])
+            code = f"{prefix or engine.engine_id.replace('.', '_').upper()}_FAIL_{role.upper()}"
+            entry = f"- `{code}`: {INFERRED} from the runtime's need of a {role} code"
+            declared.append(Declaration("Reason Codes", code, entry))
+            chosen[role] = (code, "the tool path's need of one")
+    declared += [
+        Declaration("Reason Code Roles", str(role), f"- `{role}`: `{code}` ({INFERRED} from {why})")
         for role, (code, why) in chosen.items()
         if str(role) not in given
-    }
+    ]
+    return declared
 
 
 def _own(engine: Engine, role: Role) -> str | None:

@@ -27,7 +27,7 @@ from ecmc.adopt.drafts import (
     table_entry,
 )
 from ecmc.adopt.fields import draft_dictionary, longest_convention, untyped_fields
-from ecmc.adopt.operations import BindingDraft
+from ecmc.adopt.operations import BindingDraft, Declaration
 from ecmc.adopt.records import (
     OPAQUE_FIELD,
     OPAQUE_RECORD,
@@ -38,6 +38,7 @@ from ecmc.adopt.records import (
 from ecmc.adopt.roles import draft_roles
 from ecmc.adopt.schemas import unreadable_schemas
 from ecmc.adopt.sql import SqlColumn, SqlSchema
+from ecmc.adopt.tools import draft_tool_path
 from ecmc.adopt.wiring_docs import WiringDocument, table_evidence
 from ecmc.ir import Program
 from ecmc.pipeline import FrontendResult, compile_texts
@@ -111,38 +112,58 @@ def adopt(
         if not drafted:
             break
     _bind(adoption, adoption.compile())
+    if _tool_paths(adoption, adoption.compile()):
+        _bind(adoption, adoption.compile())
     _roles(adoption, adoption.compile())
     return adoption
+
+
+def _tool_paths(adoption: Adoption, program: Program) -> bool:
+    """Draft the tool path of each engine that evidences one; all taken back if refused."""
+    drafted = []
+    for engine in program.engines:
+        declarations = draft_tool_path(program, engine)
+        wiring = adoption.wiring(program, engine.engine_id) if declarations else None
+        for declared in declarations:
+            if wiring is not None and wiring.add(declared.section, declared.name, declared.entry):
+                drafted.append((wiring, declared))
+    if not drafted:
+        return False
+    adoption.compile()
+    assert adoption.result is not None
+    if any(d.severity == "error" for d in adoption.result.diagnostics):
+        for wiring, declared in drafted:
+            wiring.sections[declared.section].pop(declared.name)
+        adoption.compile()
+        return False
+    adoption.counts["tool paths"] += len({id(w) for w, _ in drafted})
+    return True
 
 
 def _roles(adoption: Adoption, program: Program) -> None:
     """Draft each engine's reason-code roles from the words of its codes (and those of the
     engine it audits to); a role the compiler refuses is taken back."""
-    drafted: dict[str, dict[str, str]] = {}
+    drafted: list[tuple[str, Declaration]] = []
     for engine in program.engines:
-        entries = draft_roles(program, engine, adoption.ecm.get(engine.source, ""))
-        if entries:
-            wiring = adoption.wiring(program, engine.engine_id)
-            for role, entry in entries.items():
-                wiring.add("Reason Code Roles", role, entry)
-            drafted[_wiring_path(program, engine.engine_id)] = entries
+        declarations = draft_roles(program, engine, adoption.ecm.get(engine.source, ""))
+        wiring = adoption.wiring(program, engine.engine_id) if declarations else None
+        for declared in declarations:
+            if wiring is not None and wiring.add(declared.section, declared.name, declared.entry):
+                drafted.append((_wiring_path(program, engine.engine_id), declared))
     if not drafted:
         return
     adoption.compile()
     assert adoption.result is not None
-    texts = adoption.texts()
+    texts = {path: adoption.texts()[path].splitlines() for path, _ in drafted}
     errors = {
         (d.span.path, d.span.line) for d in adoption.result.diagnostics if d.severity == "error"
     }
-    for path, entries in drafted.items():
-        lines = texts[path].splitlines()
-        section = adoption.documents[path].sections["Reason Code Roles"]
-        for role in entries:
-            line = lines.index(entries[role]) + 1
-            if (path, line) in errors:
-                section.pop(role)
-            else:
-                adoption.counts["roles"] += 1
+    for path, declared in drafted:
+        line = texts[path].index(declared.entry) + 1
+        if (path, line) in errors:
+            adoption.documents[path].sections[declared.section].pop(declared.name)
+        elif declared.section == "Reason Code Roles":
+            adoption.counts["roles"] += 1
     adoption.compile()
 
 
@@ -332,6 +353,7 @@ def _bind(adoption: Adoption, program: Program) -> None:
         choice[cap_id] = len(proposed[cap_id][1])
     for draft in _place(adoption, program, proposed, choice).values():
         adoption.counts[f"bindings:{draft.operation}"] += 1
+    adoption.declared.clear()  # what the kept bindings declared stays
     adoption.compile()
 
 
