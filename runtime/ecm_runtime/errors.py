@@ -20,6 +20,10 @@ class ContractViolation(StorageError):
     """The input or the stored data breaks the capability's contract."""
 
 
+class ReferenceMissing(ContractViolation):
+    """A row the input refers to (by a foreign key) does not exist."""
+
+
 class ScopeViolation(StorageError):
     """A read or write would cross tenants."""
 

@@ -4,19 +4,20 @@
 required properties only, the shortest strings, the numbers nearest zero in bounds, the first
 enum value or `anyOf` branch that yields a value. It reads the JSON Schema pydantic writes for
 the generated models (`$ref`/`$defs`, `anyOf`, `enum`, `const`, bounds, lengths, item counts).
-`example_input(spec)` is such a value for a capability's input, with a reason code its spec
-declares; `example_context(rt, caller, tenant)` a context whose fields their types admit.
+`example_input(spec, event_types)` is such a value for a capability's input, with a reason
+code its spec declares and an event type its engine may emit; `example_context(rt, caller,
+tenant)` a context whose fields their types admit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ecm_contract import CONTEXT_FIELDS, REASON_FIELD, AuditColumn
 
 from ecm_runtime.admission import Admission
-from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.catalog import AuditEventType, CapabilitySpec
 from ecm_runtime.context import CallContext
 
 
@@ -41,12 +42,19 @@ def example(schema: Mapping[str, Any]) -> Any:
     return _Builder(schema.get("$defs", {})).value(schema, 0)
 
 
-def example_input(spec: CapabilitySpec) -> dict[str, Any]:
-    """A small input the capability's model admits, its reason code one the spec declares."""
+def example_input(
+    spec: CapabilitySpec, event_types: Iterable[AuditEventType] = ()
+) -> dict[str, Any]:
+    """A small input the capability's model admits, its reason code one the spec declares
+    and its audit event type (when its input names its own) one its engine may emit."""
     value = example(spec.input_model.model_json_schema(by_alias=True))
     assert isinstance(value, dict)
     if isinstance(value.get(REASON_FIELD), str) and spec.reason_codes:
         value[REASON_FIELD] = spec.reason_codes[0]
+    if isinstance(value.get(AuditColumn.EVENT_TYPE), str):
+        allowed = [t for t in event_types if t.any_engine or t.engine_id == spec.engine_id]
+        if allowed:
+            value[AuditColumn.EVENT_TYPE] = allowed[0].name
     return value
 
 

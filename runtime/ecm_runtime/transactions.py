@@ -28,6 +28,7 @@ from ecm_runtime.errors import (
     AppendOnlyViolation,
     ContractViolation,
     ReadOnlyViolation,
+    ReferenceMissing,
     StorageUnavailable,
 )
 from ecm_runtime.guards import APPEND_ONLY_MESSAGE
@@ -147,6 +148,8 @@ class Transactions:
             return AppendOnlyViolation(code(spec, Role.APPEND_ONLY_VIOLATION), text)
         if "read-only" in text or "readonly" in text or "query_only" in text:
             return ReadOnlyViolation(code(spec, Role.CONTRACT_VALIDATION), text)
+        if isinstance(error, sa.exc.IntegrityError) and _names_a_missing_row(error, text):
+            return ReferenceMissing(code(spec, Role.CONTRACT_VALIDATION), text)
         if isinstance(error, sa.exc.IntegrityError | sa.exc.DataError):
             # A value the database cannot hold (a NUL in PostgreSQL text, say) is bad input.
             return ContractViolation(code(spec, Role.CONTRACT_VALIDATION), text)
@@ -156,6 +159,11 @@ class Transactions:
             # An outage, or SQLite's lock held past the busy timeout: nothing was committed.
             return StorageUnavailable(code(spec, Role.STORAGE_UNAVAILABLE), text)
         return error
+
+
+def _names_a_missing_row(error: sa.exc.IntegrityError, text: str) -> bool:
+    """A foreign key refused the row: SQLite says so in words, PostgreSQL by SQLSTATE 23503."""
+    return getattr(error.orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint" in text
 
 
 def _roll_back_leftover(connection: Connection) -> None:

@@ -12,14 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecmc.adopt.operations import (
-    BindingDraft,
-    Scene,
-    is_audit_log,
-    keyed_table,
-    proposals,
-    words,
-)
+from ecmc.adopt.operations import Scene, proposals
+from ecmc.adopt.proposal import BindingDraft, is_audit_log, keyed_table, words
 from ecmc.adopt.wiring_docs import WiringDocument, WriteEvidence
 from ecmc.ir import Capability, Engine, Program
 from ecmc.typeref import ErrorRef, ListRef, OptionRef, RecordRef, ResultRef, TypeRef
@@ -51,6 +45,7 @@ def binding_proposals(
                 records,
                 _writes_of(cap, engine, document),
                 success,
+                tuple(document.event_types) if document is not None else (),
                 any(p.engine_id == engine.engine_id for p in program.tool_paths),
             )
             drafts = list(proposals(cap, scene))

@@ -136,18 +136,17 @@ def table_entry(
     serial = _serial_key(table)
     tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
     scoped: list[str] = []
+    notes = [f"truth_type {guess.truth_type} from {guess.why}"]
+    notes += [] if tenant else ["scope GLOBAL (no tenant_id column)"]
     primary_key = table.primary_key
     if tenant and serial is None:
         primary_key = _tenants_own(primary_key, tenant, "primary key", scoped)
     added = _envelope_gaps(table) if guess.truth_type is TruthType.LEDGER else []
+    columns = [*(c.name + ("?" if c.nullable else "") for c in table.columns.values()), *added]
     lines = [
         f"### `{table.name}`",
         f"- `truth_type`: `{guess.truth_type}`",
-        "- `columns`: `("
-        + ", ".join(
-            [*(c.name + ("?" if c.nullable else "") for c in table.columns.values()), *added]
-        )
-        + ")`",
+        f"- `columns`: `({', '.join(columns)})`",
         f"- `primary_key`: `({', '.join(primary_key)})`",
     ]
     if serial is not None:
@@ -162,51 +161,63 @@ def table_entry(
         partial = [_scoped_key(k, tenant, scoped) for k in partial]
     lines += _keys("unique_keys", full) + _keys("idempotency_keys", partial)
     lines += _keys("indexes", table.indexes)
-    kept, dropped = _references(table, tenant, tables or {})
-    if kept:
-        lines.append("- `foreign_keys`:")
-        lines += [f"  - `{c}`: `{t}.{tc}`" for c, t, tc in kept]
-    projected = None
+    if scoped:
+        notes.append(
+            f"{tenant} added to {', '.join(scoped)} (every key of a tenant's rows holds the "
+            "tenant: ECM074), where the database's key spans tenants"
+        )
+    lines += _foreign_keys(table, tenant, tables or {}, notes)
     if guess.truth_type is TruthType.CURRENT:
-        stated = evidence.get(table.name)
-
-        def is_ledger(other: SqlTable) -> bool:
-            found = truth_type(other, ecm_text, evidence.get(other.name))
-            return found.truth_type is TruthType.LEDGER
-
-        projected = projection(
-            table, tables or {}, is_ledger, stated.projection_of if stated else None, ecm_text
+        lines += _projection(table, tables or {}, evidence, ecm_text, notes)
+    if added:
+        notes.append(
+            f"{', '.join(added)} added: it is the audit log, and the runtime writes them on "
+            "every audit row (the database needs a migration that adds them)"
         )
-    if projected is not None:
-        lines.append(f"- `projection_of`: `{projected.ledger}`")
-        if projected.project:
-            pairs = ", ".join(f"{c}={s}" for c, s in projected.project)
-            lines.append(f"- `project`: `({pairs})`")
-    lines.append(
-        f"- `description`: {INFERRED} from {table.at}: truth_type "
-        f"{guess.truth_type} from {guess.why}"
-        + ("" if tenant else "; scope GLOBAL (no tenant_id column)")
-        + (
-            f"; {tenant} added to {', '.join(scoped)} (every key of a tenant's rows holds "
-            "the tenant: ECM074), where the database's key spans tenants"
-            if scoped
-            else ""
-        )
-        + "".join(
-            f"; foreign key {c} -> {t}.{tc} left out: {t} is keyed by its tenant, and this "
-            "table holds no tenant to refer with"
-            for c, t, tc in dropped
-        )
-        + (f"; a projection of {projected.ledger} from {projected.why}" if projected else "")
-        + (
-            f"; {', '.join(added)} added: it is the audit log, and the runtime writes "
-            "them on every audit row (the database needs a migration that adds them)"
-            if added
-            else ""
-        )
-        + "."
-    )
+    lines.append(f"- `description`: {INFERRED} from {table.at}: {'; '.join(notes)}.")
     return "\n".join(lines) + "\n"
+
+
+def _foreign_keys(
+    table: SqlTable, tenant: str | None, tables: Mapping[str, SqlTable], notes: list[str]
+) -> list[str]:
+    kept, dropped = _references(table, tenant, tables)
+    notes += [
+        f"foreign key {c} -> {t}.{tc} left out: {t} is keyed by its tenant, and this table "
+        "holds no tenant to refer with"
+        for c, t, tc in dropped
+    ]
+    if not kept:
+        return []
+    return ["- `foreign_keys`:", *(f"  - `{c}`: `{t}.{tc}`" for c, t, tc in kept)]
+
+
+def _projection(
+    table: SqlTable,
+    tables: Mapping[str, SqlTable],
+    evidence: Mapping[str, TableEvidence],
+    ecm_text: str,
+    notes: list[str],
+) -> list[str]:
+    """`projection_of` and `project`, where the evidence makes the table a ledger's
+    projection."""
+
+    def is_ledger(other: SqlTable) -> bool:
+        found = truth_type(other, ecm_text, evidence.get(other.name))
+        return found.truth_type is TruthType.LEDGER
+
+    stated = evidence.get(table.name)
+    projected = projection(
+        table, tables, is_ledger, stated.projection_of if stated else None, ecm_text
+    )
+    if projected is None:
+        return []
+    notes.append(f"a projection of {projected.ledger} from {projected.why}")
+    lines = [f"- `projection_of`: `{projected.ledger}`"]
+    if projected.project:
+        pairs = ", ".join(f"{c}={s}" for c, s in projected.project)
+        lines.append(f"- `project`: `({pairs})`")
+    return lines
 
 
 def _references(

@@ -11,36 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ecm_contract import AUDIT_REQUIRED, CLOCK_FIELD, REASON_FIELD, Operation, TruthType
+from ecm_contract import REASON_FIELD, Operation, TruthType
 
-from ecmc.adopt.projections import is_write_time
-from ecmc.adopt.records import snake
-from ecmc.adopt.wiring_docs import WriteEvidence
+from ecmc.adopt.proposal import (
+    BindingDraft,
+    Declaration,
+    action_name,
+    common_prefix,
+    entry,
+    event_type,
+    fill_from,
+    keyed_table,
+    names,
+    words,
+)
+from ecmc.adopt.tools import tool_name, tool_queries
+from ecmc.adopt.wiring_docs import Cited, WriteEvidence
 from ecmc.ir import Capability, Engine, Program, Record, Table
-from ecmc.resolve.bindings import DIGEST, NO_EVENT
+from ecmc.resolve.bindings import NO_EVENT
 from ecmc.resolve.dictionary import INFERRED
 from ecmc.typeref import ListRef, MapRef, OptionRef, RecordRef, ResultRef, TypeRef, UnitRef
 
 _UPSERT_WORDS = frozenset({"upsert", "put", "set", "save", "store", "write", "update"})
-_OUTCOME_WORDS = frozenset({"OK", "FAIL", "FAILED", "ERROR", "ERR"})
-_STOP_WORDS = frozenset({"commit", "row", "rows", "execute", "query", "the", "a", "of"})
-
-
-@dataclass(frozen=True, slots=True)
-class Declaration:
-    """An entry the binding needs its engine's wiring to declare: an event type, a code."""
-
-    section: str
-    name: str
-    entry: str
-
-
-@dataclass(frozen=True, slots=True)
-class BindingDraft:
-    capability_id: str
-    operation: str
-    entry: str
-    declares: tuple[Declaration, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,13 +49,10 @@ class Scene:
     writes: tuple[WriteEvidence, ...]
     """What the engine's DB wiring document says this capability writes."""
     success_codes: tuple[str, ...]
+    event_types: tuple[tuple[str, Cited], ...]
+    """The audit event types the engine's DB wiring document lists for its writes."""
     tool_path: bool
     """Whether the engine's wiring has a tool path (its queries run through it)."""
-
-
-def words(text: str) -> set[str]:
-    """The lower-case words of an id, a name or a title (`ART_UPSERT_ROW`, `ToolCacheRow`)."""
-    return set(snake(text).split("_")) - {""}
 
 
 def proposals(cap: Capability, scene: Scene) -> Iterator[BindingDraft]:
@@ -88,7 +77,7 @@ def _read_map(cap: Capability, scene: Scene) -> BindingDraft | None:
     if table is None:
         return None
     why = f"a map of {table.name}'s rows by its primary key"
-    return _entry(cap, Operation.READ_MAP, table, [_names("order_by", table.primary_key)], why)
+    return entry(cap, Operation.READ_MAP, table, [names("order_by", table.primary_key)], why)
 
 
 def _read_one(cap: Capability, scene: Scene) -> BindingDraft | None:
@@ -101,7 +90,7 @@ def _read_one(cap: Capability, scene: Scene) -> BindingDraft | None:
     table, key = found
     which = "primary" if key == table.primary_key else "unique"
     why = f"a read of {table.name}, which {scene.engine.engine_id} owns, by its {which} key"
-    return _entry(cap, Operation.READ_ONE, table, [_names("lookup", key)], why)
+    return entry(cap, Operation.READ_ONE, table, [names("lookup", key)], why)
 
 
 def _read_many(cap: Capability, scene: Scene) -> BindingDraft | None:
@@ -113,13 +102,13 @@ def _read_many(cap: Capability, scene: Scene) -> BindingDraft | None:
         return None
     columns = {c.name for c in table.columns}
     lookup = [m.name for m in cap.input_fields if m.name in columns]
-    keys = [_names("lookup", lookup)] if lookup else []
+    keys = [names("lookup", lookup)] if lookup else []
     engine_id = scene.engine.engine_id
     if "engine" in columns and scene.owner(table.name) not in (None, engine_id):
         keys.append("- `engine_column`: `engine`")
-    keys.append(_names("order_by", (table.identity,) if table.identity else table.primary_key))
+    keys.append(names("order_by", (table.identity,) if table.identity else table.primary_key))
     by = f" by {', '.join(lookup)}" if lookup else ""
-    return _entry(cap, Operation.READ_MANY, table, keys, f"a list of {table.name}'s rows{by}")
+    return entry(cap, Operation.READ_MANY, table, keys, f"a list of {table.name}'s rows{by}")
 
 
 def _row_table(item: TypeRef, scene: Scene) -> Table | None:
@@ -139,24 +128,7 @@ def _tool_query(cap: Capability, scene: Scene) -> BindingDraft | None:
         return None
     name = tool_name(cap, scene.engine)
     why = f"a query of {scene.engine.engine_id}, whose tool path runs it"
-    return _entry(cap, Operation.TOOL_QUERY, None, [f"- `tool_name`: `{name}`"], why)
-
-
-def tool_queries(engine: Engine) -> list[Capability]:
-    """The engine's read-only queries: what its tool path would run."""
-    return [
-        c
-        for c in engine.capabilities
-        if "query" in words(c.id) and not (c.side_effects is not None and c.side_effects.writes)
-    ]
-
-
-def tool_name(cap: Capability, engine: Engine) -> str:
-    """A query's tool, named by its id less the engine's prefix and the words `tool`, `query`."""
-    prefix = engine.engine_id.replace(".", "").lower()
-    parts = [p.lower() for p in cap.id.split("_")]
-    kept = [p for p in parts if p not in {"tool", "query", prefix}]
-    return "_".join(kept or parts)
+    return entry(cap, Operation.TOOL_QUERY, None, [f"- `tool_name`: `{name}`"], why)
 
 
 # --- writes ---
@@ -173,7 +145,7 @@ def _rebuild(cap: Capability, scene: Scene) -> BindingDraft | None:
         return None
     table = projections[0]
     why = f"a rebuild of {table.name} from {table.projection_of}, as its name says"
-    return _entry(cap, Operation.REBUILD, table, [], why)
+    return entry(cap, Operation.REBUILD, table, [], why)
 
 
 def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:
@@ -187,12 +159,12 @@ def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:
     inputs = {m.name for m in cap.input_fields}
     pins = dict(p for w in scene.writes for p in w.pins)
     keys = [f"- `table`: `{log.name}`"]
-    declares: list[Declaration] = []
+    declares = [event_type(name, f"the event types {at} lists") for name, at in scene.event_types]
     if "event_type" not in inputs:
-        name = pins.get("event_type") or _event_name(cap, scene.engine)
+        name = pins.get("event_type") or action_name(cap, scene.engine)
         source = next((w for w in scene.writes if "event_type" in dict(w.pins)), None)
         cited = f"{source.at}" if source is not None else "the capability's name"
-        declares.append(_event(name, f"the audit rows of {cap.id}, named from {cited}"))
+        declares.append(event_type(name, f"the audit rows of {cap.id}, named from {cited}"))
         keys.append(f"- `event_type`: `{name}`")
     listed = {k.name for req in cap.audit for k in req.keys}
     payload = [f"{k}={v}" for k, v in pins.items() if k in listed and k not in inputs]
@@ -200,7 +172,7 @@ def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:
         keys.append(f"- `payload`: `({', '.join(payload)})`")
     source = f"{scene.writes[0].at}" if scene.writes else f"{scene.engine.engine_id} owning it"
     why = f"a write of the audit log {log.name} ({source})"
-    return _entry(cap, Operation.AUDIT_APPEND, None, keys, why, declares)
+    return entry(cap, Operation.AUDIT_APPEND, None, keys, why, declares)
 
 
 def _append(cap: Capability, scene: Scene) -> BindingDraft | None:
@@ -223,7 +195,7 @@ def _row_write(
     """A write of one row its input holds (save columns the clock or a digest fills), into
     the one candidate table, or the one the capability's name names."""
     inputs = {m.name for m in cap.input_fields}
-    fitting = [(t, fill) for t in tables if (fill := _fill(t, inputs)) is not None]
+    fitting = [(t, fill) for t in tables if (fill := fill_from(t, inputs)) is not None]
     if len(fitting) > 1:
         named = [(t, f) for t, f in fitting if words(t.name) <= words(cap.id)]
         fitting = named if len(named) == 1 else []
@@ -235,13 +207,13 @@ def _row_write(
         lookup = _upsert_key(table, inputs)
         if lookup is None:
             return None
-        keys.append(_names("lookup", lookup))
+        keys.append(names("lookup", lookup))
     keys += [f"- `fill`: `({', '.join(fill)})`"] if fill else []
     declares: list[Declaration] = []
     why = f"a write whose input holds a row of {table.name}, which {scene.engine.engine_id} owns"
     if any(req.mode == "required" for req in cap.audit):
         name = f"{table.name.upper()}_{'APPENDED' if verb == 'append' else 'WRITTEN'}"
-        declares.append(_event(name, f"a row written to {table.name}"))
+        declares.append(event_type(name, f"a row written to {table.name}"))
         keys.append(f"- `event_type`: `{name}`")
         if REASON_FIELD not in inputs:
             code, declared = _success_code(scene, verb)
@@ -250,7 +222,7 @@ def _row_write(
     else:
         keys.append(f"- `event_type`: `{NO_EVENT}`")
         why += "; its ECM text requires no audit event"
-    return _entry(cap, operation, table, keys, why, declares)
+    return entry(cap, operation, table, keys, why, declares)
 
 
 def _upsert_key(table: Table, inputs: set[str]) -> tuple[str, ...] | None:
@@ -262,22 +234,6 @@ def _upsert_key(table: Table, inputs: set[str]) -> tuple[str, ...] | None:
     return held[0] if len(held) == 1 else None
 
 
-def _fill(table: Table, inputs: set[str]) -> list[str] | None:
-    """How the input becomes a row: the required columns it lacks, each filled by the call's
-    clock or its digest; None when one cannot be."""
-    fill = []
-    for column in table.columns:
-        if column.nullable or column.name in inputs or column.name == table.identity:
-            continue
-        if is_write_time(column.name) and column.type.base == "int" and CLOCK_FIELD in inputs:
-            fill.append(f"{column.name}={CLOCK_FIELD}")
-        elif "hash" in column.name and column.type.base == "string":
-            fill.append(f"{column.name}={DIGEST}")
-        else:
-            return None
-    return fill
-
-
 def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
     """The engine's one success code for the verb, else one drafted in its family's prefix
     (`ART_...` codes -> `ART_OK_APPEND`)."""
@@ -287,75 +243,19 @@ def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
     codes = [c.code for c in scene.engine.reason_codes]
     prefix = common_prefix(codes) or scene.engine.engine_id.replace(".", "_").upper()
     code = f"{prefix}_OK_{verb.upper()}"
-    entry = f"- `{code}`: {INFERRED} from a {verb} that succeeded (no ECM code says so)"
-    return code, [Declaration("Reason Codes", code, entry)]
-
-
-def common_prefix(codes: list[str]) -> str:
-    """The words an engine's codes begin with, less outcome words (`E_FAIL_...` -> `E`)."""
-    if not codes:
-        return ""
-    first = codes[0].split("_")
-    size = 0
-    while size < len(first) - 1 and all(
-        c.split("_")[: size + 1] == first[: size + 1] for c in codes
-    ):
-        size += 1
-    while size and first[size - 1] in _OUTCOME_WORDS:
-        size -= 1
-    return "_".join(first[:size])
+    said = f"- `{code}`: {INFERRED} from a {verb} that succeeded (no ECM code says so)"
+    return code, [Declaration("Reason Codes", code, said)]
 
 
 def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
     if any(req.mode != "none" for req in cap.audit):
         return None
     why = "a write whose ECM text requires no audit event; a handler does its work"
-    return _entry(cap, Operation.HANDLER, None, [f"- `event_type`: `{NO_EVENT}`"], why)
+    return entry(cap, Operation.HANDLER, None, [f"- `event_type`: `{NO_EVENT}`"], why)
 
 
 _READ_RULES = (_tool_query, _read_map, _read_one, _read_many)
 _WRITE_RULES = (_rebuild, _audit_append, _append, _upsert, _unaudited_handler)
-
-
-# --- shared ---
-
-
-def is_audit_log(table: Table) -> bool:
-    columns = {c.name for c in table.columns}
-    return table.truth_type is TruthType.LEDGER and all(c in columns for c in AUDIT_REQUIRED)
-
-
-def keyed_table(cap: Capability, owned: list[Table]) -> tuple[Table, tuple[str, ...]] | None:
-    """The one owned table whose primary key (else one unique key) the capability's input
-    carries, with that key."""
-    inputs = {m.name for m in cap.input_fields}
-    for keys_of in (_primary_key, _unique_keys):
-        keyed = [(t, k) for t in owned for k in keys_of(t) if k and set(k) <= inputs]
-        if keyed:
-            return keyed[0] if len(keyed) == 1 else None
-    return None
-
-
-def _primary_key(table: Table) -> list[tuple[str, ...]]:
-    return [table.primary_key]
-
-
-def _unique_keys(table: Table) -> list[tuple[str, ...]]:
-    return [k.columns for k in table.unique_keys]
-
-
-def _event(name: str, why: str) -> Declaration:
-    lines = [f"### `{name}`", "- `severity`: `INFO`", f"- `description`: {INFERRED} from {why}."]
-    return Declaration("Audit Event Types", name, "\n".join(lines))
-
-
-def _event_name(cap: Capability, engine: Engine) -> str:
-    """An event type named after what the capability does: its id without the engine's
-    prefix and the words every write has."""
-    parts = cap.id.split("_")
-    prefix = engine.engine_id.replace(".", "").upper()
-    kept = [p for p in parts if p.lower() not in _STOP_WORDS and p != prefix]
-    return "_".join(kept or parts)
 
 
 def _ok(ref: TypeRef) -> TypeRef:
@@ -367,22 +267,3 @@ def _ok(ref: TypeRef) -> TypeRef:
 def _member_names(ref: TypeRef) -> tuple[str, ...]:
     members = getattr(ref, "members", None)
     return tuple(m.name for m in members) if members else ()
-
-
-def _names(key: str, names: tuple[str, ...] | list[str]) -> str:
-    return f"- `{key}`: `({', '.join(names)})`"
-
-
-def _entry(
-    cap: Capability,
-    operation: Operation,
-    table: Table | None,
-    keys: list[str],
-    why: str,
-    declares: list[Declaration] | None = None,
-) -> BindingDraft:
-    lines = [f"### `{cap.id}`", f"- `operation`: `{operation}`"]
-    lines += [f"- `table`: `{table.name}`"] if table is not None else []
-    lines += keys
-    lines.append(f"- `description`: {INFERRED} from {why}.")
-    return BindingDraft(cap.id, str(operation), "\n".join(lines), tuple(declares or ()))

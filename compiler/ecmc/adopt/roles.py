@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ecm_contract import Operation, Role
 
-from ecmc.adopt.operations import Declaration, common_prefix, words
+from ecmc.adopt.proposal import Declaration, common_prefix, words
 from ecmc.ir import Engine, Program
 from ecmc.resolve.dictionary import INFERRED
 
@@ -71,7 +71,7 @@ def draft_roles(program: Program, engine: Engine, text: str) -> list[Declaration
         needed.append(Role.TRANSITION_INVALID)
     if Operation.TOOL_QUERY in operations:
         needed += _TOOL
-    named = [e for e in program.engines if e is not engine and e.engine_id in text]
+    named = _audited_to(program, engine, text)
     chosen: dict[Role, tuple[str, str]] = {}
     for role in needed:
         found = _own(engine, role)
@@ -98,7 +98,7 @@ def draft_roles(program: Program, engine: Engine, text: str) -> list[Declaration
             declared.append(Declaration("Reason Codes", code, entry))
             chosen[role] = (code, "the tool path's need of one")
     declared += [
-        Declaration("Reason Code Roles", str(role), f"- `{role}`: `{code}` ({INFERRED} from {why})")
+        Declaration("Reason Code Roles", str(role), f"- `{role}`: `{code}` — {INFERRED} from {why}")
         for role, (code, why) in chosen.items()
         if str(role) not in given
     ]
@@ -113,3 +113,10 @@ def _own(engine: Engine, role: Role) -> str | None:
         if found:
             return found[0] if len(found) == 1 else None
     return None
+
+
+def _audited_to(program: Program, engine: Engine, text: str) -> list[Engine]:
+    """The other engines the ECM text names, those named where it speaks of audit first."""
+    audit_lines = " ".join(line for line in text.splitlines() if {"audit", "emit"} & words(line))
+    others = [e for e in program.engines if e is not engine and e.engine_id in text]
+    return sorted(others, key=lambda e: e.engine_id not in audit_lines)

@@ -9,16 +9,14 @@ Existing companion specs (`ecmc init --update`) take part unchanged; drafts only
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from ecm_contract import TruthType
 
-from ecmc.adopt.bindings import binding_proposals, rows_read
+from ecmc.adopt.adoption import Adoption, source
+from ecmc.adopt.bindings import rows_read
 from ecmc.adopt.callers import add_policies, undeclared_policies
-from ecmc.adopt.documents import Document, merge
+from ecmc.adopt.documents import Document
 from ecmc.adopt.drafts import (
     field_entry,
     field_type,
@@ -27,7 +25,6 @@ from ecmc.adopt.drafts import (
     table_entry,
 )
 from ecmc.adopt.fields import draft_dictionary, longest_convention, untyped_fields
-from ecmc.adopt.operations import BindingDraft, Declaration
 from ecmc.adopt.records import (
     OPAQUE_FIELD,
     OPAQUE_RECORD,
@@ -35,65 +32,18 @@ from ecmc.adopt.records import (
     opaque_record,
     undefined_types,
 )
-from ecmc.adopt.roles import draft_roles
+from ecmc.adopt.rounds import judge_bindings
 from ecmc.adopt.schemas import unreadable_schemas
 from ecmc.adopt.sql import SqlColumn, SqlSchema
-from ecmc.adopt.tools import draft_tool_path
 from ecmc.adopt.wiring_docs import WiringDocument, table_evidence
 from ecmc.ir import Program
-from ecmc.pipeline import FrontendResult, compile_texts
 from ecmc.resolve.dictionary import INFERRED
 
-FIELDS_PATH = "specs/common/fields.md"
 CALLERS_PATH = "specs/common/callers.md"
 _MAX_ROUNDS = 8
-_BIND_ROUNDS = 4
 _OPAQUE_ENTRY = (
     f"- `{OPAQUE_FIELD}`: `object` — {INFERRED} from the opaque records: any JSON object"
 )
-
-
-@dataclass
-class Adoption:
-    """The drafts of one run, what each rule produced, and the compiled result."""
-
-    ecm: dict[str, str]
-    existing: dict[str, str]
-    evidence: dict[str, WiringDocument] = field(default_factory=dict)
-    """Engine id -> what its DB wiring document says."""
-    documents: dict[str, Document] = field(default_factory=dict)
-    counts: Counter[str] = field(default_factory=Counter)
-    """`fields:<rule>`, `records:<rule>`, `tables:sql|placeholder`, `schemas`, `bindings:<op>`,
-    `policies`."""
-    result: FrontendResult | None = None
-    declared: list[tuple[str, str, str]] = field(default_factory=list)
-    """(path, section, name) of what the placed bindings declared (event types, codes),
-    taken back when the proposals change."""
-
-    def texts(self) -> dict[str, str]:
-        """Every spec as it would be written: ECM files, existing specs with drafts merged in,
-        and the new drafts."""
-        out = {**self.ecm, **self.existing}
-        for path, document in self.documents.items():
-            out[path] = merge(out[path], document)[0] if path in out else document.markdown()
-        return out
-
-    def compile(self) -> Program:
-        self.result = compile_texts(dict(self.texts()))
-        return self.result.program
-
-    def document(self, path: str, title: str, header: list[str]) -> Document:
-        return self.documents.setdefault(path, Document(title, header))
-
-    def wiring(self, program: Program, engine_id: str) -> Document:
-        path = _wiring_path(program, engine_id)
-        header = ["- `kind`: `ENGINE_WIRING`", f"- `engine_id`: `{engine_id}`"]
-        return self.document(path, f"{engine_id} Wiring (drafted by ecmc init)", header)
-
-    def fields(self) -> Document:
-        return self.document(
-            FIELDS_PATH, "Field dictionary (drafted by ecmc init)", ["- `kind`: `FIELD_DICTIONARY`"]
-        )
 
 
 def adopt(
@@ -111,60 +61,8 @@ def adopt(
         drafted = _draft_round(adoption, program, sql)
         if not drafted:
             break
-    _bind(adoption, adoption.compile())
-    if _tool_paths(adoption, adoption.compile()):
-        _bind(adoption, adoption.compile())
-    _roles(adoption, adoption.compile())
+    judge_bindings(adoption)
     return adoption
-
-
-def _tool_paths(adoption: Adoption, program: Program) -> bool:
-    """Draft the tool path of each engine that evidences one; all taken back if refused."""
-    drafted = []
-    for engine in program.engines:
-        declarations = draft_tool_path(program, engine)
-        wiring = adoption.wiring(program, engine.engine_id) if declarations else None
-        for declared in declarations:
-            if wiring is not None and wiring.add(declared.section, declared.name, declared.entry):
-                drafted.append((wiring, declared))
-    if not drafted:
-        return False
-    adoption.compile()
-    assert adoption.result is not None
-    if any(d.severity == "error" for d in adoption.result.diagnostics):
-        for wiring, declared in drafted:
-            wiring.sections[declared.section].pop(declared.name)
-        adoption.compile()
-        return False
-    adoption.counts["tool paths"] += len({id(w) for w, _ in drafted})
-    return True
-
-
-def _roles(adoption: Adoption, program: Program) -> None:
-    """Draft each engine's reason-code roles from the words of its codes (and those of the
-    engine it audits to); a role the compiler refuses is taken back."""
-    drafted: list[tuple[str, Declaration]] = []
-    for engine in program.engines:
-        declarations = draft_roles(program, engine, adoption.ecm.get(engine.source, ""))
-        wiring = adoption.wiring(program, engine.engine_id) if declarations else None
-        for declared in declarations:
-            if wiring is not None and wiring.add(declared.section, declared.name, declared.entry):
-                drafted.append((_wiring_path(program, engine.engine_id), declared))
-    if not drafted:
-        return
-    adoption.compile()
-    assert adoption.result is not None
-    texts = {path: adoption.texts()[path].splitlines() for path, _ in drafted}
-    errors = {
-        (d.span.path, d.span.line) for d in adoption.result.diagnostics if d.severity == "error"
-    }
-    for path, declared in drafted:
-        line = texts[path].index(declared.entry) + 1
-        if (path, line) in errors:
-            adoption.documents[path].sections[declared.section].pop(declared.name)
-        elif declared.section == "Reason Code Roles":
-            adoption.counts["roles"] += 1
-    adoption.compile()
 
 
 def _draft_round(adoption: Adoption, program: Program, sql: SqlSchema) -> bool:
@@ -210,7 +108,7 @@ def _records(
     ledgers = {t.name for t in program.tables if t.truth_type is TruthType.LEDGER}
     for name, use in undefined_types(program).items():
         engine_id = use.engine_id
-        text = adoption.ecm.get(_source(program, engine_id), "")
+        text = adoption.ecm.get(source(program, engine_id), "")
         engine = next(e for e in program.engines if e.engine_id == engine_id)
         owned = [d.table for d in engine.data_owned if d.table in ledgers]
         ledger = owned[0] if len(owned) == 1 else None
@@ -224,15 +122,6 @@ def _records(
             given[OPAQUE_FIELD] = _OPAQUE_ENTRY
             columns.append(OPAQUE_FIELD)
     return added
-
-
-def _source(program: Program, engine_id: str) -> str:
-    return next(e.source for e in program.engines if e.engine_id == engine_id)
-
-
-def _wiring_path(program: Program, engine_id: str) -> str:
-    """Where an engine's drafted wiring goes: the wiring directory, under its ECM file's name."""
-    return f"specs/wiring/{PurePosixPath(_source(program, engine_id)).name}"
 
 
 def _callers(adoption: Adoption, program: Program) -> bool:
@@ -328,86 +217,3 @@ def _schemas(
             given[OPAQUE_FIELD] = _OPAQUE_ENTRY
             columns.append(OPAQUE_FIELD)
     return added
-
-
-def _bind(adoption: Adoption, program: Program) -> None:
-    """Offer each unbound capability its proposed bindings in turn; the compiler judges, and
-    a proposal it reports an error in gives way to the next. What none fits stays a handler."""
-    owner = {
-        t.name: e.engine_id
-        for t in program.tables
-        for e in program.engines
-        if t.span.path == _wiring_path(program, e.engine_id)
-    }
-    proposed = binding_proposals(program, adoption.evidence, owner)
-    choice = dict.fromkeys(proposed, 0)
-    for _ in range(_BIND_ROUNDS):
-        placed = _place(adoption, program, proposed, choice)
-        refused = _refused(adoption, program, placed)
-        for cap_id in refused:
-            choice[cap_id] += 1
-        if not refused:
-            break
-    placed = _place(adoption, program, proposed, choice)
-    for cap_id in _refused(adoption, program, placed):
-        choice[cap_id] = len(proposed[cap_id][1])
-    for draft in _place(adoption, program, proposed, choice).values():
-        adoption.counts[f"bindings:{draft.operation}"] += 1
-    adoption.declared.clear()  # what the kept bindings declared stays
-    adoption.compile()
-
-
-def _place(
-    adoption: Adoption,
-    program: Program,
-    proposed: dict[str, tuple[str, list[BindingDraft]]],
-    choice: dict[str, int],
-) -> dict[str, BindingDraft]:
-    """Write each capability's current proposal (and the event types they name) into the
-    wiring drafts, replacing the previous round's; compile. Returns what was placed."""
-    placed: dict[str, BindingDraft] = {}
-    for path, section, name in adoption.declared:
-        adoption.documents[path].sections[section].pop(name, None)
-    adoption.declared.clear()
-    for cap_id, (engine_id, drafts) in proposed.items():
-        wiring = adoption.wiring(program, engine_id)
-        section = wiring.sections.setdefault("Capability Bindings", {})
-        section.pop(cap_id, None)
-        if choice[cap_id] >= len(drafts):
-            continue
-        draft = placed[cap_id] = drafts[choice[cap_id]]
-        section[cap_id] = draft.entry
-        for declared in draft.declares:
-            if wiring.add(declared.section, declared.name, declared.entry):
-                adoption.declared.append(
-                    (_wiring_path(program, engine_id), declared.section, declared.name)
-                )
-    adoption.compile()
-    return placed
-
-
-def _refused(adoption: Adoption, program: Program, placed: dict[str, BindingDraft]) -> list[str]:
-    """The capabilities whose placed binding the last compile reports an error in."""
-    assert adoption.result is not None
-    texts = adoption.texts()
-    errors = [d.span for d in adoption.result.diagnostics if d.severity == "error"]
-    refused = []
-    for cap_id in placed:
-        engine_id = next(
-            e.engine_id for e in program.engines if cap_id in {c.id for c in e.capabilities}
-        )
-        path = _wiring_path(program, engine_id)
-        lines = _entry_lines(texts[path], cap_id)
-        if any(span.path == path and span.line in lines for span in errors):
-            refused.append(cap_id)
-    return refused
-
-
-def _entry_lines(text: str, name: str) -> range:
-    """The lines (1-based) of the `### `name`` block of a Markdown spec."""
-    lines = text.splitlines()
-    start = lines.index(f"### `{name}`")
-    end = start + 1
-    while end < len(lines) and not lines[end].startswith(("## ", "### ")):
-        end += 1
-    return range(start + 1, end + 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ecm_contract import Operation, ToolFields, TruthType
 
-from ecmc.adopt.operations import Declaration, common_prefix, tool_queries, words
+from ecmc.adopt.proposal import Declaration, common_prefix, words
 from ecmc.ir import Capability, Engine, Program
 from ecmc.resolve.dictionary import INFERRED
 
@@ -32,7 +32,6 @@ def draft_tool_path(program: Program, engine: Engine) -> list[Declaration]:
     codes = [c.code for c in engine.reason_codes]
     prefix = common_prefix(codes) or engine.engine_id.replace(".", "_").upper()
     code = next((c for c in codes if {"ok", "tool"} <= words(c)), f"{prefix}_OK_TOOL")
-    why = f"({INFERRED} from {ok.id} and {fail.id} committing tool outcomes)"
     values = {
         "cache_read": read,
         "cache_write": write,
@@ -41,14 +40,34 @@ def draft_tool_path(program: Program, engine: Engine) -> list[Declaration]:
         "cache_ttl_ms": str(DEFAULT_TTL_MS),
         "reason_code": code,
     }
-    found = [
-        Declaration("Tool Path", key, f"- `{key}`: `{value}` {why}")
-        for key, value in values.items()
-    ]
+    found = [Declaration("Tool Path", k, f"- `{k}`: `{v}`") for k, v in values.items()]
+    why = (
+        f"{INFERRED} from {ok.id} and {fail.id} committing tool outcomes, and the cache's "
+        f"read and upsert; the cache_ttl_ms of {DEFAULT_TTL_MS} is a default: say how long "
+        "an answer stays good"
+    )
+    found.append(Declaration("Tool Path", "description", f"- `description`: {why}."))
     if code not in codes:
         entry = f"- `{code}`: {INFERRED} from a tool query that was answered"
         found.append(Declaration("Reason Codes", code, entry))
     return found
+
+
+def tool_queries(engine: Engine) -> list[Capability]:
+    """The engine's read-only queries: what its tool path would run."""
+    return [
+        c
+        for c in engine.capabilities
+        if "query" in words(c.id) and not (c.side_effects is not None and c.side_effects.writes)
+    ]
+
+
+def tool_name(cap: Capability, engine: Engine) -> str:
+    """A query's tool, named by its id less the engine's prefix and the words `tool`, `query`."""
+    prefix = engine.engine_id.replace(".", "").lower()
+    parts = [p.lower() for p in cap.id.split("_")]
+    kept = [p for p in parts if p not in {"tool", "query", prefix}]
+    return "_".join(kept or parts)
 
 
 def _outcome(engine: Engine, word: str) -> Capability | None:

@@ -21,6 +21,10 @@ _HEADING = re.compile(r"^(#{1,4})\s+(.*?)\s*$")
 _ENGINE = re.compile(r"^\s*-\s*`engine_id`\s*:\s*`([^`]+)`")
 _CODE = re.compile(r"`([^`]+)`")
 _TABLE_NAME = re.compile(r"(?:[a-z_][a-z0-9_]*\.)?([a-z_][a-z0-9_]*)")
+_STATE_GROUP = r"[A-Z][A-Z0-9_]*(?:\s*\|\s*[A-Z][A-Z0-9_]*)*"
+_ARROW = re.compile(r"\s*(?:->|→)\s*")
+_CHAIN = re.compile(rf"{_STATE_GROUP}(?:\s*(?:->|→)\s*{_STATE_GROUP})+")
+_EVENT_TYPE = re.compile(r"[A-Z][A-Za-z0-9_]*")
 _NUMBERING = re.compile(r"^\s*\d+[a-z]?[).]\s*")
 _OWNED_ITEM = re.compile(r"^- `([^`]+)`\s*\((.*)\)\s*$")
 """`- `os_core.work_order_ledger` (`LEDGER`)`: a table and its truth type, in one item."""
@@ -74,6 +78,26 @@ class AcceptanceTest:
     at: Cited
 
 
+@dataclass(frozen=True, slots=True)
+class StateChain:
+    """`DRAFT -> PENDING -> APPROVED|REJECTED`: states in order, alternatives grouped."""
+
+    groups: tuple[tuple[str, ...], ...]
+    at: Cited
+
+
+def state_chains(line: str, at: Cited) -> list[StateChain]:
+    """The chains of states a line of text writes out (three states or more)."""
+    found = []
+    for match in _CHAIN.finditer(line):
+        groups = tuple(
+            tuple(s.strip() for s in group.split("|")) for group in _ARROW.split(match.group(0))
+        )
+        if sum(len(g) for g in groups) >= 3:
+            found.append(StateChain(groups, at))
+    return found
+
+
 @dataclass
 class WiringDocument:
     path: str
@@ -81,6 +105,9 @@ class WiringDocument:
     tables: dict[str, TableEvidence] = field(default_factory=dict)
     writes: list[WriteEvidence] = field(default_factory=list)
     tests: list[AcceptanceTest] = field(default_factory=list)
+    chains: list[StateChain] = field(default_factory=list)
+    event_types: list[tuple[str, Cited]] = field(default_factory=list)
+    """Audit event types its writes list (`- event_type:` over `` `A | B | ...` ``)."""
     titled: bool = False
     """Whether its title calls it a DB wiring document (an ECM file names an engine too)."""
 
@@ -101,6 +128,8 @@ class _Reader:
         self.document, self.lines = document, lines
         self.section, self.block, self.block_at = "", "", 0
         self.block_lines: list[str] = []
+        self.listing_events = False
+        """The line before said `event_type:`: this one lists the types."""
         self.item: TableEvidence | None = None
         """The table of the last `- `table` (`TYPE`)` item, which its sub-items speak of."""
 
@@ -119,6 +148,7 @@ class _Reader:
                 self.table_heading(title, at)
             return
         self.block_lines.append(line)
+        self.event_type_line(line, at)
         engine = _ENGINE.match(line)
         if engine and self.document.engine_id is None:
             self.document.engine_id = engine.group(1)
@@ -127,6 +157,16 @@ class _Reader:
         elif self.section == "tests":
             self.test_line(number, line)
         self.anywhere(line, at)
+        self.document.chains += state_chains(line, at)
+
+    def event_type_line(self, line: str, at: Cited) -> None:
+        listing, self.listing_events = self.listing_events, False
+        if line.strip().lower().endswith("event_type:"):
+            self.listing_events = True
+        elif listing:
+            for code in _CODE.findall(line):
+                names = [n.strip() for n in code.split("|")]
+                self.document.event_types += [(n, at) for n in names if _EVENT_TYPE.fullmatch(n)]
 
     def table_heading(self, title: str, at: Cited) -> None:
         codes = _CODE.findall(title)
@@ -253,6 +293,8 @@ def read_wiring_documents(files: Mapping[str, str]) -> dict[str, WiringDocument]
             held.tables.setdefault(name, table)
         held.writes += document.writes
         held.tests += document.tests
+        held.chains += document.chains
+        held.event_types += document.event_types
     return found
 
 

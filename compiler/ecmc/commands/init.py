@@ -19,10 +19,11 @@ from pathlib import Path
 
 from ecm_contract import Operation
 
+from ecmc.adopt.adoption import Adoption
 from ecmc.adopt.documents import merge
 from ecmc.adopt.scaffold import package_name, runtime_requirement, scaffold
 from ecmc.adopt.sql import Skipped, SqlSchema, read_migrations
-from ecmc.adopt.system import Adoption, adopt
+from ecmc.adopt.system import adopt
 from ecmc.adopt.wiring_docs import cited_documents, read_wiring_documents
 from ecmc.commands.build import build
 from ecmc.commands.migrations import DIRECTORY, init_migrations

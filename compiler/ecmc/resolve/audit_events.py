@@ -19,7 +19,7 @@ from ecmc.frontend.keys import bullet_names, keyed, value_text
 from ecmc.frontend.syntax import CompanionSection, Entry
 from ecmc.ir import AuditEventType, Capability, Engine
 from ecmc.resolve.audit_rules import inline_fields
-from ecmc.resolve.dictionary import FieldDictionary
+from ecmc.resolve.dictionary import FieldDictionary, report_unconfirmed
 
 SEVERITIES = ("INFO", "WARN", "ERROR", "CRITICAL")
 """The audit envelope's severities, least to most severe."""
@@ -118,13 +118,15 @@ def _event_type(
         payload_keys = ()
     else:
         payload_keys = engine.audit_keys if engine is not None else ()
+    description = value_text(keys.get("description"))
+    report_unconfirmed(description, entry.name.span, f"audit event type {name}", diagnostics)
     return AuditEventType(
         engine_id=engine_id,
         name=name,
         severity=severity,
         payload_keys=payload_keys,
         any_engine=any_engine,
-        description=value_text(keys.get("description")),
+        description=description,
         span=entry.name.span,
     )
 

@@ -303,6 +303,17 @@ class _Binding:
                 f"{self.cap_id} writes and must emit an audit event: its binding needs "
                 "'event_type'",
             )
+        emittable = [
+            t for t in self.context.event_types if t.any_engine or t.engine_id == self.engine_id
+        ]
+        if names_own_type and event_type is None and not emittable:
+            self.diagnostics.report(
+                Code.BAD_AUDIT_EVENT_TYPE,
+                self.entry.name.span,
+                f"{self.cap_id} takes its own event_type, but no audit event type is declared "
+                f"for {self.engine_id}: the runtime would refuse every call",
+                "declare the types it writes under '## Audit Event Types' in the engine's wiring",
+            )
         if event_type is None:
             return None, None
         declared = find_event_type(self.context.event_types, self.engine_id, event_type)

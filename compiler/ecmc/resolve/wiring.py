@@ -13,10 +13,19 @@ from ecmc.frontend.keys import keyed, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection
 from ecmc.ir import Engine, ReasonCode, ReasonCodeRole, ToolPath
 from ecmc.resolve.companions import Companion
+from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.span import Span
 
 TOOL_PATH_KEYS = frozenset(
-    {"cache_read", "cache_write", "ok_commit", "fail_commit", "cache_ttl_ms", "reason_code"}
+    {
+        "cache_read",
+        "cache_write",
+        "ok_commit",
+        "fail_commit",
+        "cache_ttl_ms",
+        "reason_code",
+        "description",
+    }
     | set(TOOL_FIELD_KEYS)
 )
 
@@ -50,6 +59,9 @@ def resolve_tool_path(
 ) -> ToolPath:
     """The capabilities a tool query runs through: cache read and write, ok and fail rows."""
     keys = keyed(section.bullets, TOOL_PATH_KEYS, "tool path", diagnostics)
+    if "description" in keys:
+        said = value_text(keys["description"])
+        report_unconfirmed(said, keys["description"].span, "the tool path", diagnostics)
     known = {c.id for e in engines.values() for c in e.capabilities}
     chosen: dict[str, str] = {}
     for key in ("cache_read", "cache_write", "ok_commit", "fail_commit"):
@@ -118,6 +130,9 @@ def resolve_wiring_reason_codes(
                 )
                 continue
             description = bullet.text.text.partition(":")[2].strip()
+            report_unconfirmed(
+                description, bullet.span, f"reason code {bullet.key.text}", diagnostics
+            )
             codes.append(
                 (
                     companion.engine_id or "",
@@ -150,6 +165,10 @@ def resolve_reason_code_roles(
                 )
                 continue
             referenced_code(bullet, declared, diagnostics)
+            said = bullet.text.text.rpartition("`")[2].strip(" —-()")
+            report_unconfirmed(
+                said, bullet.span, f"reason-code role {bullet.key.text}", diagnostics
+            )
             seen = roles.get((companion.engine_id or "", bullet.key.text))
             if seen is not None:
                 diagnostics.report(
