@@ -36,3 +36,28 @@ class UnsignedDecimal(TypeDecorator[int]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
         return None if value is None else int(value)
+
+
+class SignedDecimal(UnsignedDecimal):
+    """An exact signed integer wider than 64 bits (a NUMERIC(39, 0) id).
+
+    On SQLite it is text holding the value plus 10**digits, zero-padded to digits + 1, so that
+    every value is non-negative and text order is still numeric order.
+    """
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.digits + 1))
+        return dialect.type_descriptor(Numeric(precision=self.digits, scale=0))
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return str(value + 10**self.digits).zfill(self.digits + 1)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int(value) - 10**self.digits if dialect.name == "sqlite" else int(value)

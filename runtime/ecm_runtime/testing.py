@@ -46,15 +46,20 @@ def example_input(
     spec: CapabilitySpec, event_types: Iterable[AuditEventType] = ()
 ) -> dict[str, Any]:
     """A small input the capability's model admits, its reason code one the spec declares
-    and its audit event type (when its input names its own) one its engine may emit."""
+    and its audit engine and event type (when its input names its own) its own engine and
+    one that engine may emit."""
     value = example(spec.input_model.model_json_schema(by_alias=True))
     assert isinstance(value, dict)
     if isinstance(value.get(REASON_FIELD), str) and spec.reason_codes:
         value[REASON_FIELD] = spec.reason_codes[0]
+    if isinstance(value.get(AuditColumn.ENGINE), str):
+        value[AuditColumn.ENGINE] = spec.engine_id
     if isinstance(value.get(AuditColumn.EVENT_TYPE), str):
         allowed = [t for t in event_types if t.any_engine or t.engine_id == spec.engine_id]
         if allowed:
             value[AuditColumn.EVENT_TYPE] = allowed[0].name
+            if allowed[0].severity is not None and AuditColumn.SEVERITY in value:
+                value[AuditColumn.SEVERITY] = allowed[0].severity
     return value
 
 

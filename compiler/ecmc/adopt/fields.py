@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn
+
 from ecmc.adopt.documents import Document
 from ecmc.adopt.drafts import field_entry
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.ir import Program
+from ecmc.resolve.audit_events import SEVERITIES
 from ecmc.resolve.dictionary import FIELD_NAME, INFERRED, matches_convention
 from ecmc.typeref import ErrorRef, ScalarRef, walk
 
@@ -109,6 +112,27 @@ class DictionaryDraft:
         return document.markdown()
 
 
+RUNTIME_FIELDS: Mapping[str, tuple[str, str]] = {
+    CLOCK_FIELD: (f"int[0..{2**63 - 1}]", "the call's clock in unix ms, a write's time"),
+    REPLAYED_FIELD: ("bool", "set on its answer to a retried lifecycle action"),
+    REASON_FIELD: ("string[1..96]", "a reason code an ECM spec declares, stored as its text"),
+    AuditColumn.SEVERITY: (f"enum({'|'.join(SEVERITIES)})", "an audit row's severity"),
+}
+"""Input and answer fields the runtime reads or writes by name: their type is its contract's."""
+
+
+def holds_reason_code(column: str) -> bool:
+    """Whether a column holds a reason code, which the runtime writes as its text (a database
+    that numbers its codes keeps them in integer columns ecmc does not follow)."""
+    return column == REASON_FIELD or column.endswith("_" + REASON_FIELD)
+
+
+def runtime_field(name: str) -> str:
+    """The dictionary entry of a field the runtime reads or writes by name."""
+    field_type, what = RUNTIME_FIELDS[name]
+    return f"- `{name}`: `{field_type}` — {INFERRED} from the runtime: {what}"
+
+
 def draft_dictionary(
     names: Iterable[str], schema: SqlSchema | None, given: Mapping[str, str] | None = None
 ) -> DictionaryDraft:
@@ -121,10 +145,13 @@ def draft_dictionary(
             columns.setdefault(column.name, (column, table.name))
     used: dict[str, ConventionDraft] = {}
     fields: dict[str, str] = {}
-    counts = {"convention": 0, "sql": 0, "placeholder": 0, "default": 0}
+    counts = {"convention": 0, "sql": 0, "placeholder": 0, "default": 0, "runtime": 0}
     for name in names:
         convention = longest_convention(name)
-        if convention is not None:
+        if name in RUNTIME_FIELDS:
+            fields[name] = runtime_field(name)
+            counts["runtime"] += 1
+        elif convention is not None:
             used.setdefault(convention.pattern, convention)
             counts["convention"] += 1
         elif name in columns:

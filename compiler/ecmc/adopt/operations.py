@@ -32,6 +32,7 @@ from ecmc.resolve.bindings import NO_EVENT
 from ecmc.resolve.dictionary import INFERRED
 from ecmc.typeref import ListRef, MapRef, OptionRef, RecordRef, ResultRef, TypeRef, UnitRef
 
+_TRANSITION_EVENT = "STATE_TRANSITION"
 _UPSERT_WORDS = frozenset({"upsert", "put", "set", "save", "store", "write", "update"})
 
 
@@ -132,6 +133,29 @@ def _tool_query(cap: Capability, scene: Scene) -> BindingDraft | None:
 
 
 # --- writes ---
+
+
+def _transition(cap: Capability, scene: Scene) -> BindingDraft | None:
+    """An action of a lifecycle of the engine's: its ledger's row, the state and action
+    the step sets."""
+    for lifecycle in scene.program.lifecycles:
+        step = next((t for t in lifecycle.transitions if t.capability_id == cap.id), None)
+        ledger = next((t for t in scene.owned if t.name == lifecycle.ledger), None)
+        if step is None or ledger is None:
+            continue
+        inputs = {m.name for m in cap.input_fields}
+        inputs |= {lifecycle.state_column, lifecycle.action_column, REASON_FIELD}
+        fill = fill_from(ledger, inputs)
+        if fill is None:
+            return None
+        keys = [f"- `fill`: `({', '.join(fill)})`"] if fill else []
+        declares = []
+        if any(req.mode == "required" for req in cap.audit):
+            declares.append(event_type(_TRANSITION_EVENT, f"the actions of {lifecycle.name}"))
+            keys.append(f"- `event_type`: `{_TRANSITION_EVENT}`")
+        why = f"the {step.action} action of lifecycle {lifecycle.name}"
+        return entry(cap, Operation.TRANSITION, ledger, keys, why, declares)
+    return None
 
 
 def _rebuild(cap: Capability, scene: Scene) -> BindingDraft | None:
@@ -255,7 +279,7 @@ def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
 
 
 _READ_RULES = (_tool_query, _read_map, _read_one, _read_many)
-_WRITE_RULES = (_rebuild, _audit_append, _append, _upsert, _unaudited_handler)
+_WRITE_RULES = (_transition, _rebuild, _audit_append, _append, _upsert, _unaudited_handler)
 
 
 def _ok(ref: TypeRef) -> TypeRef:

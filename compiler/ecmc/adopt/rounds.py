@@ -9,12 +9,19 @@ the operations that need them are known.
 
 from __future__ import annotations
 
+from ecm_contract import REPLAYED_FIELD
+
 from ecmc.adopt.adoption import Adoption, wiring_path
 from ecmc.adopt.bindings import binding_proposals
+from ecmc.adopt.fields import runtime_field
+from ecmc.adopt.lifecycles import LifecycleDraft, draft_lifecycle
 from ecmc.adopt.proposal import BindingDraft, Declaration
+from ecmc.adopt.records import OPAQUE_FIELD
 from ecmc.adopt.roles import draft_roles
 from ecmc.adopt.tools import draft_tool_path
-from ecmc.ir import Program
+from ecmc.ir import Capability, Program
+from ecmc.resolve.dictionary import INFERRED
+from ecmc.typeref import ErrorRef, OptionRef, RecordRef, ResultRef
 
 _BIND_ROUNDS = 4
 
@@ -24,7 +31,76 @@ def judge_bindings(adoption: Adoption) -> None:
     _bind(adoption, adoption.compile())
     if _tool_paths(adoption, adoption.compile()):
         _bind(adoption, adoption.compile())
+    if _lifecycles(adoption, adoption.compile()):
+        _bind(adoption, adoption.compile())
     _roles(adoption, adoption.compile())
+
+
+def _lifecycles(adoption: Adoption, program: Program) -> bool:
+    """Draft the lifecycles the evidence writes out, and the records their actions take and
+    answer with where those were drafted opaque; all taken back if the compiler refuses."""
+    before = _errors(adoption)
+    undo: list[tuple[dict[str, str], str, str | None]] = []
+    drafted = 0
+    for engine in program.engines:
+        text = adoption.ecm.get(engine.source, "")
+        draft = draft_lifecycle(program, engine, adoption.evidence.get(engine.engine_id), text)
+        if draft is None:
+            continue
+        drafted += 1
+        wiring = adoption.wiring(program, engine.engine_id)
+        for declared in draft.declarations:
+            section = wiring.sections.setdefault(declared.section, {})
+            undo.append((section, declared.name, section.get(declared.name)))
+            section[declared.name] = declared.entry
+        records = wiring.sections.setdefault("Records", {})
+        for cap in draft.capabilities:
+            for name, fields in _named_records(cap, draft):
+                if name in records and OPAQUE_FIELD in records[name]:
+                    undo.append((records, name, records[name]))
+                    records[name] = _with_fields(records[name], name, fields)
+        fields = adoption.fields().sections.setdefault("Fields", {})
+        if REPLAYED_FIELD not in fields:
+            undo.append((fields, REPLAYED_FIELD, None))
+            fields[REPLAYED_FIELD] = runtime_field(REPLAYED_FIELD)
+    if not undo:
+        return False
+    if _errors(adoption) > before:
+        for section, name, old in reversed(undo):
+            if old is None:
+                section.pop(name, None)
+            else:
+                section[name] = old
+        adoption.compile()
+        return False
+    adoption.counts["lifecycles"] += drafted
+    return True
+
+
+def _errors(adoption: Adoption) -> int:
+    adoption.compile()
+    assert adoption.result is not None
+    return sum(1 for d in adoption.result.diagnostics if d.severity == "error")
+
+
+def _named_records(cap: Capability, draft: LifecycleDraft) -> list[tuple[str, tuple[str, ...]]]:
+    found = []
+    given = cap.input.type if cap.input is not None else None
+    if isinstance(given, RecordRef):
+        found.append((given.name, draft.inputs))
+    answer = cap.output.type if cap.output is not None else None
+    while isinstance(answer, ResultRef | OptionRef):
+        answer = answer.ok if isinstance(answer, ResultRef) else answer.item
+    if isinstance(answer, RecordRef | ErrorRef) and answer.name:
+        found.append((answer.name, draft.outputs))
+    return found
+
+
+def _with_fields(entry: str, name: str, fields: tuple[str, ...]) -> str:
+    """A drafted opaque record given fields, its variants kept."""
+    children = entry[entry.index("\n####") :] if "\n####" in entry else ""
+    why = f"- `description`: {INFERRED} from the lifecycle its actions run."
+    return f"### `{name}`\n- `fields`: `({', '.join(fields)})`\n{why}\n{children}".rstrip()
 
 
 def _bind(adoption: Adoption, program: Program) -> None:

@@ -24,7 +24,12 @@ from ecmc.adopt.drafts import (
     row_input,
     table_entry,
 )
-from ecmc.adopt.fields import draft_dictionary, longest_convention, untyped_fields
+from ecmc.adopt.fields import (
+    draft_dictionary,
+    holds_reason_code,
+    longest_convention,
+    untyped_fields,
+)
 from ecmc.adopt.records import (
     OPAQUE_FIELD,
     OPAQUE_RECORD,
@@ -170,7 +175,7 @@ def _table(
 
 def _convention_disagrees(column: SqlColumn) -> bool:
     convention = longest_convention(column.name)
-    if convention is None:
+    if convention is None or holds_reason_code(column.name):
         return False
     return _kind(convention.type) != _kind(field_type(column))
 

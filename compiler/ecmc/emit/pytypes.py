@@ -135,9 +135,8 @@ def sql_type(scalar: Scalar, imports: Imports) -> str:
     if INT64[0] <= low and high <= INT64[1]:
         return f"{sa}.BigInteger()"
     digits = max(len(str(abs(low))), len(str(abs(high))))
-    if low >= 0:
-        return f"{imports.name('ecm_runtime.sqltypes', 'UnsignedDecimal')}({digits})"
-    return f"{sa}.Numeric({digits}, 0)"
+    wide = "UnsignedDecimal" if low >= 0 else "SignedDecimal"
+    return f"{imports.name('ecm_runtime.sqltypes', wide)}({digits})"
 
 
 def identity_sql_type(imports: Imports) -> str:

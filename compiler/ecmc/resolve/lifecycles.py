@@ -10,6 +10,7 @@ from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, value_text
 from ecmc.frontend.syntax import Bullet, Entry, Text
 from ecmc.ir import Engine, Lifecycle, Table, Transition
+from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.wiring import referenced_code
 
 LIFECYCLE_KEYS = frozenset(
@@ -30,6 +31,8 @@ def resolve_lifecycle(
 ) -> Lifecycle:
     name = entry.name.text
     keys = keyed(entry.keys, LIFECYCLE_KEYS, f"lifecycle {name}", diagnostics)
+    described = value_text(keys.get("description"))
+    report_unconfirmed(described, entry.name.span, f"lifecycle {name}", diagnostics)
     states = bullet_names(keys.get("states"), diagnostics)
     if not states:
         diagnostics.report(
