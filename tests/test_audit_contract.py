@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from conftest import REPO, compile_with_project
 from storage import postgres_url, sqlite_url
 
 TENANT, OTHER = "tenant-a", "tenant-b"
@@ -352,3 +353,15 @@ def test_the_runtime_bounds_a_payload_as_the_field_dictionary_does(
     assert (problem is None) == accepted, problem
     if accepted:
         assert canonical == canonical_json(payload)
+
+
+def test_an_audit_append_taking_its_own_type_needs_types_its_engine_may_emit() -> None:
+    """Without one declared event type, the runtime would refuse every call: a compile error."""
+    path = "specs/wiring/PH1_J.md"
+    text = (REPO / path).read_text()
+    start = text.index("## Audit Event Types")
+    end = text.index("\n## ", start + 1)
+    result = compile_with_project({path: text[:start] + text[end + 1 :]})
+    found = [d for d in result.diagnostics if "takes its own event_type" in d.message]
+    assert [d.severity for d in found] == ["error"]
+    assert found[0].message.startswith("PH1J_APPEND_AUDIT_EVENT takes its own event_type")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ecm_contract import AuditColumn
 
 from conftest import REFERENCE
 from ecmc.adopt.drafts import INFERRED, field_entry, table_entry
+from ecmc.adopt.fields import runtime_field
 from ecmc.adopt.sql import SqlSchema, SqlTable, read_migrations
 from ecmc.pipeline import FrontendResult, compile_texts
 
@@ -219,6 +221,8 @@ def drafted(tables: list[SqlTable]) -> FrontendResult:
     for table in tables:
         for column in table.columns.values():
             fields.setdefault(column.name, field_entry(column, table.name))
+    # The audit envelope's columns the runtime adds to an audit log take its own types.
+    fields.setdefault(AuditColumn.PAYLOAD_DIGEST, runtime_field(AuditColumn.PAYLOAD_DIGEST))
     dictionary = "# Drafted\n\n## Spec Header\n- `kind`: `FIELD_DICTIONARY`\n\n## Fields\n"
     wiring = "# Drafted\n\n## Spec Header\n- `kind`: `ENGINE_WIRING`\n- `engine_id`: `PH1.ADOPT`\n"
     ecm = "# PH1.ADOPT\n\n## Engine Header\n- `engine_id`: `PH1.ADOPT`\n- `purpose`: p\n"
@@ -258,7 +262,12 @@ def test_drafted_tables_compile_to_the_migrations_tables(schema: SqlSchema) -> N
             tenant = table.tenant_column  # noqa: B023 - read in this iteration only
             return key if tenant is None or tenant in key else (tenant, *key)
 
-        assert [(c.name, c.nullable) for c in table.columns] == [(c, n) for c, _, n in columns]
+        # The audit log gains the one envelope column only the runtime writes.
+        added = [(str(AuditColumn.PAYLOAD_DIGEST), False)] if name == "audit_events" else []
+        assert [(c.name, c.nullable) for c in table.columns] == [
+            *((c, n) for c, _, n in columns),
+            *added,
+        ]
         assert table.primary_key == (primary_key if table.identity else own(primary_key))
         assert [(k.name, k.columns) for k in table.unique_keys] == [
             (k, own(cols)) for k, cols, where in unique if where is None

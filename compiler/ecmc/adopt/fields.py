@@ -117,6 +117,7 @@ RUNTIME_FIELDS: Mapping[str, tuple[str, str]] = {
     REPLAYED_FIELD: ("bool", "set on its answer to a retried lifecycle action"),
     REASON_FIELD: ("string[1..96]", "a reason code an ECM spec declares, stored as its text"),
     AuditColumn.SEVERITY: (f"enum({'|'.join(SEVERITIES)})", "an audit row's severity"),
+    AuditColumn.PAYLOAD_DIGEST: ("string[1..128]", "the hex BLAKE3 digest of an audit payload"),
 }
 """Input and answer fields the runtime reads or writes by name: their type is its contract's."""
 

@@ -20,6 +20,7 @@ from ecmc.frontend.syntax import CompanionSection, Entry
 from ecmc.ir import AuditEventType, Capability, Engine
 from ecmc.resolve.audit_rules import inline_fields
 from ecmc.resolve.dictionary import FieldDictionary, report_unconfirmed
+from ecmc.span import Span
 
 SEVERITIES = ("INFO", "WARN", "ERROR", "CRITICAL")
 """The audit envelope's severities, least to most severe."""
@@ -129,6 +130,25 @@ def _event_type(
         description=description,
         span=entry.name.span,
     )
+
+
+def own_types_declared(
+    event_types: Iterable[AuditEventType],
+    engine_id: str,
+    cap_id: str,
+    at: Span,
+    diagnostics: Diagnostics,
+) -> None:
+    """An audit_append that takes its own event type needs types its engine may emit: the
+    runtime refuses every other."""
+    if not any(t.any_engine or t.engine_id == engine_id for t in event_types):
+        diagnostics.report(
+            Code.BAD_AUDIT_EVENT_TYPE,
+            at,
+            f"{cap_id} takes its own event_type, but no audit event type is declared for "
+            f"{engine_id}: the runtime would refuse every call",
+            "declare the types it writes under '## Audit Event Types' in the engine's wiring",
+        )
 
 
 def keys_refused(capability: Capability, declared: AuditEventType) -> str:

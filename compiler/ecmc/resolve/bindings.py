@@ -7,7 +7,6 @@ interprets these bindings and knows nothing about any particular engine.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,10 +24,16 @@ from ecmc.ir import (
     Record,
     Table,
 )
-from ecmc.resolve.audit_events import find_event_type, keys_refused, severity_problem
+from ecmc.resolve.audit_events import (
+    find_event_type,
+    keys_refused,
+    own_types_declared,
+    severity_problem,
+)
 from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.runnable import RunnableCheck
 from ecmc.resolve.types import TypeResolver
+from ecmc.resolve.wiring import tool_name
 from ecmc.span import Span
 
 BINDING_KEYS = frozenset(
@@ -49,7 +54,6 @@ BINDING_KEYS = frozenset(
         "description",
     }
 )
-TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 NO_EVENT = "NONE"
 """`event_type`: `NONE`: the write emits no audit row, said explicitly (a decision someone
 answers for in review, as `ecmc init` drafts it for writes whose ECM text states no audit)."""
@@ -181,7 +185,7 @@ class _Binding:
             engine_column=engine_column[0].text if engine_column else None,
             cursor=tuple(cursor),
             limit=value_text(self.keys.get("limit")) or None,
-            tool_name=_tool_name(
+            tool_name=tool_name(
                 self.operation, self.keys.get("tool_name"), self.entry.name, self.diagnostics
             ),
             severity=severity or (declared_type.severity if declared_type else None),
@@ -303,16 +307,13 @@ class _Binding:
                 f"{self.cap_id} writes and must emit an audit event: its binding needs "
                 "'event_type'",
             )
-        emittable = [
-            t for t in self.context.event_types if t.any_engine or t.engine_id == self.engine_id
-        ]
-        if names_own_type and event_type is None and not emittable:
-            self.diagnostics.report(
-                Code.BAD_AUDIT_EVENT_TYPE,
+        if names_own_type and event_type is None:
+            own_types_declared(
+                self.context.event_types,
+                self.engine_id,
+                self.cap_id,
                 self.entry.name.span,
-                f"{self.cap_id} takes its own event_type, but no audit event type is declared "
-                f"for {self.engine_id}: the runtime would refuse every call",
-                "declare the types it writes under '## Audit Event Types' in the engine's wiring",
+                self.diagnostics,
             )
         if event_type is None:
             return None, None
@@ -391,16 +392,3 @@ def _at(bullet: Bullet | None, fallback: Text) -> Span:
     if bullet is not None and bullet.value is not None:
         return bullet.value.span
     return bullet.span if bullet is not None else fallback.span
-
-
-def _tool_name(
-    operation: Operation, bullet: Bullet | None, heading: Text, diagnostics: Diagnostics
-) -> str | None:
-    name = value_text(bullet) or None
-    if operation is Operation.TOOL_QUERY and (name is None or not TOOL_NAME.fullmatch(name)):
-        diagnostics.report(
-            Code.BAD_BINDING,
-            _at(bullet, heading),
-            f"{heading.text}: a tool_query needs a snake_case 'tool_name'",
-        )
-    return name

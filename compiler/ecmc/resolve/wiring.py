@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from ecm_contract import TOOL_FIELD_KEYS, Role, ToolFields
+from ecm_contract import TOOL_FIELD_KEYS, Operation, Role, ToolFields
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.failure_modes import REASON_CODE
 from ecmc.frontend.keys import keyed, value_text
-from ecmc.frontend.syntax import Bullet, CompanionSection
+from ecmc.frontend.syntax import Bullet, CompanionSection, Text
 from ecmc.ir import Engine, ReasonCode, ReasonCodeRole, ToolPath
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.dictionary import report_unconfirmed
@@ -30,6 +31,7 @@ TOOL_PATH_KEYS = frozenset(
 )
 
 
+TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 ROLES = frozenset(role.value for role in Role)
 
 
@@ -183,3 +185,19 @@ def resolve_reason_code_roles(
             )
             roles[(role.engine_id, role.role)] = role
     return list(roles.values())
+
+
+def tool_name(
+    operation: Operation, bullet: Bullet | None, heading: Text, diagnostics: Diagnostics
+) -> str | None:
+    """A tool query's `tool_name`, which must be snake_case."""
+    name = value_text(bullet) or None
+    if operation is Operation.TOOL_QUERY and (name is None or not TOOL_NAME.fullmatch(name)):
+        diagnostics.report(
+            Code.BAD_BINDING,
+            bullet.value.span
+            if bullet and bullet.value
+            else (bullet.span if bullet else heading.span),
+            f"{heading.text}: a tool_query needs a snake_case 'tool_name'",
+        )
+    return name
