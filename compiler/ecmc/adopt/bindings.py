@@ -20,10 +20,13 @@ from ecmc.typeref import ErrorRef, ListRef, OptionRef, RecordRef, ResultRef, Typ
 
 
 def binding_proposals(
-    program: Program, evidence: Mapping[str, WiringDocument], owner: Mapping[str, str]
+    program: Program,
+    evidence: Mapping[str, WiringDocument],
+    owner: Mapping[str, str],
+    last_resort: bool = False,
 ) -> dict[str, tuple[str, list[BindingDraft]]]:
     """Capability id -> (its engine id, every binding proposed for it, in order), for each
-    capability no wiring binds yet."""
+    capability no wiring binds yet; handlers only as the `last_resort`."""
     bound = {b.capability_id for b in program.bindings}
     tables = {t.name: t for t in program.tables}
     logs = [t for t in program.tables if is_audit_log(t)]
@@ -47,6 +50,7 @@ def binding_proposals(
                 success,
                 tuple(document.event_types) if document is not None else (),
                 any(p.engine_id == engine.engine_id for p in program.tool_paths),
+                last_resort,
             )
             drafts = list(proposals(cap, scene))
             if drafts:

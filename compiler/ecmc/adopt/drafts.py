@@ -149,6 +149,7 @@ def table_entry(
         f"- `columns`: `({', '.join(columns)})`",
         f"- `primary_key`: `({', '.join(primary_key)})`",
     ]
+    lines += _column_types(table)
     if serial is not None:
         lines.append(f"- `identity`: `{serial}`")
     lines.append(f"- `tenant_column`: `{tenant}`" if tenant else "- `scope`: `GLOBAL`")
@@ -176,6 +177,16 @@ def table_entry(
         )
     lines.append(f"- `description`: {INFERRED} from {table.at}: {'; '.join(notes)}.")
     return "\n".join(lines) + "\n"
+
+
+def _column_types(table: SqlTable) -> list[str]:
+    """A CHECK's labels are this table's: another table's column of the same name may hold
+    other values, so they type the column here, not the name everywhere."""
+    own = [(c.name, field_type(c)) for c in table.columns.values() if c.labels]
+    own = [(name, typed) for name, typed in own if typed.startswith("enum(")]
+    if not own:
+        return []
+    return ["- `column_types`:", *(f"  - `{name}`: `{typed}`" for name, typed in own)]
 
 
 def _foreign_keys(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn
 
 from ecmc.adopt.documents import Document
-from ecmc.adopt.drafts import field_entry
+from ecmc.adopt.drafts import field_entry, field_type
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.ir import Program
 from ecmc.resolve.audit_events import SEVERITIES
@@ -141,9 +141,12 @@ def draft_dictionary(
     entry `given` for it (a placeholder table's column), else the last-resort default; the
     conventions drafted are those some name uses."""
     columns: dict[str, tuple[SqlColumn, str]] = {}
+    labelled: dict[str, set[str]] = {}
     for table in schema.tables.values() if schema is not None else ():
         for column in table.columns.values():
             columns.setdefault(column.name, (column, table.name))
+            if field_type(column).startswith("enum("):
+                labelled.setdefault(column.name, set()).add(table.name)
     used: dict[str, ConventionDraft] = {}
     fields: dict[str, str] = {}
     counts = {"convention": 0, "sql": 0, "placeholder": 0, "default": 0, "runtime": 0}
@@ -155,6 +158,13 @@ def draft_dictionary(
         elif convention is not None:
             used.setdefault(convention.pattern, convention)
             counts["convention"] += 1
+        elif len(labelled.get(name, ())) > 1:
+            owners = ", ".join(sorted(labelled[name]))
+            fields[name] = (
+                f"- `{name}`: `string` — {INFERRED} from the tables {owners}, each of whose "
+                f"CHECKs allows its own values of {name} (each table types its column)"
+            )
+            counts["sql"] += 1
         elif name in columns:
             column, owner = columns[name]
             fields[name] = field_entry(column, owner)

@@ -54,6 +54,8 @@ class Scene:
     """The audit event types the engine's DB wiring document lists for its writes."""
     tool_path: bool
     """Whether the engine's wiring has a tool path (its queries run through it)."""
+    last_resort: bool
+    """Whether a handler may be proposed: once tool paths and lifecycles had their turn."""
 
 
 def proposals(cap: Capability, scene: Scene) -> Iterator[BindingDraft]:
@@ -261,7 +263,7 @@ def _upsert_key(table: Table, inputs: set[str]) -> tuple[str, ...] | None:
 def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
     """The engine's one success code for the verb, else one drafted in its family's prefix
     (`ART_...` codes -> `ART_OK_APPEND`)."""
-    found = [c for c in scene.success_codes if verb in words(c)]
+    found = [c for c in scene.success_codes if words(verb) <= words(c)]
     if len(found) == 1:
         return found[0], []
     codes = [c.code for c in scene.engine.reason_codes]
@@ -272,14 +274,38 @@ def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
 
 
 def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
-    if any(req.mode != "none" for req in cap.audit):
+    if not scene.last_resort or any(req.mode != "none" for req in cap.audit):
         return None
     why = "a write whose ECM text requires no audit event; a handler does its work"
     return entry(cap, Operation.HANDLER, None, [f"- `event_type`: `{NO_EVENT}`"], why)
 
 
+def _audited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
+    """A write whose ECM text requires audit and whose work no operation does: a handler
+    does it, and the runtime writes its audit row, of an event type named after it."""
+    if not scene.last_resort or not any(req.mode == "required" for req in cap.audit):
+        return None
+    name = action_name(cap, scene.engine)
+    declares = [event_type(name, f"the audit rows {cap.id}'s ECM text requires")]
+    keys = [f"- `event_type`: `{name}`"]
+    if REASON_FIELD not in {m.name for m in cap.input_fields}:
+        code, declared = _success_code(scene, name.lower())
+        declares += declared
+        keys.append(f"- `reason_code`: `{code}`")
+    why = "a write whose ECM text requires an audit row; a handler does its work"
+    return entry(cap, Operation.HANDLER, None, keys, why, declares)
+
+
 _READ_RULES = (_tool_query, _read_map, _read_one, _read_many)
-_WRITE_RULES = (_transition, _rebuild, _audit_append, _append, _upsert, _unaudited_handler)
+_WRITE_RULES = (
+    _transition,
+    _rebuild,
+    _audit_append,
+    _append,
+    _upsert,
+    _unaudited_handler,
+    _audited_handler,
+)
 
 
 def _ok(ref: TypeRef) -> TypeRef:

@@ -33,6 +33,7 @@ def judge_bindings(adoption: Adoption) -> None:
         _bind(adoption, adoption.compile())
     if _lifecycles(adoption, adoption.compile()):
         _bind(adoption, adoption.compile())
+    _bind(adoption, adoption.compile(), last_resort=True)
     _roles(adoption, adoption.compile())
 
 
@@ -103,7 +104,7 @@ def _with_fields(entry: str, name: str, fields: tuple[str, ...]) -> str:
     return f"### `{name}`\n- `fields`: `({', '.join(fields)})`\n{why}\n{children}".rstrip()
 
 
-def _bind(adoption: Adoption, program: Program) -> None:
+def _bind(adoption: Adoption, program: Program, last_resort: bool = False) -> None:
     """Offer each unbound capability its proposed bindings in turn; the compiler judges, and
     a proposal it reports an error in gives way to the next. What none fits stays a handler."""
     owner = {
@@ -112,7 +113,7 @@ def _bind(adoption: Adoption, program: Program) -> None:
         for e in program.engines
         if t.span.path == wiring_path(program, e.engine_id)
     }
-    proposed = binding_proposals(program, adoption.evidence, owner)
+    proposed = binding_proposals(program, adoption.evidence, owner, last_resort)
     choice = dict.fromkeys(proposed, 0)
     for _ in range(_BIND_ROUNDS):
         placed = _place(adoption, program, proposed, choice)

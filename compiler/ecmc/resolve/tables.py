@@ -12,6 +12,7 @@ from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.keys import bullet_names, keyed, name_list, pin_list, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
+from ecmc.resolve.column_types import retype_columns
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.keys import is_key, report_unscoped_keys, tenant_part, tenant_scoped_reference
@@ -23,6 +24,7 @@ TABLE_KEYS = frozenset(
     {
         "truth_type",
         "columns",
+        "column_types",
         "primary_key",
         "identity",
         "unique_keys",
@@ -93,6 +95,9 @@ def _table(
     columns = _columns(name, keys.get("columns"), entry, resolver, diagnostics)
     if columns is None:
         return None
+    columns = retype_columns(
+        name, columns, keys.get("column_types"), resolver.dictionary, diagnostics
+    )
     for column in columns:
         if column.name.startswith(RUNTIME_PREFIX):
             diagnostics.report(
