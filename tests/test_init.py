@@ -41,7 +41,8 @@ def system(tmp: Path) -> Path:
 def adopted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, InitReport]:
     tmp = tmp_path_factory.mktemp("init")
     repo = tmp / "selene-service"
-    return repo, run_init(repo, system(tmp), [ADOPTION / "migrations"], update=False)
+    wiring = [ADOPTION / "DB_WIRING"]
+    return repo, run_init(repo, system(tmp), [ADOPTION / "migrations"], False, wiring=wiring)
 
 
 def test_the_whole_system_builds_with_no_error(adopted: tuple[Path, InitReport]) -> None:
@@ -148,7 +149,8 @@ def test_the_scaffold_tests_pass_on_sqlite(adopted: tuple[Path, InitReport]) -> 
     counts = dict(
         (kind, int(n)) for n, kind in re.findall(r"(\d+) (passed|skipped|failed)", done.stdout)
     )
-    assert counts.get("passed", 0) + counts.get("skipped", 0) == 3 * caps, done.stdout[-2000:]
+    total = 3 * caps + len(report.checks)
+    assert counts.get("passed", 0) + counts.get("skipped", 0) == total, done.stdout[-2000:]
     # A capability whose handler is unwritten is skipped with that reason, never passed.
     handlers = [
         c.id
@@ -160,6 +162,44 @@ def test_the_scaffold_tests_pass_on_sqlite(adopted: tuple[Path, InitReport]) -> 
     ]
     reasons = re.findall(r"SKIPPED \[\d+\] .*?: (.*)", done.stdout)
     assert sum("handler is not implemented" in r for r in reasons) == len(handlers)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_wiring_acceptance_tests_run_where_bound(
+    adopted: tuple[Path, InitReport], backend: str
+) -> None:
+    """Every acceptance test of the DB wiring documents is generated; those the runtime's
+    guarantees cover run (and pass) where their engine binds what shows them; every other
+    is skipped with its reason, never passed."""
+    repo, report = adopted
+    kinds = {c.kind for c in report.checks}
+    assert len(report.checks) == 78 and {"tenant", "append_only", "idempotency"} <= kinds
+    url = None
+    for server in postgres_url() if backend == "postgresql" else [None]:
+        url = PG_SERVER if server else None
+    done = acceptance_pytest(repo, url)
+    assert done.returncode == 0, done.stdout[-3000:]
+    passed = int(re.search(r"(\d+) passed", done.stdout).group(1))  # type: ignore[union-attr]
+    skipped = re.findall(r"SKIPPED \[(\d+)\] [^:]+:\d+: (.+)", done.stdout)
+    assert passed >= 5 and passed + sum(int(n) for n, _ in skipped) == len(report.checks)
+    others = sum(int(n) for n, why in skipped if "proves more than storage" in why)
+    assert others == sum(1 for c in report.checks if c.kind == "other")
+
+
+def acceptance_pytest(repo: Path, url: str | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(repo / "generated")}
+    env.pop("ECM_TEST_SERVER_URL", None)
+    if url is not None:
+        env["ECM_TEST_SERVER_URL"] = url
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
+    return subprocess.run(
+        [*command, "tests/test_acceptance.py"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_the_scaffold_tests_pass_on_postgresql(adopted: tuple[Path, InitReport]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from ecm_contract import CONTEXT_FIELDS, REASON_FIELD, AuditColumn
+from ecm_contract import CONTEXT_FIELDS, IDEMPOTENCY_FIELD, REASON_FIELD, AuditColumn
 
 from ecm_runtime.admission import Admission
 from ecm_runtime.catalog import AuditEventType, CapabilitySpec
@@ -43,15 +43,22 @@ def example(schema: Mapping[str, Any]) -> Any:
 
 
 def example_input(
-    spec: CapabilitySpec, event_types: Iterable[AuditEventType] = ()
+    spec: CapabilitySpec,
+    event_types: Iterable[AuditEventType] = (),
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
-    """A small input the capability's model admits, its reason code one the spec declares
-    and its audit engine and event type (when its input names its own) its own engine and
-    one that engine may emit."""
+    """A small input the capability's model admits: its reason code one the spec declares,
+    its idempotency key its own, its tenant `tenant_id` (when given), and its audit engine
+    and event type (when its input names its own) its engine and one that engine may emit."""
     value = example(spec.input_model.model_json_schema(by_alias=True))
     assert isinstance(value, dict)
     if isinstance(value.get(REASON_FIELD), str) and spec.reason_codes:
         value[REASON_FIELD] = spec.reason_codes[0]
+    if IDEMPOTENCY_FIELD in spec.input_model.model_fields:
+        # One key per capability: two capabilities writing one log never share an attempt.
+        value[IDEMPOTENCY_FIELD] = f"example-{spec.id.lower()}"
+    if tenant_id is not None and isinstance(value.get(AuditColumn.TENANT_ID), str):
+        value[AuditColumn.TENANT_ID] = tenant_id  # the caller's own, as the runtime requires
     if isinstance(value.get(AuditColumn.ENGINE), str):
         value[AuditColumn.ENGINE] = spec.engine_id
     if isinstance(value.get(AuditColumn.EVENT_TYPE), str):

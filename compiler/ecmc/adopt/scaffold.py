@@ -8,9 +8,12 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
+
+from ecmc.adopt.acceptance import AcceptanceCheck
 
 _TEMPLATES = {
     "pyproject.toml": "pyproject.toml.j2",
@@ -19,7 +22,11 @@ _TEMPLATES = {
     ".gitignore": "gitignore.j2",
     "tests/conftest.py": "conftest.py.j2",
     "tests/test_contracts.py": "test_contracts.py.j2",
+    "tests/test_acceptance.py": "test_acceptance.py.j2",
 }
+
+
+SCAFFOLD_PATHS = tuple(_TEMPLATES)
 
 
 def package_name(directory: Path) -> str:
@@ -46,6 +53,27 @@ def runtime_requirement() -> str:
     return f"ecmc>={distribution.version}"
 
 
+def _literal(checks: Sequence[AcceptanceCheck]) -> str:
+    """The checks as a Python list literal, one per line."""
+    if not checks:
+        return "[]"
+    items = [
+        "    "
+        + repr(
+            {
+                "id": c.test_id,
+                "title": c.title,
+                "engine": c.engine_id,
+                "kind": c.kind,
+                "source": c.source,
+            }
+        )
+        + ","
+        for c in checks
+    ]
+    return "[\n" + "\n".join(items) + "\n]"
+
+
 def render(template: str, **values: str) -> str:
     """One of the repository templates of ecmc.adopt, filled in."""
     env = jinja2.Environment(
@@ -56,11 +84,15 @@ def render(template: str, **values: str) -> str:
     return env.get_template(template).render(values)
 
 
-def scaffold(directory: Path, package: str, runtime: str) -> dict[str, str]:
-    """Relative path -> text of every scaffold file."""
+def scaffold(
+    directory: Path, package: str, runtime: str, checks: Sequence[AcceptanceCheck] = ()
+) -> dict[str, str]:
+    """Relative path -> text of every scaffold file; `checks`, the DB wiring documents'
+    acceptance tests the suite runs."""
     values = {
         "package": package,
         "distribution": package.removesuffix("_ecm").replace("_", "-") + "-service",
         "runtime": runtime,
+        "checks": _literal(checks),
     }
     return {path: render(name, **values) for path, name in _TEMPLATES.items()}

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from ecm_contract import Operation
 
+from ecmc.adopt.acceptance import AcceptanceCheck, acceptance_checks
 from ecmc.adopt.adoption import Adoption
 from ecmc.adopt.documents import merge
-from ecmc.adopt.scaffold import package_name, runtime_requirement, scaffold
+from ecmc.adopt.scaffold import SCAFFOLD_PATHS, package_name, runtime_requirement, scaffold
 from ecmc.adopt.sql import Skipped, SqlSchema, read_migrations
 from ecmc.adopt.system import adopt
 from ecmc.adopt.wiring_docs import cited_documents, read_wiring_documents
@@ -55,6 +56,8 @@ class InitReport:
     sources: dict[str, list[str]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     program: Program | None = None
+    checks: list[AcceptanceCheck] = field(default_factory=list)
+    """The DB wiring documents' acceptance tests, generated into tests/test_acceptance.py."""
     wiring: dict[str, str] = field(default_factory=dict)
     """The DB wiring documents read (display path -> text): given, or cited by an ECM file."""
 
@@ -83,9 +86,8 @@ def run_init(
         package = load_config(directory).package if own.is_file() else package_name(directory)
     except ConfigError as error:
         raise InitError(str(error)) from None
-    scaffolded = scaffold(directory, package, runtime_requirement())
     fixed = ["specs", "generated", f"generated/{package}", DIRECTORY, "alembic.ini"]
-    _refuse_links(directory, [directory / p for p in [*fixed, *scaffolded]])
+    _refuse_links(directory, [directory / p for p in [*fixed, *SCAFFOLD_PATHS]])
     report = InitReport()
     ecm, given = {}, {}
     for file in reading(files):
@@ -107,6 +109,8 @@ def run_init(
     report.wiring = _wiring_documents(list(wiring), ecm_dir, ecm)
     evidence = read_wiring_documents(report.wiring)
     adoption = adopt(ecm, schema or SqlSchema(), existing, evidence)
+    report.checks = acceptance_checks(evidence)
+    scaffolded = scaffold(directory, package, runtime_requirement(), report.checks)
     _refuse_links(directory, [directory / r for r in [*given, *adoption.documents]])
     _write_specs(directory, adoption, given, existing, report)
     for path, text in scaffolded.items():
@@ -232,9 +236,15 @@ def summary(report: InitReport) -> list[tuple[str, str]]:
         ("bindings inferred", rules("bindings")),
         ("reason-code roles drafted", str(counts["roles"])),
         ("DB wiring documents read", str(len(report.wiring))),
+        ("acceptance tests generated", _checks(report.checks)),
         ("SQL statements not imported", str(len(report.skipped_sql))),
         ("handlers left to implement", str(len(handlers))),
     ]
+
+
+def _checks(checks: list[AcceptanceCheck]) -> str:
+    runnable = sum(1 for c in checks if c.kind != "other")
+    return f"{len(checks)} ({runnable} checked by the runtime's guarantees, the rest yours)"
 
 
 def _is_ecm(text: str) -> bool:
