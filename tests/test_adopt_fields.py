@@ -51,4 +51,10 @@ def test_the_rules_apply_in_order(tmp_path: Path) -> None:
     assert [c.pattern for c in draft.conventions] == ["*_id"]  # the convention comes first
     assert draft.fields["status"].startswith("- `status`: `enum(A|B)` — inferred from 0001.sql:1")
     assert draft.fields["mystery"].startswith(f"- `mystery`: `{DEFAULT_TYPE}` — inferred")
-    assert draft.by_rule == {"convention": 1, "sql": 1, "placeholder": 0, "default": 1, "runtime": 0}
+    assert draft.by_rule == {
+        "convention": 1,
+        "sql": 1,
+        "placeholder": 0,
+        "default": 1,
+        "runtime": 0,
+    }

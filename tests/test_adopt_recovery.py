@@ -5,15 +5,14 @@ hand-written `specs/wiring` it recovers — each table's truth type, each capabi
 
 from __future__ import annotations
 
-
 import pytest
 
+from conftest import REFERENCE, REPO
 from ecmc.adopt.sql import read_migrations
 from ecmc.adopt.system import adopt
 from ecmc.adopt.wiring_docs import read_wiring_documents
 from ecmc.ir import Program
 from ecmc.pipeline import compile_texts
-from conftest import REFERENCE, REPO
 
 MIGRATIONS = REFERENCE / "adoption" / "migrations"
 _TARGET = 0.9

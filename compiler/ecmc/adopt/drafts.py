@@ -142,7 +142,7 @@ def table_entry(
     if tenant and serial is None:
         primary_key = _tenants_own(primary_key, tenant, "primary key", scoped)
     added = _envelope_gaps(table) if guess.truth_type is TruthType.LEDGER else []
-    columns = [*(c.name + ("?" if c.nullable else "") for c in table.columns.values()), *added]
+    columns = _column_list(table, primary_key, added, notes)
     lines = [
         f"### `{table.name}`",
         f"- `truth_type`: `{guess.truth_type}`",
@@ -177,6 +177,20 @@ def table_entry(
         )
     lines.append(f"- `description`: {INFERRED} from {table.at}: {'; '.join(notes)}.")
     return "\n".join(lines) + "\n"
+
+
+def _column_list(
+    table: SqlTable, primary_key: tuple[str, ...], added: list[str], notes: list[str]
+) -> list[str]:
+    """The `columns` of the entry (`?`: nullable), the audit envelope's `added` at the end;
+    a nullable column of the primary key is made NOT NULL, and said so."""
+    keyed = [c.name for c in table.columns.values() if c.nullable and c.name in primary_key]
+    if keyed:
+        notes.append(f"{', '.join(keyed)} made NOT NULL: a primary key column holds a value")
+    shown = [
+        c.name + ("?" if c.nullable and c.name not in keyed else "") for c in table.columns.values()
+    ]
+    return [*shown, *added]
 
 
 def _column_types(table: SqlTable) -> list[str]:

@@ -188,8 +188,8 @@ def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:
     declares = [event_type(name, f"the event types {at} lists") for name, at in scene.event_types]
     if "event_type" not in inputs:
         name = pins.get("event_type") or action_name(cap, scene.engine)
-        source = next((w for w in scene.writes if "event_type" in dict(w.pins)), None)
-        cited = f"{source.at}" if source is not None else "the capability's name"
+        naming = next((w for w in scene.writes if "event_type" in dict(w.pins)), None)
+        cited = f"{naming.at}" if naming is not None else "the capability's name"
         declares.append(event_type(name, f"the audit rows of {cap.id}, named from {cited}"))
         keys.append(f"- `event_type`: `{name}`")
     listed = {k.name for req in cap.audit for k in req.keys}

@@ -56,14 +56,14 @@ def _lifecycles(adoption: Adoption, program: Program) -> bool:
             section[declared.name] = declared.entry
         records = wiring.sections.setdefault("Records", {})
         for cap in draft.capabilities:
-            for name, fields in _named_records(cap, draft):
+            for name, members in _named_records(cap, draft):
                 if name in records and OPAQUE_FIELD in records[name]:
                     undo.append((records, name, records[name]))
-                    records[name] = _with_fields(records[name], name, fields)
-        fields = adoption.fields().sections.setdefault("Fields", {})
-        if REPLAYED_FIELD not in fields:
-            undo.append((fields, REPLAYED_FIELD, None))
-            fields[REPLAYED_FIELD] = runtime_field(REPLAYED_FIELD)
+                    records[name] = _with_fields(records[name], name, members)
+        dictionary = adoption.fields().sections.setdefault("Fields", {})
+        if REPLAYED_FIELD not in dictionary:
+            undo.append((dictionary, REPLAYED_FIELD, None))
+            dictionary[REPLAYED_FIELD] = runtime_field(REPLAYED_FIELD)
     if not undo:
         return False
     if _errors(adoption) > before:
@@ -145,12 +145,12 @@ def _place(
     adoption.declared.clear()
     for cap_id, (engine_id, drafts) in proposed.items():
         wiring = adoption.wiring(program, engine_id)
-        section = wiring.sections.setdefault("Capability Bindings", {})
-        section.pop(cap_id, None)
+        bindings = wiring.sections.setdefault("Capability Bindings", {})
+        bindings.pop(cap_id, None)
         if choice[cap_id] >= len(drafts):
             continue
         draft = placed[cap_id] = drafts[choice[cap_id]]
-        section[cap_id] = draft.entry
+        bindings[cap_id] = draft.entry
         for declared in draft.declares:
             if wiring.add(declared.section, declared.name, declared.entry):
                 adoption.declared.append(

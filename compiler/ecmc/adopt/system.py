@@ -41,7 +41,7 @@ from ecmc.adopt.rounds import judge_bindings
 from ecmc.adopt.schemas import unreadable_schemas
 from ecmc.adopt.sql import SqlColumn, SqlSchema
 from ecmc.adopt.wiring_docs import WiringDocument, table_evidence
-from ecmc.ir import Program
+from ecmc.ir import Engine, Program
 from ecmc.resolve.dictionary import INFERRED
 
 CALLERS_PATH = "specs/common/callers.md"
@@ -77,13 +77,12 @@ def _draft_round(adoption: Adoption, program: Program, sql: SqlSchema) -> bool:
     added = _callers(adoption, program)
     defined = {t.name for t in program.tables}
     tables_added = False
-    for engine in program.engines:
-        text = adoption.ecm.get(engine.source, "")
-        for owned in engine.data_owned:
-            if owned.table not in defined:
-                tables_added |= _table(
-                    adoption, program, engine.engine_id, owned.table, text, sql, given, defined
-                )
+    for table, engine in _owners(program).items():
+        if table not in defined:
+            text = adoption.ecm.get(engine.source, "")
+            tables_added |= _table(
+                adoption, program, engine.engine_id, table, text, sql, given, defined
+            )
     # Records wait for the owned tables to compile: a read by key may say whose row a type is.
     if not tables_added:
         added |= _records(adoption, program, sql, given, columns, defined)
@@ -97,6 +96,21 @@ def _draft_round(adoption: Adoption, program: Program, sql: SqlSchema) -> bool:
     added |= dictionary.add_to(adoption.fields())
     adoption.counts.update({f"fields:{k}": v for k, v in dictionary.by_rule.items()})
     return added
+
+
+def _owners(program: Program) -> dict[str, Engine]:
+    """Table -> the engine whose wiring drafts it: of the engines that list it in
+    `data_owned`, the first to list it plainly (`audit_events`), not qualified (`audit_events`
+    writes in PH1.D scope: a writer of a table another engine keeps)."""
+    found: dict[str, Engine] = {}
+    plain: set[str] = set()
+    for engine in program.engines:
+        for owned in engine.data_owned:
+            if owned.table not in found or (not owned.note and owned.table not in plain):
+                found[owned.table] = engine
+            if not owned.note:
+                plain.add(owned.table)
+    return found
 
 
 def _records(
