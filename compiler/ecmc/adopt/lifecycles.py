@@ -25,6 +25,7 @@ from ecmc.resolve.dictionary import INFERRED
 _STATE_COLUMNS = re.compile(r"status|state|\w+_state|\w+_status")
 _ACTION_COLUMNS = re.compile(r"action|\w+_action")
 _SUFFIXES = ("ing", "ed", "al", "e", "d")
+"""Longest first: `approved` loses `ed`, `approve` its `e`, `approval` its `al`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +113,15 @@ def _target(cap: Capability, states: list[str]) -> str | None:
 
 
 def _stem(word: str) -> str:
+    """A word without its ending, so that a verb and its state meet (`approve`, `approved`,
+    `approval`; `ship`, `shipped`; `pay`, `paid`; `cancel`, `cancelled`)."""
     for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:
+        word = word[:-1]  # a doubled consonant: shipp -> ship, fulfill -> fulfil
+    return word[:-1] + "i" if word.endswith("y") else word
 
 
 def _draft(

@@ -171,7 +171,9 @@ def _rebuild(cap: Capability, scene: Scene) -> BindingDraft | None:
         return None
     table = projections[0]
     why = f"a rebuild of {table.name} from {table.projection_of}, as its name says"
-    return entry(cap, Operation.REBUILD, table, [], why)
+    # A rebuild writes no audit row; said explicitly where the ECM text states no rule.
+    keys = [] if cap.audit else [f"- `event_type`: `{NO_EVENT}`"]
+    return entry(cap, Operation.REBUILD, table, keys, why)
 
 
 def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:

@@ -181,11 +181,14 @@ class _Reader:
         codes = _CODE.findall(stripped)
         item = _OWNED_ITEM.match(line)
         if item and (name := _table_name(item.group(1))):
-            kinds = _truth_types(" ".join(_CODE.findall(item.group(2))))
-            if kinds:
-                self.item = self.document.tables.setdefault(name, TableEvidence(name, at))
-                self.item.truth_types = kinds
-                return
+            self.item = self.document.tables.setdefault(name, TableEvidence(name, at))
+            self.item.truth_types = _truth_types(" ".join(_CODE.findall(item.group(2))))
+            if _APPEND_ONLY.search(item.group(2)):
+                self.item.append_only = at
+            rebuilt = _REBUILT_FROM.search(item.group(2))
+            if rebuilt and (source := _table_name(rebuilt.group(1))):
+                self.item.projection_of = source
+            return
         current = self.item
         if current is None:
             return
