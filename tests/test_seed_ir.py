@@ -95,8 +95,8 @@ def test_tables_follow_the_reference_keys(project: FrontendResult) -> None:
     current = tables["capreq_current"]
     assert current.primary_key == ("tenant_id", "capreq_id")
     assert current.projection_of == "capreq_ledger"
-    assert [(f.column, f.table, f.target_column) for f in current.foreign_keys] == [
-        ("source_event_id", "capreq_ledger", "capreq_event_id")
+    assert [(f.columns, f.table, f.target_columns) for f in current.foreign_keys] == [
+        (("source_event_id",), "capreq_ledger", ("capreq_event_id",))
     ]
     audit = tables["audit_events"]
     assert [k.columns for k in audit.idempotency_keys] == [

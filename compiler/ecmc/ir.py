@@ -88,6 +88,9 @@ class Column:
     nullable: bool
     typed_by: str
     span: Span
+    default: str | None = None
+    """The database's DEFAULT, for a write that leaves the column out: `true`, `false`, a
+    number, a word, or `now` (the database's clock, as text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +98,20 @@ class Key:
     name: str
     columns: tuple[str, ...]
     span: Span
+    where: tuple[tuple[str, str], ...] = ()
+    """A partial unique key's condition: (column, value) pairs that all hold (`status=ACTIVE`,
+    `active=true`); empty for a key over every row."""
+    descending: tuple[str, ...] = ()
+    """An index's columns ordered high to low."""
 
 
 @dataclass(frozen=True, slots=True)
 class ForeignKey:
-    column: str
+    """`columns` of a row name `target_columns` of one row of `table`, in order."""
+
+    columns: tuple[str, ...]
     table: str
-    target_column: str
+    target_columns: tuple[str, ...]
     span: Span
 
 

@@ -17,6 +17,7 @@ for a ledger whose triggers are missing (a new ledger, a hand-dropped trigger) a
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,10 +31,15 @@ from alembic.util import DispatchPriority
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
+from ecm_runtime.check_constraints import check_problems
 from ecm_runtime.guards import guard_problems, guard_triggers, install_guard, live_triggers
 from ecm_runtime.idempotency import metadata as runtime_metadata
 from ecm_runtime.schema import ledger_tables
 from ecm_runtime.sqltypes import UnsignedDecimal
+
+_CAST = re.compile(r"::\w+(?: (?:with|without|time|zone|varying|precision))*")
+"""A cast PostgreSQL adds to a stored DEFAULT (`'3'::bigint`, `'x'::character varying`)."""
+_DEFAULT_NOISE = re.compile(r"[\s()'\"]")
 
 GUARD = "append_only_guard"
 
@@ -170,13 +176,66 @@ def _compare_guards(
 
 def schema_problems(connection: Connection, metadata: list[sa.MetaData]) -> list[str]:
     """Every way the live schema differs from `metadata`, as Alembic's autogenerate (with the
-    append-only guards) sees it: missing tables, columns, indexes, keys, triggers, changed
-    types and nullability. Tables the metadata does not name are someone else's: ignored."""
+    append-only guards) sees it, and the CHECKs it does not compare: missing tables, columns,
+    indexes, keys, triggers, changed types, nullability, server defaults and checks. Tables
+    the metadata does not name are someone else's: ignored. Comments are documentation, not
+    a rule a row must keep: not compared."""
     context = MigrationContext.configure(
         connection,
-        opts={"render_item": render_item, "compare_type": True, "include_object": _ours},
+        opts={
+            "render_item": render_item,
+            "compare_type": True,
+            "compare_server_default": _default_differs,
+            "include_object": _ours,
+        },
     )
-    return [_describe(diff) for diff in compare_metadata(context, metadata)]  # type: ignore[arg-type]
+    diffs = [d for d in compare_metadata(context, metadata) if not _is_comment(d)]  # type: ignore[arg-type]
+    found = [_describe(diff) for diff in _without_renamed_kinds(diffs)]
+    return found + check_problems(connection, metadata)
+
+
+def _default_differs(
+    context: Any, inspected: Any, column: Any, live: str | None, declared: Any, rendered: str | None
+) -> bool:
+    """Whether a column's live DEFAULT is another than the metadata's, compared as SQL text
+    less what each database adds when it stores one (casts, parentheses, quotes, case).
+    Alembic's own comparison evaluates both in one SELECT, which fails when the column's
+    type changed too (a TIMESTAMPTZ `now()` beside a text clock): that is a difference."""
+    return _default_text(live) != _default_text(rendered)
+
+
+def _default_text(sql: str | None) -> str:
+    return _DEFAULT_NOISE.sub("", _CAST.sub("", sql or "")).lower()
+
+
+def _is_comment(diff: Any) -> bool:
+    if isinstance(diff, list):
+        return all(_is_comment(item) for item in diff)
+    return "comment" in str(diff[0])
+
+
+def _without_renamed_kinds(diffs: list[Any]) -> list[Any]:
+    """The diffs less a unique constraint the database holds where the metadata declares a
+    unique index of the same name and columns (or the other way round): PostgreSQL enforces
+    both with one unique index, so they refuse the same rows."""
+
+    def signature(item: Any) -> tuple[str, tuple[str, ...]] | None:
+        unique = isinstance(item, sa.UniqueConstraint) or (
+            isinstance(item, sa.Index) and item.unique
+        )
+        if not unique or item.name is None:
+            return None
+        return str(item.name), tuple(c.name for c in item.columns)
+
+    def key(diff: Any) -> tuple[str, tuple[str, ...]] | None:
+        if isinstance(diff, list) or len(diff) < 2:
+            return None
+        return signature(diff[1])
+
+    added = {key(d) for d in diffs if not isinstance(d, list) and d[0].startswith("add_")}
+    removed = {key(d) for d in diffs if not isinstance(d, list) and d[0].startswith("remove_")}
+    both = (added & removed) - {None}
+    return [d for d in diffs if key(d) not in both]
 
 
 def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -189,7 +248,17 @@ def _describe(diff: Any) -> str:
     kind, *rest = diff
     shown = []
     for item in rest:
-        if isinstance(item, sa.Table | sa.Index | sa.Column | sa.Constraint):
+        if isinstance(item, sa.ForeignKeyConstraint):
+            targets = ", ".join(e.target_fullname for e in item.elements)
+            shown.append(
+                f"foreign key {item.table.name}({', '.join(item.column_keys)}) -> {targets}"
+            )
+        elif isinstance(item, sa.Index | sa.Constraint) and item.table is not None:
+            shown.append(f"{type(item).__name__.lower()} {item.name} on {item.table.name}")
+        elif isinstance(item, sa.DefaultClause):
+            arg = item.arg
+            shown.append(f"default {arg.text if isinstance(arg, sa.TextClause) else arg}")
+        elif isinstance(item, sa.Table | sa.Index | sa.Column | sa.Constraint):
             shown.append(f"{type(item).__name__.lower()} {item.name}")
         elif item is not None and not isinstance(item, dict):
             shown.append(str(item))

@@ -1,10 +1,13 @@
-"""Column types the generated tables use beyond SQLAlchemy's own."""
+"""Column types (and a default) the generated tables use beyond SQLAlchemy's own."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import Dialect, Numeric, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -61,3 +64,29 @@ class SignedDecimal(UnsignedDecimal):
         if value is None:
             return None
         return int(value) - 10**self.digits if dialect.name == "sqlite" else int(value)
+
+
+class UtcNowText(FunctionElement[str]):
+    """The database's clock as ISO-8601 UTC text to the millisecond
+    (`2026-12-03T08:57:34.123Z`): a text column's `now` default, spelled alike by both
+    backends so a row defaulted on SQLite reads as one defaulted on PostgreSQL."""
+
+    type = String()
+    name = "utc_now_text"
+    inherit_cache = True
+
+
+@compiles(UtcNowText)
+def _named_now(element: UtcNowText, compiler: SQLCompiler, **kw: Any) -> str:
+    """Its name, where no backend renders it (a schema difference, as text)."""
+    return "utc_now_text()"
+
+
+@compiles(UtcNowText, "sqlite")
+def _sqlite_now(element: UtcNowText, compiler: SQLCompiler, **kw: Any) -> str:
+    return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+@compiles(UtcNowText, "postgresql")
+def _postgresql_now(element: UtcNowText, compiler: SQLCompiler, **kw: Any) -> str:
+    return "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"

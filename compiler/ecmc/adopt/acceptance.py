@@ -33,6 +33,8 @@ class AcceptanceCheck:
     """`tenant`, `append_only`, `idempotency`, `rebuild`, or `other` (the team writes it)."""
     source: str
     """`path:line` of the test in its wiring document."""
+    function: str | None
+    """The test function the document names for it (the team's own test's name)."""
 
 
 def acceptance_checks(documents: Mapping[str, WiringDocument]) -> list[AcceptanceCheck]:
@@ -42,7 +44,12 @@ def acceptance_checks(documents: Mapping[str, WiringDocument]) -> list[Acceptanc
         for test in documents[engine_id].tests:
             found.append(
                 AcceptanceCheck(
-                    test.test_id, test.title, engine_id, _kind(test.title), str(test.at)
+                    test.test_id,
+                    test.title,
+                    engine_id,
+                    _kind(test.title),
+                    str(test.at),
+                    test.function,
                 )
             )
     return found

@@ -5,20 +5,25 @@ reviewer sees every inference (and `ecmc lint` can list the entries still unconf
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ecm_contract import AUDIT_REQUIRED, CLOCK_FIELD, AuditColumn, TruthType
 
+from ecmc.adopt.key_drafts import (
+    TENANT_COLUMNS,
+    default_lines,
+    foreign_key_lines,
+    key_lines,
+    serial_key,
+    tenants_own,
+)
 from ecmc.adopt.projections import is_write_time, projection
-from ecmc.adopt.sql import SqlColumn, SqlKey, SqlTable
+from ecmc.adopt.sql import SqlColumn, SqlTable
 from ecmc.adopt.wiring_docs import TableEvidence
 from ecmc.resolve.dictionary import INFERRED
 
-_TENANT_COLUMNS = ("tenant_id",)
-_NOT_NULL = re.compile(r"(\w+) IS NOT NULL")
 _INT_RANGES = {
     "SMALLINT": (-(2**15), 2**15 - 1),
     "INT": (-(2**31), 2**31 - 1),
@@ -52,7 +57,7 @@ def truth_type(
     if evidence is None:
         return guess
     stated = _stated_truth_type(evidence, guess)
-    if stated.truth_type is TruthType.LEDGER and _serial_key(table) is None:
+    if stated.truth_type is TruthType.LEDGER and serial_key(table) is None:
         return TruthGuess(
             TruthType.CURRENT,
             f"{stated.why}, but its key is no int: the runtime numbers a ledger's events by an "
@@ -79,7 +84,7 @@ def _stated_truth_type(evidence: TableEvidence, guess: TruthGuess) -> TruthGuess
 
 def _guessed_truth_type(table: SqlTable, ecm_text: str) -> TruthGuess:
     name = table.name
-    serial = _serial_key(table)
+    serial = serial_key(table)
     if name.endswith(("_ledger", "_events", "_log")) and serial is not None:
         return TruthGuess(TruthType.LEDGER, f"the name {name} and its serial key {serial}")
     if serial is not None and _said_append_only(name, ecm_text):
@@ -101,7 +106,7 @@ def _envelope_gaps(table: SqlTable) -> list[str]:
 def row_input(table: SqlTable) -> str:
     """The fields a writer hands over for one row, as a field tuple: every column but a
     serial key, with the call's clock (`now`) for the time columns the write sets."""
-    serial = _serial_key(table)
+    serial = serial_key(table)
     fields: list[str] = []
     for column in table.columns.values():
         if column.name == serial:
@@ -115,32 +120,27 @@ def row_input(table: SqlTable) -> str:
     return f"({', '.join(fields)})"
 
 
-def _serial_key(table: SqlTable) -> str | None:
-    if len(table.primary_key) != 1:
-        return None
-    column = table.columns.get(table.primary_key[0])
-    return column.name if column is not None and column.serial else None
-
-
 def table_entry(
     table: SqlTable,
     ecm_text: str = "",
     tables: Mapping[str, SqlTable] | None = None,
     evidence: Mapping[str, TableEvidence] | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> str:
     """The `### table` entry of a wiring spec's `## Tables`, every guess marked. `tables`, the
     schema the table is part of, tells which foreign keys still name a key once every key of
-    a tenant's rows holds its tenant; `evidence`, what DB wiring documents say of tables."""
+    a tenant's rows holds its tenant; `evidence`, what DB wiring documents say of tables;
+    `named`, the type the dictionary gives each column name a table may type its own."""
     evidence = evidence or {}
     guess = truth_type(table, ecm_text, evidence.get(table.name))
-    serial = _serial_key(table)
-    tenant = next((c for c in _TENANT_COLUMNS if c in table.columns), None)
+    serial = serial_key(table)
+    tenant = next((c for c in TENANT_COLUMNS if c in table.columns), None)
     scoped: list[str] = []
     notes = [f"truth_type {guess.truth_type} from {guess.why}"]
     notes += [] if tenant else ["scope GLOBAL (no tenant_id column)"]
     primary_key = table.primary_key
     if tenant and serial is None:
-        primary_key = _tenants_own(primary_key, tenant, "primary key", scoped)
+        primary_key = tenants_own(primary_key, tenant, "primary key", scoped)
     added = _envelope_gaps(table) if guess.truth_type is TruthType.LEDGER else []
     columns = _column_list(table, primary_key, added, notes)
     lines = [
@@ -149,25 +149,19 @@ def table_entry(
         f"- `columns`: `({', '.join(columns)})`",
         f"- `primary_key`: `({', '.join(primary_key)})`",
     ]
-    lines += _column_types(table)
+    lines += _column_types(table, named or {}, notes) + default_lines(table)
     if serial is not None:
         lines.append(f"- `identity`: `{serial}`")
     lines.append(f"- `tenant_column`: `{tenant}`" if tenant else "- `scope`: `GLOBAL`")
     if guess.truth_type is TruthType.CACHE:
         lines.append("- `ttl_column`: `expires_at`")
-    full = [k for k in table.unique_keys if k.where is None]
-    partial = [k for k in table.unique_keys if _idempotency(table, k)]
-    if tenant:
-        full = [_scoped_key(k, tenant, scoped) for k in full]
-        partial = [_scoped_key(k, tenant, scoped) for k in partial]
-    lines += _keys("unique_keys", full) + _keys("idempotency_keys", partial)
-    lines += _keys("indexes", table.indexes)
+    lines += key_lines(table, tenant, scoped, notes)
     if scoped:
         notes.append(
             f"{tenant} added to {', '.join(scoped)} (every key of a tenant's rows holds the "
             "tenant: ECM074), where the database's key spans tenants"
         )
-    lines += _foreign_keys(table, tenant, tables or {}, notes)
+    lines += foreign_key_lines(table, tenant, tables or {}, notes)
     if guess.truth_type is TruthType.CURRENT:
         lines += _projection(table, tables or {}, evidence, ecm_text, notes)
     if added:
@@ -193,28 +187,25 @@ def _column_list(
     return [*shown, *added]
 
 
-def _column_types(table: SqlTable) -> list[str]:
-    """A CHECK's labels are this table's: another table's column of the same name may hold
-    other values, so they type the column here, not the name everywhere."""
-    own = [(c.name, field_type(c)) for c in table.columns.values() if c.labels]
-    own = [(name, typed) for name, typed in own if typed.startswith("enum(")]
+def _column_types(table: SqlTable, named: Mapping[str, str], notes: list[str]) -> list[str]:
+    """A column's type is its table's: a CHECK's labels are this table's own, and a column
+    the dictionary's type for its name would store otherwise (BIGINT where another table's
+    is TEXT, INTEGER where it is BIGINT) is typed here, not by the name everywhere."""
+    own = [
+        (c.name, field_type(c))
+        for c in table.columns.values()
+        if c.name in named
+        and (field_type(c).startswith("enum(") or storage(field_type(c)) != storage(named[c.name]))
+    ]
+    notes += [
+        f"the CHECK on {c.name} allows {', '.join(c.labels)}: labels an enum cannot name, so "
+        f"{c.name} is a string and only the database keeps the CHECK"
+        for c in table.columns.values()
+        if c.labels and not field_type(c).startswith("enum(")
+    ]
     if not own:
         return []
     return ["- `column_types`:", *(f"  - `{name}`: `{typed}`" for name, typed in own)]
-
-
-def _foreign_keys(
-    table: SqlTable, tenant: str | None, tables: Mapping[str, SqlTable], notes: list[str]
-) -> list[str]:
-    kept, dropped = _references(table, tenant, tables)
-    notes += [
-        f"foreign key {c} -> {t}.{tc} left out: {t} is keyed by its tenant, and this table "
-        "holds no tenant to refer with"
-        for c, t, tc in dropped
-    ]
-    if not kept:
-        return []
-    return ["- `foreign_keys`:", *(f"  - `{c}`: `{t}.{tc}`" for c, t, tc in kept)]
 
 
 def _projection(
@@ -236,6 +227,12 @@ def _projection(
         table, tables, is_ledger, stated.projection_of if stated else None, ecm_text
     )
     if projected is None:
+        if stated is not None and stated.projection_of is not None:
+            notes.append(
+                f"its DB wiring document calls it rebuildable from {stated.projection_of}, "
+                "but no reading fills each of its columns from it: state `projection_of` and "
+                "`project` to bind its rebuild"
+            )
         return []
     notes.append(f"a projection of {projected.ledger} from {projected.why}")
     lines = [f"- `projection_of`: `{projected.ledger}`"]
@@ -245,55 +242,23 @@ def _projection(
     return lines
 
 
-def _references(
-    table: SqlTable, tenant: str | None, tables: Mapping[str, SqlTable]
-) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """The foreign keys to draft, and those left out: a reference into a tenant's rows by a
-    table with no tenant column can no longer name a key (the target's keys hold the tenant)."""
-    kept, dropped = [], []
-    for column, target, target_column in table.foreign_keys:
-        referred = tables.get(target)
-        target_tenant = next(
-            (c for c in _TENANT_COLUMNS if referred and c in referred.columns), None
-        )
-        serial = _serial_key(referred) if referred is not None else None
-        if target_tenant and not tenant and target_column != serial:
-            dropped.append((column, target, target_column))
-        else:
-            kept.append((column, target, target_column))
-    return kept, dropped
+def storage(field_type: str) -> tuple[object, ...]:
+    """What a field type makes the database store: the kind, and for an int the width its
+    range needs (a string's bound, checked by the model, stores as text either way)."""
+    if field_type.endswith("[]"):
+        return ("list",)
+    ranged = _RANGE.fullmatch(field_type)
+    if ranged is None:
+        base = field_type.split("[", 1)[0].split("(", 1)[0]
+        return ("int", "BIGINT") if base == "int" else (base,)
+    low, high = int(ranged.group(1)), int(ranged.group(2))
+    for width in ("INT", "BIGINT"):  # the widths the emitter stores ints in
+        if _INT_RANGES[width][0] <= low and high <= _INT_RANGES[width][1]:
+            return ("int", width)
+    return ("int", len(str(max(abs(low), abs(high)))))
 
 
-def _tenants_own(
-    columns: tuple[str, ...], tenant: str, what: str, scoped: list[str]
-) -> tuple[str, ...]:
-    """A key as the tenant's own: with the tenant column first when the SQL left it out
-    (noted in `scoped`, for the entry's description)."""
-    if tenant in columns:
-        return columns
-    scoped.append(what)
-    return (tenant, *columns)
-
-
-def _scoped_key(key: SqlKey, tenant: str, scoped: list[str]) -> SqlKey:
-    columns = _tenants_own(key.columns, tenant, key.name, scoped)
-    return key if columns == key.columns else dataclasses.replace(key, columns=columns)
-
-
-def _idempotency(table: SqlTable, key: SqlKey) -> bool:
-    """A partial unique index whose condition is exactly 'every nullable column of the key is
-    set': the compiler's idempotency key."""
-    if key.where is None:
-        return False
-    required = {_NOT_NULL.fullmatch(part.strip()) for part in key.where.split(" AND ")}
-    named = {m.group(1) for m in required if m is not None}
-    nullable = {c for c in key.columns if table.columns[c].nullable}
-    return None not in required and named == nullable
-
-
-def _keys(kind: str, keys: Iterable[SqlKey]) -> list[str]:
-    found = [f"  - `{k.name}`: `({', '.join(k.columns)})`" for k in keys]
-    return [f"- `{kind}`:", *found] if found else []
+_RANGE = re.compile(r"int\[(-?\d+)\.\.(-?\d+)\]")
 
 
 def field_type(column: SqlColumn) -> str:

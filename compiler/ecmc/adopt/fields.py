@@ -140,13 +140,8 @@ def draft_dictionary(
     """Types for `names`: a naming convention, else the SQL column of the same name, else the
     entry `given` for it (a placeholder table's column), else the last-resort default; the
     conventions drafted are those some name uses."""
-    columns: dict[str, tuple[SqlColumn, str]] = {}
-    labelled: dict[str, set[str]] = {}
-    for table in schema.tables.values() if schema is not None else ():
-        for column in table.columns.values():
-            columns.setdefault(column.name, (column, table.name))
-            if field_type(column).startswith("enum("):
-                labelled.setdefault(column.name, set()).add(table.name)
+    columns = first_columns(schema)
+    labelled = _labelled(schema)
     used: dict[str, ConventionDraft] = {}
     fields: dict[str, str] = {}
     counts = {"convention": 0, "sql": 0, "placeholder": 0, "default": 0, "runtime": 0}
@@ -180,6 +175,60 @@ def draft_dictionary(
             counts["default"] += 1
     ordered = [c for c in CONVENTIONS if c.pattern in used]
     return DictionaryDraft(ordered, fields, counts)
+
+
+def first_columns(schema: SqlSchema | None) -> dict[str, tuple[SqlColumn, str]]:
+    """The first column of each name, in the order the migrations create them, and its
+    table: the column whose SQL type types the name in the dictionary."""
+    columns: dict[str, tuple[SqlColumn, str]] = {}
+    for table in schema.tables.values() if schema is not None else ():
+        for column in table.columns.values():
+            columns.setdefault(column.name, (column, table.name))
+    return columns
+
+
+def _labelled(schema: SqlSchema | None) -> dict[str, set[str]]:
+    """The tables whose CHECK labels each column name."""
+    labelled: dict[str, set[str]] = {}
+    for table in schema.tables.values() if schema is not None else ():
+        for column in table.columns.values():
+            if field_type(column).startswith("enum("):
+                labelled.setdefault(column.name, set()).add(table.name)
+    return labelled
+
+
+def dictionary_types(schema: SqlSchema) -> dict[str, str]:
+    """The type the drafted dictionary gives each column name of the schema (the rules of
+    `draft_dictionary`, with the database's type winning over a convention that disagrees
+    with it in kind): a table whose column stores otherwise types its own. Names the
+    runtime's contract types (its fields, reason codes) are left out: no table retypes them."""
+    labelled = _labelled(schema)
+    named: dict[str, str] = {}
+    for name, (column, _) in first_columns(schema).items():
+        convention = longest_convention(name)
+        if name in RUNTIME_FIELDS or holds_reason_code(name):
+            continue
+        if convention is not None and not convention_disagrees(column):
+            named[name] = convention.type
+        elif len(labelled.get(name, ())) > 1:
+            named[name] = "string"
+        else:
+            named[name] = field_type(column)
+    return named
+
+
+def convention_disagrees(column: SqlColumn) -> bool:
+    """Whether the naming convention for the column's name types it as another kind than its
+    SQL type does (an identity, or a foreign key to one, is an int whatever its name says)."""
+    convention = longest_convention(column.name)
+    if convention is None or holds_reason_code(column.name):
+        return False
+    return _kind(convention.type) != _kind(field_type(column))
+
+
+def _kind(field_type: str) -> str:
+    base = field_type.split("[", 1)[0].split("(", 1)[0]
+    return "string" if base == "enum" else base
 
 
 def longest_convention(name: str) -> ConventionDraft | None:

@@ -22,6 +22,7 @@ from ecmc.adopt.proposal import (
     event_type,
     fill_from,
     keyed_table,
+    named_event_type,
     names,
     words,
 )
@@ -30,7 +31,16 @@ from ecmc.adopt.wiring_docs import Cited, WriteEvidence
 from ecmc.ir import Capability, Engine, Program, Record, Table
 from ecmc.resolve.bindings import NO_EVENT
 from ecmc.resolve.dictionary import INFERRED
-from ecmc.typeref import ListRef, MapRef, OptionRef, RecordRef, ResultRef, TypeRef, UnitRef
+from ecmc.typeref import (
+    ListRef,
+    MapRef,
+    OptionRef,
+    RecordRef,
+    ResultRef,
+    TupleRef,
+    TypeRef,
+    UnitRef,
+)
 
 _TRANSITION_EVENT = "STATE_TRANSITION"
 _UPSERT_WORDS = frozenset({"upsert", "put", "set", "save", "store", "write", "update"})
@@ -91,7 +101,7 @@ def _read_one(cap: Capability, scene: Scene) -> BindingDraft | None:
     if found is None:
         return None
     table, key = found
-    which = "primary" if key == table.primary_key else "unique"
+    which = "primary" if set(key) <= set(table.primary_key) else "unique"
     why = f"a read of {table.name}, which {scene.engine.engine_id} owns, by its {which} key"
     return entry(cap, Operation.READ_ONE, table, [names("lookup", key)], why)
 
@@ -163,8 +173,9 @@ def _transition(cap: Capability, scene: Scene) -> BindingDraft | None:
 def _rebuild(cap: Capability, scene: Scene) -> BindingDraft | None:
     if "rebuild" not in words(f"{cap.id} {cap.name or ''}"):
         return None
-    output = cap.output.type if cap.output is not None else None
-    if cap.input_fields or not (output is None or isinstance(output, UnitRef)):
+    output = _ok(cap.output.type) if cap.output is not None else None
+    nothing = output is None or isinstance(output, UnitRef) or output == TupleRef(output.span, ())
+    if cap.input_fields or not nothing:
         return None
     projections = [t for t in scene.owned if t.projection_of is not None]
     if len(projections) != 1:
@@ -189,7 +200,7 @@ def _audit_append(cap: Capability, scene: Scene) -> BindingDraft | None:
     keys = [f"- `table`: `{log.name}`"]
     declares = [event_type(name, f"the event types {at} lists") for name, at in scene.event_types]
     if "event_type" not in inputs:
-        name = pins.get("event_type") or action_name(cap, scene.engine)
+        name = pins.get("event_type") or named_event_type(cap) or action_name(cap, scene.engine)
         naming = next((w for w in scene.writes if "event_type" in dict(w.pins)), None)
         cited = f"{naming.at}" if naming is not None else "the capability's name"
         declares.append(event_type(name, f"the audit rows of {cap.id}, named from {cited}"))
@@ -237,20 +248,32 @@ def _row_write(
             return None
         keys.append(names("lookup", lookup))
     keys += [f"- `fill`: `({', '.join(fill)})`"] if fill else []
-    declares: list[Declaration] = []
     why = f"a write whose input holds a row of {table.name}, which {scene.engine.engine_id} owns"
-    if any(req.mode == "required" for req in cap.audit):
-        name = f"{table.name.upper()}_{'APPENDED' if verb == 'append' else 'WRITTEN'}"
-        declares.append(event_type(name, f"a row written to {table.name}"))
-        keys.append(f"- `event_type`: `{name}`")
-        if REASON_FIELD not in inputs:
-            code, declared = _success_code(scene, verb)
-            declares += declared
-            keys.append(f"- `reason_code`: `{code}`")
-    else:
-        keys.append(f"- `event_type`: `{NO_EVENT}`")
+    audit, declares = _row_audit(cap, scene, table, verb)
+    if not declares:
         why += "; its ECM text requires no audit event"
-    return entry(cap, operation, table, keys, why, declares)
+    return entry(cap, operation, table, keys + audit, why, declares)
+
+
+def _row_audit(
+    cap: Capability, scene: Scene, table: Table, verb: str
+) -> tuple[list[str], list[Declaration]]:
+    """A row write's audit: the event type its ECM text names (else one named after the
+    table) and its success code, where the text requires audit; else `NONE`."""
+    if not any(req.mode == "required" for req in cap.audit):
+        return [f"- `event_type`: `{NO_EVENT}`"], []
+    stated = named_event_type(cap)
+    name = stated or f"{table.name.upper()}_{'APPENDED' if verb == 'append' else 'WRITTEN'}"
+    said = (
+        f"the audit rows {cap.id}'s ECM text names" if stated else f"a row written to {table.name}"
+    )
+    declares = [event_type(name, said)]
+    keys = [f"- `event_type`: `{name}`"]
+    if REASON_FIELD not in {m.name for m in cap.input_fields}:
+        code, declared = _success_code(scene, verb)
+        declares += declared
+        keys.append(f"- `reason_code`: `{code}`")
+    return keys, declares
 
 
 def _upsert_key(table: Table, inputs: set[str]) -> tuple[str, ...] | None:
@@ -287,7 +310,7 @@ def _audited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
     does it, and the runtime writes its audit row, of an event type named after it."""
     if not scene.last_resort or not any(req.mode == "required" for req in cap.audit):
         return None
-    name = action_name(cap, scene.engine)
+    name = named_event_type(cap) or action_name(cap, scene.engine)
     declares = [event_type(name, f"the audit rows {cap.id}'s ECM text requires")]
     keys = [f"- `event_type`: `{name}`"]
     if REASON_FIELD not in {m.name for m in cap.input_fields}:

@@ -3,8 +3,10 @@
 The evidence: its DB wiring document calls it rebuildable from the ledger, or the ECM text
 speaks of rebuilding and the table refers to the ledger's identity (`source_event_id` ->
 `capreq_ledger.capreq_event_id`: the latest event applied). Columns the ledger holds under
-the same name project as they are; the others by the readings below, and a table with a
-column no reading fills is no projection (a person says how it is kept).
+the same name project as they are; the others by the readings below (`last_x` from `x`, a
+reference to the ledger from its identity, a write time from the ledger's, an enum from the
+one ledger column with the same labels), and a table with a column no reading fills is no
+projection (a person says how it is kept).
 """
 
 from __future__ import annotations
@@ -44,15 +46,18 @@ def projection(
     if stated is not None and stated in tables:
         ledger, why = tables[stated], "its DB wiring document calling it rebuildable from it"
     elif _REBUILD.search(ecm_text):
-        for column, target, target_column in table.foreign_keys:
-            referred = tables.get(target)
+        for fk in table.foreign_keys:
+            referred = tables.get(fk.table)
             if (
                 referred is not None
                 and is_ledger(referred)
-                and referred.primary_key == (target_column,)
+                and referred.primary_key == fk.target_columns
             ):
                 ledger = referred
-                why = f"the ECM text on rebuilding and {column} naming the latest {target} event"
+                why = (
+                    f"the ECM text on rebuilding and {', '.join(fk.columns)} naming the latest "
+                    f"{fk.table} event"
+                )
                 break
     if ledger is None or not is_ledger(ledger):
         return None
@@ -70,11 +75,20 @@ def _project(table: SqlTable, ledger: SqlTable) -> tuple[tuple[str, str], ...] |
         source = None
         if name.startswith("last_") and name.removeprefix("last_") in ledger.columns:
             source = name.removeprefix("last_")
-        elif any(c == name and t == ledger.name for c, t, _ in table.foreign_keys):
+        elif any(fk.columns == (name,) and fk.table == ledger.name for fk in table.foreign_keys):
             source = identity
         elif is_write_time(name) and written is not None:
             source = written
+        else:
+            source = _same_labels(table.columns[name].labels, ledger)
         if source is None:
             return None
         pairs.append((name, source))
     return tuple(pairs)
+
+
+def _same_labels(labels: tuple[str, ...], ledger: SqlTable) -> str | None:
+    """The one ledger column whose CHECK allows exactly these labels (a current `status`
+    kept from the ledger's `event_kind`)."""
+    alike = [c.name for c in ledger.columns.values() if labels and set(c.labels) == set(labels)]
+    return alike[0] if len(alike) == 1 else None

@@ -4,9 +4,10 @@ a table's keys, how a row is filled, how an entry is written and marked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from ecm_contract import AUDIT_REQUIRED, CLOCK_FIELD, Operation, TruthType
+from ecm_contract import AUDIT_REQUIRED, CLOCK_FIELD, AuditColumn, Operation, TruthType
 
 from ecmc.adopt.projections import is_write_time
 from ecmc.adopt.records import snake
@@ -14,6 +15,7 @@ from ecmc.ir import Capability, Engine, Table
 from ecmc.resolve.bindings import DIGEST
 from ecmc.resolve.dictionary import INFERRED
 
+_EVENT_NAME = re.compile(r"^\s*(?:=\s*)?`?([A-Z][A-Za-z0-9_]*)`?")
 _OUTCOME_WORDS = frozenset({"OK", "FAIL", "FAILED", "ERROR", "ERR"})
 _STOP_WORDS = frozenset({"commit", "row", "rows", "execute", "query", "the", "a", "of"})
 
@@ -71,13 +73,27 @@ def is_audit_log(table: Table) -> bool:
 
 def keyed_table(cap: Capability, owned: list[Table]) -> tuple[Table, tuple[str, ...]] | None:
     """The one owned table whose primary key (else one unique key) the capability's input
-    carries, with that key."""
+    carries, with that key; an input without the table's tenant column carries the rest of
+    the key, and the caller's tenant, which every read is scoped to, completes it."""
     inputs = {m.name for m in cap.input_fields}
     for keys_of in (_primary_key, _unique_keys):
-        keyed = [(t, k) for t in owned for k in keys_of(t) if k and set(k) <= inputs]
+        keyed = [
+            (t, k)
+            for t in owned
+            for key in keys_of(t)
+            if (k := _held(key, t.tenant_column, inputs))
+        ]
         if keyed:
             return keyed[0] if len(keyed) == 1 else None
     return None
+
+
+def _held(key: tuple[str, ...], tenant: str | None, inputs: set[str]) -> tuple[str, ...]:
+    """The part of a key the input gives: all of it, or all but the tenant column."""
+    if set(key) <= inputs:
+        return key
+    rest = tuple(c for c in key if c != tenant)
+    return rest if rest != key and rest and set(rest) <= inputs else ()
 
 
 def _primary_key(table: Table) -> list[tuple[str, ...]]:
@@ -85,15 +101,31 @@ def _primary_key(table: Table) -> list[tuple[str, ...]]:
 
 
 def _unique_keys(table: Table) -> list[tuple[str, ...]]:
-    return [k.columns for k in table.unique_keys]
+    """Keys that name one row: a partial key is unique only among some rows."""
+    return [k.columns for k in table.unique_keys if not k.where]
+
+
+def named_event_type(cap: Capability) -> str | None:
+    """The event type the capability's ECM audit rule names (`event_type`: `X`, or
+    `event_type=X`), if one."""
+    for requirement in cap.audit:
+        for key in requirement.keys:
+            named = (
+                _EVENT_NAME.search(key.qualifier) if key.name == AuditColumn.EVENT_TYPE else None
+            )
+            if named:
+                return named.group(1)
+    return None
 
 
 def fill_from(table: Table, inputs: set[str]) -> list[str] | None:
-    """How the input becomes a row: the required columns it lacks, each filled by the call's
-    clock or its digest; None when one cannot be."""
+    """How the input becomes a row: the required columns it lacks (and the database does not
+    default), each filled by the call's clock or its digest; None when one cannot be."""
     fill = []
     for column in table.columns:
-        if column.nullable or column.name in inputs or column.name == table.identity:
+        if column.nullable or column.default is not None or column.name in inputs:
+            continue
+        if column.name == table.identity:
             continue
         if is_write_time(column.name) and column.type.base == "int" and CLOCK_FIELD in inputs:
             fill.append(f"{column.name}={CLOCK_FIELD}")

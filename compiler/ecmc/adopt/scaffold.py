@@ -62,6 +62,7 @@ def _literal(checks: Sequence[AcceptanceCheck]) -> str:
         + repr(
             {
                 "id": c.test_id,
+                "function": c.function or "",
                 "title": c.title,
                 "engine": c.engine_id,
                 "kind": c.kind,

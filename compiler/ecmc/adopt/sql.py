@@ -50,6 +50,9 @@ class SqlColumn:
     minimum: int | None = None
     maximum: int | None = None
     """Bounds a `CHECK (column BETWEEN a AND b)`, `>=`, `>`, `<=` or `<` states."""
+    default: str | None = None
+    """The column's DEFAULT as a spec writes it: `true`, `false`, a number, a word, or
+    `now` for the database's clock; None when it has none or one a spec cannot state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,18 @@ class SqlKey:
     where: str | None
     """The partial index's condition, as SQL; None for a full key."""
     at: Where
+    descending: tuple[str, ...] = ()
+    """The columns the index orders high to low (`DESC`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SqlForeignKey:
+    """A reference, composite or not: `columns` of this table name `target_columns` of
+    `table`, in order."""
+
+    columns: tuple[str, ...]
+    table: str
+    target_columns: tuple[str, ...]
 
 
 @dataclass
@@ -69,8 +84,7 @@ class SqlTable:
     primary_key: tuple[str, ...] = ()
     unique_keys: list[SqlKey] = field(default_factory=list)
     indexes: list[SqlKey] = field(default_factory=list)
-    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
-    """(column, table, column)."""
+    foreign_keys: list[SqlForeignKey] = field(default_factory=list)
 
     def partial_unique_keys(self) -> list[SqlKey]:
         """Unique keys enforced only where their nullable columns are set: idempotency keys."""
@@ -128,7 +142,20 @@ PLAIN_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _NOT_PLAIN = "{name!r} is not a plain snake_case name a spec can use"
 
 
+_DO_BODY = re.compile(r"\ADO\s+\$(\w*)\$(.*)\$\1\$", re.DOTALL | re.IGNORECASE)
+_INNER_DDL = re.compile(r"\b(?:ALTER\s+TABLE|CREATE\s+(?:UNIQUE\s+)?INDEX)\b[^;]*;", re.IGNORECASE)
+
+
 def _apply(statement: str, at: Where, schema: SqlSchema) -> None:
+    body = _DO_BODY.match(statement.strip())
+    if body is not None and _INNER_DDL.search(body.group(2)):
+        # The idempotent-migration idiom: `DO $$ BEGIN IF NOT EXISTS (...) THEN ALTER TABLE
+        # ... ; END IF; END $$`. The DDL inside is what the block does once; the guard only
+        # makes a rerun harmless.
+        for inner in _INNER_DDL.finditer(body.group(2)):
+            line = at.line + statement.strip()[: body.start(2) + inner.start()].count("\n")
+            _apply(inner.group(0).rstrip(";"), Where(at.path, line), schema)
+        return
     sqlglot_logger = logging.getLogger("sqlglot")
     level = sqlglot_logger.level
     sqlglot_logger.setLevel(logging.ERROR)  # unsupported syntax is reported below instead
@@ -150,13 +177,14 @@ def _apply(statement: str, at: Where, schema: SqlSchema) -> None:
 
 
 def _head(statement: str) -> str:
-    return " ".join(statement.split())[:80]
+    """The statement on one line, long enough to show a table CHECK whole."""
+    return " ".join(statement.split())[:400]
 
 
 def _create_table(create: exp.Create, at: Where, schema: SqlSchema) -> None:
     definition = create.this
     if not isinstance(definition, exp.Schema):
-        schema.skipped.append(Skipped(at, create.sql()[:80], "CREATE TABLE without columns"))
+        schema.skipped.append(Skipped(at, _head(create.sql()), "CREATE TABLE without columns"))
         return
     name = definition.this.name
     if not PLAIN_NAME.fullmatch(name):
@@ -174,7 +202,7 @@ def _table_item(table: SqlTable, item: exp.Expression, at: Where, schema: SqlSch
         table.primary_key = tuple(e.name for e in item.expressions)
     elif isinstance(item, exp.UniqueColumnConstraint):
         columns = _names(item.this)
-        table.unique_keys.append(SqlKey(_key_name(table.name, "uq", columns), columns, None, at))
+        table.unique_keys.append(SqlKey(constraint_name(table.name, columns), columns, None, at))
     elif isinstance(item, exp.ForeignKey):
         _foreign_key(table, item)
     elif isinstance(item, exp.Constraint):
@@ -182,9 +210,11 @@ def _table_item(table: SqlTable, item: exp.Expression, at: Where, schema: SqlSch
             _table_item(table, inner, at, schema)
     elif isinstance(item, exp.CheckColumnConstraint) and _check(table, item.this):
         pass
+    elif isinstance(item, exp.CheckColumnConstraint):
+        schema.skipped.append(Skipped(at, _head(item.sql()), f"a check of {table.name}"))
     else:
         what = type(item).__name__
-        schema.skipped.append(Skipped(at, item.sql()[:80], f"{what} of table {table.name}"))
+        schema.skipped.append(Skipped(at, _head(item.sql()), f"{what} of table {table.name}"))
 
 
 def _column(table: SqlTable, column: exp.ColumnDef, at: Where, schema: SqlSchema) -> None:
@@ -195,6 +225,7 @@ def _column(table: SqlTable, column: exp.ColumnDef, at: Where, schema: SqlSchema
     sql_type = kind.sql(dialect=_DIALECT) if isinstance(kind, exp.DataType) else "TEXT"
     serial = isinstance(kind, exp.DataType) and kind.this in _SERIALS
     nullable, checks = not serial, []
+    default: str | None = None
     for constraint in column.args.get("constraints") or ():
         rule = constraint.args.get("kind")
         if isinstance(rule, exp.NotNullColumnConstraint) and not rule.args.get("allow_null"):
@@ -202,19 +233,25 @@ def _column(table: SqlTable, column: exp.ColumnDef, at: Where, schema: SqlSchema
         elif isinstance(rule, exp.PrimaryKeyColumnConstraint):
             nullable, table.primary_key = False, (column.name,)
         elif isinstance(rule, exp.UniqueColumnConstraint):
-            key = SqlKey(_key_name(table.name, "uq", (column.name,)), (column.name,), None, at)
+            key = SqlKey(constraint_name(table.name, (column.name,)), (column.name,), None, at)
             table.unique_keys.append(key)
         elif isinstance(rule, exp.Reference):
             target = rule.this
             if isinstance(target, exp.Schema):
-                columns = _names(target) or (column.name,)
-                table.foreign_keys.append((column.name, target.this.name, columns[0]))
+                columns = _names(target)[:1] or (column.name,)
+                table.foreign_keys.append(SqlForeignKey((column.name,), target.this.name, columns))
         elif isinstance(rule, exp.CheckColumnConstraint):
             checks.append(rule)
-    table.columns[column.name] = SqlColumn(column.name, sql_type, nullable, serial, (), at)
+        elif isinstance(rule, exp.DefaultColumnConstraint):
+            default = _default(rule.this)
+            if default is None:
+                schema.skipped.append(Skipped(at, _head(column.sql()), "a DEFAULT no spec states"))
+    table.columns[column.name] = SqlColumn(
+        column.name, sql_type, nullable, serial, (), at, default=default
+    )
     for check in checks:
         if not _check(table, check.this):
-            schema.skipped.append(Skipped(at, check.sql()[:80], f"a check of {table.name}"))
+            schema.skipped.append(Skipped(at, _head(check.sql()), f"a check of {table.name}"))
 
 
 def _check(table: SqlTable, check: exp.Expression) -> bool:
@@ -275,10 +312,22 @@ def _foreign_key(table: SqlTable, key: exp.ForeignKey) -> None:
     target = reference.this if isinstance(reference, exp.Reference) else None
     if not isinstance(target, exp.Schema):
         return
-    for column, target_column in zip(
-        (e.name for e in key.expressions), _names(target), strict=False
-    ):
-        table.foreign_keys.append((column, target.this.name, target_column))
+    columns = tuple(e.name for e in key.expressions)
+    table.foreign_keys.append(SqlForeignKey(columns, target.this.name, _names(target) or columns))
+
+
+def _default(value: exp.Expression) -> str | None:
+    """A DEFAULT as a spec writes it (see `SqlColumn.default`)."""
+    if isinstance(value, exp.Boolean):
+        return "true" if value.this else "false"
+    if isinstance(value, exp.Literal) and PLAIN_DEFAULT.fullmatch(value.name):
+        return value.name
+    if isinstance(value, exp.CurrentTimestamp):
+        return "now"
+    return None
+
+
+PLAIN_DEFAULT = re.compile(r"-?[0-9]+|[A-Za-z][A-Za-z0-9_]*")
 
 
 def _create_index(create: exp.Create, at: Where, schema: SqlSchema) -> None:
@@ -286,26 +335,28 @@ def _create_index(create: exp.Create, at: Where, schema: SqlSchema) -> None:
     table_name = index.args.get("table")
     params = index.args.get("params")
     if not isinstance(table_name, exp.Table) or params is None:
-        schema.skipped.append(Skipped(at, create.sql()[:80], "an index on no table"))
+        schema.skipped.append(Skipped(at, _head(create.sql()), "an index on no table"))
         return
     table = schema.tables.get(table_name.name)
-    columns = tuple(
-        o.this.name for o in params.args.get("columns") or () if isinstance(o.this, exp.Column)
+    ordered = params.args.get("columns") or ()
+    columns = tuple(o.this.name for o in ordered if isinstance(o.this, exp.Column))
+    descending = tuple(
+        o.this.name for o in ordered if isinstance(o.this, exp.Column) and o.args.get("desc")
     )
     if table is None or len(columns) != len(params.args.get("columns") or ()):
         why = "an index on an unknown table" if table is None else "an index on expressions"
-        schema.skipped.append(Skipped(at, create.sql()[:80], why))
+        schema.skipped.append(Skipped(at, _head(create.sql()), why))
         return
     where = params.args.get("where")
     condition = where.this.sql(dialect=_DIALECT) if isinstance(where, exp.Where) else None
-    key = SqlKey(index.name, columns, condition, at)
+    key = SqlKey(index.name, columns, condition, at, descending)
     (table.unique_keys if create.args.get("unique") else table.indexes).append(key)
 
 
 def _alter_table(alter: exp.Alter, at: Where, schema: SqlSchema) -> None:
     table = schema.tables.get(alter.this.name)
     if table is None:
-        schema.skipped.append(Skipped(at, alter.sql()[:80], "ALTER of an unknown table"))
+        schema.skipped.append(Skipped(at, _head(alter.sql()), "ALTER of an unknown table"))
         return
     for action in alter.args.get("actions") or ():
         if isinstance(action, exp.ColumnDef):
@@ -314,7 +365,7 @@ def _alter_table(alter: exp.Alter, at: Where, schema: SqlSchema) -> None:
             for constraint in action.expressions:
                 _named_constraint(table, constraint, at, schema)
         else:
-            schema.skipped.append(Skipped(at, action.sql()[:80], f"ALTER TABLE {table.name}"))
+            schema.skipped.append(Skipped(at, _head(action.sql()), f"ALTER TABLE {table.name}"))
 
 
 def _named_constraint(
@@ -325,7 +376,7 @@ def _named_constraint(
     for item in inner:
         if isinstance(item, exp.UniqueColumnConstraint):
             columns = _names(item.this)
-            key_name = name or _key_name(table.name, "uq", columns)
+            key_name = name or constraint_name(table.name, columns)
             table.unique_keys.append(SqlKey(key_name, columns, None, at))
         else:
             _table_item(table, item, at, schema)
@@ -335,5 +386,14 @@ def _names(node: exp.Expression | None) -> tuple[str, ...]:
     return tuple(e.name for e in node.expressions) if isinstance(node, exp.Schema) else ()
 
 
-def _key_name(table: str, prefix: str, columns: tuple[str, ...]) -> str:
-    return f"{prefix}_{table}_{'_'.join(columns)}"[:63]
+def constraint_name(table: str, columns: tuple[str, ...], label: str = "key") -> str:
+    """The name PostgreSQL gives a constraint the SQL leaves unnamed (`<table>_<columns>_key`),
+    the longer of the two parts shortened first until it fits in 63 characters."""
+    name1, name2 = table, "_".join(columns)
+    available = 63 - len(label) - 2
+    while len(name1) + len(name2) > available:
+        if len(name1) > len(name2):
+            name1 = name1[:-1]
+        else:
+            name2 = name2[:-1]
+    return f"{name1}_{name2}_{label}"

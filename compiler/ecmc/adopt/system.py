@@ -19,15 +19,15 @@ from ecmc.adopt.callers import add_policies, undeclared_policies
 from ecmc.adopt.documents import Document
 from ecmc.adopt.drafts import (
     field_entry,
-    field_type,
     placeholder_entry,
     row_input,
     table_entry,
 )
 from ecmc.adopt.fields import (
+    convention_disagrees,
+    dictionary_types,
     draft_dictionary,
-    holds_reason_code,
-    longest_convention,
+    first_columns,
     untyped_fields,
 )
 from ecmc.adopt.records import (
@@ -39,7 +39,7 @@ from ecmc.adopt.records import (
 )
 from ecmc.adopt.rounds import judge_bindings
 from ecmc.adopt.schemas import unreadable_schemas
-from ecmc.adopt.sql import SqlColumn, SqlSchema
+from ecmc.adopt.sql import SqlSchema
 from ecmc.adopt.wiring_docs import WiringDocument, table_evidence
 from ecmc.ir import Engine, Program
 from ecmc.resolve.dictionary import INFERRED
@@ -175,28 +175,19 @@ def _table(
         placeholder = placeholder_entry(name, text)
         given.update(placeholder.fields)
         return _add_table(adoption, program, engine_id, name, placeholder.entry, "placeholder")
+    first = first_columns(sql)
     for column in imported.columns.values():
-        if _convention_disagrees(column):
-            # The database's type wins over a naming convention's guess (an identity, or a
-            # foreign key to one, is an int whatever its name says).
-            adoption.fields().add("Fields", column.name, field_entry(column, name))
-    for _, target, _ in imported.foreign_keys:
+        if convention_disagrees(first[column.name][0]):
+            # The database's type wins over a naming convention's guess; the name's first
+            # column types it, and a table whose column stores otherwise types its own.
+            adoption.fields().add("Fields", column.name, field_entry(*first[column.name]))
+    for target in (fk.table for fk in imported.foreign_keys):
         if target not in defined and target in sql.tables:
             _table(adoption, program, engine_id, target, text, sql, given, defined)
-    entry = table_entry(imported, text, sql.tables, table_evidence(adoption.evidence))
+    entry = table_entry(
+        imported, text, sql.tables, table_evidence(adoption.evidence), dictionary_types(sql)
+    )
     return _add_table(adoption, program, engine_id, name, entry, "sql")
-
-
-def _convention_disagrees(column: SqlColumn) -> bool:
-    convention = longest_convention(column.name)
-    if convention is None or holds_reason_code(column.name):
-        return False
-    return _kind(convention.type) != _kind(field_type(column))
-
-
-def _kind(field_type: str) -> str:
-    base = field_type.split("[", 1)[0].split("(", 1)[0]
-    return "string" if base == "enum" else base
 
 
 def _add_table(

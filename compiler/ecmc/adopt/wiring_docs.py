@@ -33,6 +33,9 @@ _KEY_LIST = re.compile(r"\(([^()`]+)\)|^([a-z_][a-z0-9_]*)$")
 _PIN = re.compile(r"^([a-z_][a-z0-9_]*)=([A-Za-z0-9_.:-]+)$")
 _TEST_ID = re.compile(r"^AT-[A-Z0-9][A-Z0-9_-]*$")
 _FUNCTION = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TITLE_TAIL = re.compile(r"(?:\s|:|->|→|—|=>|\(\s*\))+$")
+"""What is left of a title once its test function is taken out: `title: `, `title ()`."""
+_TRAILING_FUNCTION = re.compile(r"(?::|->|→|—|=>)\s*`([a-z_][a-z0-9_]*)`\s*\)?\s*$")
 _APPEND_ONLY = re.compile(r"append[- ]only|no (?:in-place )?(?:update|mutation)", re.I)
 _REBUILT_FROM = re.compile(r"rebuil(?:t|dable) from `([^`]+)`", re.I)
 _DEDUPE = re.compile(r"dedupe|idempoten", re.I)
@@ -232,14 +235,18 @@ class _Reader:
             )
 
     def test_line(self, number: int, line: str) -> None:
-        """`- `AT-X-01` title`, and its test function on the sub-item below, if one."""
+        """`- `AT-X-01` title`, and its test function: named on the same line
+        (`- `AT-X-01` title: `fn``) or on the sub-item below."""
         stripped = line.strip()
         codes = _CODE.findall(stripped)
         if not stripped.startswith("- `") or not codes or not _TEST_ID.match(codes[0]):
             return
-        title = stripped.split("`", 2)[2].strip(" :-")
-        function = None
-        if number < len(self.lines):
+        function = _inline_function(stripped, codes[1:])
+        title = stripped.split("`", 2)[2]
+        if function is not None:
+            title = _TITLE_TAIL.sub("", " ".join(title.replace(f"`{function}`", "").split()))
+        title = title.strip(" :-")
+        if function is None and number < len(self.lines):
             below = self.lines[number].strip()
             names = _CODE.findall(below)
             if below.startswith("- `") and len(names) == 1 and _FUNCTION.match(names[0]):
@@ -251,6 +258,17 @@ class _Reader:
             tests.append(AcceptanceTest(codes[0], title, function, at))
         elif tests[known].function is None and function is not None:
             tests[known] = AcceptanceTest(codes[0], title, function, at)
+
+
+def _inline_function(line: str, codes: list[str]) -> str | None:
+    """The test function named on the test's own line: the code span the line ends on after
+    a colon or arrow, or one named like a test (`at_...`, `test_...`). A table named in the
+    title (`conversation_ledger`) is neither."""
+    trailing = _TRAILING_FUNCTION.search(line)
+    if trailing:
+        return trailing.group(1)
+    named = [c for c in codes if _FUNCTION.match(c) and c.startswith(("at_", "test_"))]
+    return named[0] if len(named) == 1 else None
 
 
 def _section_kind(title: str) -> str:

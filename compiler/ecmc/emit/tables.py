@@ -14,6 +14,7 @@ from ecmc.emit.names import PythonIdentifier, snake
 from ecmc.emit.pytypes import identity_sql_type, sql_type
 from ecmc.ir import Column, ForeignKey, Key, Program, Table
 from ecmc.resolve.keys import tenant_part, tenant_scoped_reference
+from ecmc.resolve.table_keys import NOW
 
 _TABLES_MODULE_NAMES = frozenset({"sa", "metadata", "JSONB", "UnsignedDecimal"})
 
@@ -31,22 +32,10 @@ def _table_view(table: Table, imports: Imports, tables: Mapping[str, Table]) -> 
     if variable in _TABLES_MODULE_NAMES:
         variable = PythonIdentifier(f"{variable}_table")
     items: list[Expr | str] = [pyrepr(table.name), "metadata"]
-    scoped = {
-        fk.column: fk for fk in table.foreign_keys if tenant_scoped_reference(fk, table, tables)
-    }
-    items.extend(_column(table, column, imports, scoped, tables) for column in table.columns)
+    items.extend(_column(table, column, imports, tables) for column in table.columns)
     if table.truth_type is TruthType.LEDGER:
         items.append(call("sa.Column", pyrepr(POSITION_COLUMN), "sa.BigInteger()", "nullable=True"))
-    items.extend(
-        call(
-            "sa.ForeignKeyConstraint",
-            literal((table.tenant_column, fk.column)),
-            literal(
-                (f"{fk.table}.{tables[fk.table].tenant_column}", f"{fk.table}.{fk.target_column}")
-            ),
-        )
-        for fk in scoped.values()
-    )
+    items.extend(_composite_references(table, tables))
     items.append(
         call(
             "sa.PrimaryKeyConstraint",
@@ -86,29 +75,66 @@ def _position_index(table: Table, variable: str) -> dict[str, str]:
     return {"source": source_line(table.span), "code": render(index)}
 
 
-def _column(
-    table: Table,
-    column: Column,
-    imports: Imports,
-    scoped: Mapping[str, ForeignKey],
-    tables: Mapping[str, Table],
-) -> Expr:
+def _column(table: Table, column: Column, imports: Imports, tables: Mapping[str, Table]) -> Expr:
     is_identity = column.name == table.identity
     args: list[Expr | str] = [
         pyrepr(column.name),
         identity_sql_type(imports) if is_identity else sql_type(column.type, imports),
     ]
     args.extend(
-        call("sa.ForeignKey", pyrepr(f"{fk.table}.{fk.target_column}"))
+        call("sa.ForeignKey", pyrepr(f"{fk.table}.{fk.target_columns[0]}"))
         for fk in table.foreign_keys
-        if fk.column == column.name
-        and fk.column not in scoped
-        and not tenant_part(fk, table, tables)
+        if fk.columns == (column.name,) and _plain_reference(fk, table, tables)
     )
     if is_identity:
         args.append("autoincrement=True")
+    elif table.primary_key == (column.name,) and column.type.base == "int":
+        # A key the database does not number: SQLAlchemy would make it SERIAL otherwise.
+        args.append("autoincrement=False")
     args.append(f"nullable={column.nullable}")
+    if column.default is not None:
+        args.append(prefixed("server_default=", _server_default(column, imports)))
     return call("sa.Column", *args)
+
+
+def _server_default(column: Column, imports: Imports) -> Expr | str:
+    if column.default == NOW:
+        return f"{imports.name('ecm_runtime.sqltypes', 'UtcNowText')}()"
+    if column.type.base == "bool":
+        return "sa.true()" if column.default == "true" else "sa.false()"
+    return call("sa.text", pyrepr(_sql_literal(column)))
+
+
+def _sql_literal(column: Column) -> str:
+    value = column.default or ""
+    if column.type.base in ("int", "float"):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _plain_reference(fk: ForeignKey, table: Table, tables: Mapping[str, Table]) -> bool:
+    """A one-column reference that is not half of a tenant-scoped one: written on its column."""
+    return (
+        len(fk.columns) == 1
+        and not tenant_scoped_reference(fk, table, tables)
+        and not tenant_part(fk, table, tables)
+    )
+
+
+def _composite_references(table: Table, tables: Mapping[str, Table]) -> list[Expr]:
+    """References of several columns, and those made so by naming the target within the
+    tenant (the tenant column first on both sides)."""
+    found: list[Expr] = []
+    for fk in table.foreign_keys:
+        if _plain_reference(fk, table, tables) or tenant_part(fk, table, tables):
+            continue
+        columns, targets = fk.columns, fk.target_columns
+        if tenant_scoped_reference(fk, table, tables):
+            columns = (str(table.tenant_column), *columns)
+            targets = (str(tables[fk.table].tenant_column), *targets)
+        names = tuple(f"{fk.table}.{c}" for c in targets)
+        found.append(call("sa.ForeignKeyConstraint", literal(columns), literal(names)))
+    return found
 
 
 def _enum_checks(table: Table) -> list[Expr]:
@@ -117,7 +143,7 @@ def _enum_checks(table: Table) -> list[Expr]:
     for column in table.columns:
         if column.type.base == "enum" and not column.type.is_list:
             allowed = call(f"sa.column({pyrepr(column.name)}).in_", literal(column.type.labels))
-            name = f"name={pyrepr(f'ck_{table.name}_{column.name}')}"
+            name = f"name={pyrepr(_short_name(f'ck_{table.name}_{column.name}'))}"
             checks.append(call("sa.CheckConstraint", allowed, name))
     return checks
 
@@ -174,12 +200,15 @@ def _index(
     scope: str | None = None,
 ) -> dict[str, str]:
     args: list[Expr | str] = [pyrepr(name)]
-    args.extend(f"{variable}.c[{pyrepr(c)}]" for c in columns)
+    args.extend(
+        f"{variable}.c[{pyrepr(c)}]" + (".desc()" if c in key.descending else "") for c in columns
+    )
     if unique:
         args.append("unique=True")
     where = [scope] if scope else []
     if partial:
         where.extend(f"{variable}.c[{pyrepr(c)}].is_not(None)" for c in columns if c in nullable)
+    where.extend(_holds(variable, column, value) for column, value in key.where)
     if where:
         condition: Expr | str = where[0] if len(where) == 1 else call("sa.and_", *where)
         args.append(prefixed("sqlite_where=", condition))
@@ -187,14 +216,23 @@ def _index(
     return {"source": source_line(key.span), "code": render(call("sa.Index", *args))}
 
 
+def _holds(variable: str, column: str, value: str) -> str:
+    """One pair of a partial key's condition, as SQLAlchemy states it."""
+    if value in ("true", "false"):
+        return f"{variable}.c[{pyrepr(column)}].is_(sa.{value}())"
+    literal_value = int(value) if value.lstrip("-").isdigit() else value
+    return f"{variable}.c[{pyrepr(column)}] == {pyrepr(literal_value)}"
+
+
 def _system_scope_name(key: str) -> str:
     return _short_name(key, "system")
 
 
-def _short_name(stem: str, suffix: str) -> str:
-    """`<stem>_<suffix>`, shortened where it would pass SQL's 63-character limit (a digest of
-    the stem keeps shortened names apart)."""
-    name = f"{stem}_{suffix}"
-    if len(name) <= 63:
-        return name
-    return f"{stem[: 53 - len(suffix)]}_{blake3(stem.encode()).hexdigest()[:8]}_{suffix}"
+def _short_name(stem: str, suffix: str = "") -> str:
+    """`<stem>_<suffix>` (the stem alone without one), shortened where it would pass SQL's
+    63-character limit: the stem is cut, the suffix kept, and a digest of the stem keeps
+    shortened names apart."""
+    tail = f"_{suffix}" if suffix else ""
+    if len(stem) + len(tail) <= 63:
+        return stem + tail
+    return f"{stem[: 54 - len(tail)]}_{blake3(stem.encode()).hexdigest()[:8]}{tail}"

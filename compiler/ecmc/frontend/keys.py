@@ -105,9 +105,16 @@ def pin_list(
     """`(name=VALUE, ...)`: (name, value, span) of each pair."""
     if bullet is None or bullet.value is None:
         return []
-    parsed = parse_type(bullet.value.text, bullet.value.span)
+    return pins(bullet.value, diagnostics, shape)
+
+
+def pins(
+    text: Text, diagnostics: Diagnostics, shape: str = "name=VALUE"
+) -> list[tuple[str, str, Span]]:
+    """The pairs of a `(name=VALUE, ...)` code span: (name, value, span) of each."""
+    parsed = parse_type(text.text, text.span)
     if isinstance(parsed, GrammarError):
-        diagnostics.report(Code.TYPE_SYNTAX, parsed.span(bullet.value.span), parsed.message)
+        diagnostics.report(Code.TYPE_SYNTAX, parsed.span(text.span), parsed.message)
         return []
     pairs = []
     for item in parsed.members if isinstance(parsed, TupleType) else (parsed,):

@@ -20,14 +20,15 @@ def tenant_scoped_reference(fk: ForeignKey, table: Table, tables: Mapping[str, T
     target = tables.get(fk.table)
     if target is None or not table.tenant_column or not target.tenant_column:
         return False
-    if is_key(target, (fk.target_column,)):
+    if is_key(target, fk.target_columns) or table.tenant_column in fk.columns:
         return False
-    return is_key(target, (target.tenant_column, fk.target_column))
+    return is_key(target, (target.tenant_column, *fk.target_columns))
 
 
 def is_key(table: Table, columns: tuple[str, ...]) -> bool:
-    """Whether `columns` are (in any order) the table's primary key or one of its unique keys."""
-    keys = [table.primary_key, *(k.columns for k in table.unique_keys)]
+    """Whether `columns` are (in any order) the table's primary key or one of its unique keys
+    (a partial one, unique only among the rows its condition holds for, names no row)."""
+    keys = [table.primary_key, *(k.columns for k in table.unique_keys if not k.where)]
     return any(set(key) == set(columns) for key in keys)
 
 
@@ -38,8 +39,8 @@ def tenant_part(fk: ForeignKey, table: Table, tables: Mapping[str, Table]) -> bo
     target = tables.get(fk.table)
     return (
         target is not None
-        and fk.column == table.tenant_column
-        and fk.target_column == target.tenant_column
+        and fk.columns == (table.tenant_column,)
+        and fk.target_columns == (target.tenant_column,)
         and any(
             other.table == fk.table and tenant_scoped_reference(other, table, tables)
             for other in table.foreign_keys

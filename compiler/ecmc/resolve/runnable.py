@@ -98,10 +98,12 @@ class RunnableCheck:
             )
 
     def check_complete(self, fill: list[tuple[str, str]]) -> None:
-        """A write provides every NOT NULL column the database does not."""
+        """A write provides every NOT NULL column the database does not (its identity, a
+        column's DEFAULT) or the runtime (the tenant column)."""
         table = self.table
         provided = self.inputs | {column for column, _ in fill}
         provided |= {c for c in (table.identity, table.tenant_column) if c is not None}
+        provided |= {c.name for c in table.columns if c.default is not None}
         missing = [c.name for c in table.columns if not c.nullable and c.name not in provided]
         if missing:
             self.report(

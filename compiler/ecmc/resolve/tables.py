@@ -9,13 +9,14 @@ from ecm_contract import POSITION_COLUMN, Scope, TruthType
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.frontend.keys import bullet_names, keyed, name_list, pin_list, value_text
+from ecmc.frontend.keys import bullet_names, keyed, pin_list, value_text
 from ecmc.frontend.syntax import Bullet, CompanionSection, Entry, Text
 from ecmc.ir import Column, ForeignKey, Key, Table
 from ecmc.resolve.column_types import retype_columns
 from ecmc.resolve.companions import Companion
 from ecmc.resolve.dictionary import report_unconfirmed
 from ecmc.resolve.keys import is_key, report_unscoped_keys, tenant_part, tenant_scoped_reference
+from ecmc.resolve.table_keys import checked, foreign_keys, named_keys, with_defaults
 from ecmc.resolve.types import TypeResolver
 from ecmc.span import Span
 from ecmc.typeref import ErrorRef, ScalarRef
@@ -25,6 +26,7 @@ TABLE_KEYS = frozenset(
         "truth_type",
         "columns",
         "column_types",
+        "defaults",
         "primary_key",
         "identity",
         "unique_keys",
@@ -98,6 +100,7 @@ def _table(
     columns = retype_columns(
         name, columns, keys.get("column_types"), resolver.dictionary, diagnostics
     )
+    columns = with_defaults(name, keys.get("defaults"), columns, diagnostics)
     for column in columns:
         if column.name.startswith(RUNTIME_PREFIX):
             diagnostics.report(
@@ -152,6 +155,7 @@ class _TableReader:
         self.name, self.keys, self.columns, self.entry = name, keys, columns, entry
         self.diagnostics = diagnostics
         self.column_names = {c.name for c in columns}
+        self.by_name = {c.name: c for c in columns}
 
     def report(self, code: Code, span: Span, message: str) -> None:
         self.diagnostics.report(code, span, message)
@@ -242,14 +246,7 @@ class _TableReader:
         return self.checked(bullet_names(self.keys.get(key), self.diagnostics), key)
 
     def checked(self, names: list[Text], what: str) -> tuple[str, ...]:
-        for col in names:
-            if col.text not in self.column_names:
-                self.report(
-                    Code.UNKNOWN_COLUMN,
-                    col.span,
-                    f"table {self.name}: {what} names unknown column {col.text!r}",
-                )
-        return tuple(col.text for col in names)
+        return checked(self.name, names, what, self.by_name, self.diagnostics)
 
     def identity(self, primary_key: tuple[str, ...]) -> str | None:
         names = self.names("identity")
@@ -266,42 +263,12 @@ class _TableReader:
         return identity
 
     def named_keys(self, key: str) -> tuple[Key, ...]:
-        bullet = self.keys.get(key)
-        found = []
-        for child in bullet.children if bullet else ():
-            if child.key is None or child.value is None:
-                self.report(
-                    Code.UNREADABLE_LINE,
-                    child.span,
-                    f"table {self.name}: expected '`name`: `(columns)`'",
-                )
-            elif not SQL_NAME.fullmatch(child.key.text):
-                self.report(
-                    Code.BAD_TABLE,
-                    child.key.span,
-                    f"table {self.name}: key name {child.key.text!r} must be snake_case, "
-                    "at most 63 characters",
-                )
-            else:
-                cols = self.checked(name_list(child.value, self.diagnostics), key)
-                found.append(Key(child.key.text, cols, child.span))
-        return tuple(found)
+        return named_keys(self.name, self.keys.get(key), key, self.by_name, self.diagnostics)
 
     def foreign_keys(self) -> tuple[ForeignKey, ...]:
-        bullet = self.keys.get("foreign_keys")
-        found = []
-        for child in bullet.children if bullet else ():
-            table_name, dot, target_column = value_text(child).partition(".")
-            if child.key is None or not dot:
-                self.report(
-                    Code.UNREADABLE_LINE,
-                    child.span,
-                    f"table {self.name}: expected '`column`: `table.column`'",
-                )
-                continue
-            self.checked([child.key], "foreign_keys")
-            found.append(ForeignKey(child.key.text, table_name, target_column, child.span))
-        return tuple(found)
+        return foreign_keys(
+            self.name, self.keys.get("foreign_keys"), self.by_name, self.diagnostics
+        )
 
 
 def _scope(
@@ -352,24 +319,24 @@ def _projection(
 def _check_table_links(table: Table, tables: Mapping[str, Table], diagnostics: Diagnostics) -> None:
     for fk in table.foreign_keys:
         target = tables.get(fk.table)
-        if target is None or fk.target_column not in {c.name for c in target.columns}:
+        shown = f"{fk.table}({', '.join(fk.target_columns)})"
+        if target is None or not set(fk.target_columns) <= {c.name for c in target.columns}:
             diagnostics.report(
                 Code.UNKNOWN_COLUMN,
                 fk.span,
-                f"table {table.name}: foreign key target {fk.table}.{fk.target_column} "
-                "does not exist",
+                f"table {table.name}: foreign key target {shown} does not exist",
             )
         elif not (
-            is_key(target, (fk.target_column,))
+            is_key(target, fk.target_columns)
             or tenant_scoped_reference(fk, table, tables)
             or tenant_part(fk, table, tables)
         ):
             diagnostics.report(
                 Code.BAD_TABLE,
                 fk.span,
-                f"table {table.name}: foreign key target {fk.table}.{fk.target_column} is not "
-                f"a key of {fk.table} (its primary key or a unique key, with its tenant column "
-                "when both tables hold tenants' rows)",
+                f"table {table.name}: foreign key target {shown} is not a key of {fk.table} "
+                "(its primary key or a unique key, with its tenant column when both tables "
+                "hold tenants' rows)",
             )
     if table.projection_of is not None:
         ledger = tables.get(table.projection_of)
