@@ -42,6 +42,11 @@ class Member:
     span: Span
 
 
+def is_family(name: str) -> bool:
+    """Whether a member is a field family (`*_gate_ok`): any number of fields so named."""
+    return "*" in name
+
+
 class Annotations(Protocol):
     """What a node asks of the module it is annotated in."""
 

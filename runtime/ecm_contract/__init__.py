@@ -10,6 +10,7 @@ from here, never from a literal of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -155,6 +156,22 @@ class Role(StrEnum):
     """A handler raised, or returned what its output schema does not admit."""
     STORAGE_UNAVAILABLE = "storage_unavailable"
     """The database could not be reached or was locked past the timeout: nothing was done."""
+
+
+# --- field-name globs: naming conventions and field families ---------------------------------
+
+FIELD_KEY = re.compile(r"[a-z][a-z0-9_]*")
+"""A field's name as a call spells it."""
+FIELD_FAMILY = re.compile(r"\*_[a-z0-9_]+|[a-z][a-z0-9_]*_\*")
+"""A family of fields (`*_gate_ok`, `gate_*`): every field whose name has the fixed part and
+more; a naming convention's pattern has the same shape."""
+
+
+def glob_matches(pattern: str, name: str) -> bool:
+    """Whether a `*_suffix` or `prefix_*` pattern matches `name` (the fixed part and more)."""
+    if pattern.startswith("*"):
+        return name.endswith(pattern[1:]) and len(name) > len(pattern) - 1
+    return name.startswith(pattern[:-1]) and len(name) > len(pattern) - 1
 
 
 # --- input fields the runtime reads by name (optional: without them it uses its defaults) ---

@@ -1,11 +1,23 @@
-"""The base of every generated model, and the size limits of JSON fields."""
+"""The base of every generated model (and of those with field families), and the size limits
+of JSON fields."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from ecm_contract import FIELD_KEY, glob_matches
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    model_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
@@ -33,6 +45,63 @@ class SpecModel(BaseModel):
         # An instance handed to the runtime is validated again: `model_construct()` skips it.
         revalidate_instances="always",
     )
+
+
+class FamilyModel(SpecModel):
+    """A model with field families (`*_gate_ok`: any number of fields so named): besides its
+    own fields it admits a field whose name a family's pattern matches, of that family's
+    type, and no other. `FIELD_FAMILIES` maps each pattern to its type."""
+
+    model_config = ConfigDict(extra="allow")
+    FIELD_FAMILIES: ClassVar[Mapping[str, Any]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_members(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        own = {n for name, f in cls.model_fields.items() for n in (name, f.alias) if n}
+        checked = {}
+        for key, value in data.items():
+            if key in own:
+                checked[key] = value
+                continue
+            family = _family_of(cls.FIELD_FAMILIES, key)
+            if family is None:
+                raise ValueError(f"{key!r} is no field of {cls.__name__}, nor of its families")
+            checked[key] = _adapter(cls.FIELD_FAMILIES[family]).validate_python(value)
+        return checked
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        target = handler.resolve_ref_schema(json_schema)
+        target["patternProperties"] = {
+            _family_regex(pattern): _adapter(typed).json_schema()
+            for pattern, typed in cls.FIELD_FAMILIES.items()
+        }
+        target["additionalProperties"] = False
+        return json_schema
+
+
+def _family_of(families: Mapping[str, Any], key: str) -> str | None:
+    if not isinstance(key, str) or not FIELD_KEY.fullmatch(key):
+        return None
+    return next((p for p in families if glob_matches(p, key)), None)
+
+
+def _family_regex(pattern: str) -> str:
+    """A family's pattern as the JSON Schema regex of the names it admits."""
+    if pattern.startswith("*"):
+        return f"^[a-z][a-z0-9_]*{re.escape(pattern[1:])}$"
+    return f"^{re.escape(pattern[:-1])}[a-z0-9_]+$"
+
+
+@cache
+def _adapter(typed: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(typed)
 
 
 @dataclass(frozen=True, slots=True)

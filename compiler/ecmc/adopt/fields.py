@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn
+from ecm_contract import CLOCK_FIELD, FIELD_FAMILY, REASON_FIELD, REPLAYED_FIELD, AuditColumn
 
 from ecmc.adopt.documents import Document
 from ecmc.adopt.drafts import field_entry, field_type
@@ -47,12 +47,16 @@ CONVENTIONS = (
     ConventionDraft("*_code", "string[1..128]", "reason and failure codes"),
     ConventionDraft("*_version", "string[1..64]", "version labels"),
     ConventionDraft("*_only", "bool", "flags"),
+    ConventionDraft("*_ok", "bool", "pass/fail flags"),
     ConventionDraft("no_*", "bool", "flags"),
     ConventionDraft("is_*", "bool", "flags"),
     ConventionDraft("has_*", "bool", "flags"),
     ConventionDraft("max_*", "int[0..9223372036854775807]", "upper limits"),
     ConventionDraft("min_*", "int[0..9223372036854775807]", "lower limits"),
 )
+
+
+_FAMILY_MEANING = "a family of fields the ECM text names; say what its fields hold"
 
 
 def untyped_fields(program: Program, columns: Iterable[str] = ()) -> list[str]:
@@ -71,8 +75,9 @@ def untyped_fields(program: Program, columns: Iterable[str] = ()) -> list[str]:
     schemas += [m.type for r in program.records for m in r.members]
     for schema in schemas:
         for ref in walk(schema):
-            if isinstance(ref, ErrorRef) and ref.name and FIELD_NAME.fullmatch(ref.name):
-                found.setdefault(ref.name)
+            named = ref.name if isinstance(ref, ErrorRef) else None
+            if named and (FIELD_NAME.fullmatch(named) or FIELD_FAMILY.fullmatch(named)):
+                found.setdefault(named)
             elif isinstance(ref, ScalarRef):
                 inline.add(ref.name)
     keys = [key for engine in program.engines for key in engine.audit_keys]
@@ -147,7 +152,13 @@ def draft_dictionary(
     counts = {"convention": 0, "sql": 0, "placeholder": 0, "default": 0, "runtime": 0}
     for name in names:
         convention = longest_convention(name)
-        if name in RUNTIME_FIELDS:
+        if FIELD_FAMILY.fullmatch(name):
+            # A family (`*_gate_ok`) is typed by a convention: the one that matches it, else
+            # its own, of the last-resort type.
+            family = convention or ConventionDraft(name, DEFAULT_TYPE, _FAMILY_MEANING)
+            used.setdefault(family.pattern, family)
+            counts["convention" if convention else "default"] += 1
+        elif name in RUNTIME_FIELDS:
             fields[name] = runtime_field(name)
             counts["runtime"] += 1
         elif convention is not None:
@@ -174,6 +185,7 @@ def draft_dictionary(
             )
             counts["default"] += 1
     ordered = [c for c in CONVENTIONS if c.pattern in used]
+    ordered += [c for c in used.values() if c not in CONVENTIONS]
     return DictionaryDraft(ordered, fields, counts)
 
 

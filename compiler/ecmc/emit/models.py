@@ -14,7 +14,7 @@ from ecmc.emit.literals import pyrepr
 from ecmc.emit.names import ClassName, model_field, pascal
 from ecmc.emit.package_names import PackageNames
 from ecmc.ir import Member, TypeRef
-from ecmc.typeref import ScalarRef
+from ecmc.typeref import ScalarRef, is_family
 
 
 @dataclass
@@ -84,8 +84,11 @@ class Annotator:
     ) -> ModelView:
         """Add a model. A record keeps its own (`exact`) name; a name made up here gives way
         to every record name and every name already taken, by a numeric suffix."""
+        families = [m for m in members if is_family(m.name)]
         if base is None:
-            base = self.imports.name("ecm_runtime.models", "SpecModel")
+            base = self.imports.name(
+                "ecm_runtime.models", "FamilyModel" if families else "SpecModel"
+            )
         unique = name
         if not exact:
             taken = {m.name for m in self.models} | _ENGINE_MODULE_NAMES | self.reserved
@@ -94,9 +97,24 @@ class Annotator:
                 unique, n = f"{name}{n}", n + 1
         view = ModelView(unique, base, doc, source)
         self.models.append(view)
+        if families:
+            view.class_vars.append(self._families(unique, families, source))
         for index, member in enumerate(members):
-            view.fields.append(self.model_field(unique, member, index, source, is_input))
+            if not is_family(member.name):
+                view.fields.append(self.model_field(unique, member, index, source, is_input))
         return view
+
+    def _families(self, owner: str, families: list[Member], source: str) -> str:
+        """`FIELD_FAMILIES`: each family's pattern and the type of its every field."""
+        typing = self.imports.module("typing", "t")
+        items = [
+            f"{pyrepr(m.name)}: {self.annotation(m.type, owner, m.name, source)}" for m in families
+        ]
+        statement = prefixed(
+            f"FIELD_FAMILIES: {typing}.ClassVar[dict[str, object]] = ",
+            Atom("{" + ", ".join(items) + "}"),
+        )
+        return render(statement, INDENT)
 
     def model_field(
         self, owner: str, member: Member, index: int, source: str, is_input: bool = False

@@ -32,7 +32,7 @@ from ecmc.span import Span
 MAX_NESTING = 24
 
 _TOKEN = re.compile(
-    r"(?P<ws>\s+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<int>-?[0-9]+)"
+    r"(?P<ws>\s+)|(?P<name>[A-Za-z_*][A-Za-z0-9_*]*)|(?P<int>-?[0-9]+)"
     r"|(?P<punct>::|\.\.|[()<>{}\[\],?=|])"
 )
 

@@ -11,6 +11,8 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from ecm_contract import FIELD_FAMILY, glob_matches
+
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.field_types import FieldTypeExpr, parse_field_type
@@ -24,7 +26,6 @@ _BOUNDED = frozenset({"string", "int", "object"})
 JSON_BASES = frozenset({"json", "object"})
 LIMITS = ("bytes", "strings")
 FIELD_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-_PATTERN = re.compile(r"\*_[a-z0-9_]+|[a-z][a-z0-9_]*_\*")
 
 
 def description_of(bullet: Bullet) -> str:
@@ -71,10 +72,9 @@ class FieldDictionary:
 
 
 def matches_convention(pattern: str, name: str) -> bool:
-    """Whether a naming convention's pattern (`*_suffix` or `prefix_*`) types `name`."""
-    if pattern.startswith("*"):
-        return name.endswith(pattern[1:]) and len(name) > len(pattern) - 1
-    return name.startswith(pattern[:-1]) and len(name) > len(pattern) - 1
+    """Whether a naming convention's pattern (`*_suffix` or `prefix_*`) types `name` (a
+    field, or a field family: `*_gate_ok` is typed by `*_ok`)."""
+    return glob_matches(pattern, name)
 
 
 def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics) -> FieldDictionary:
@@ -103,7 +103,7 @@ def _alias(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics
 def _convention(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
     assert bullet.key is not None and bullet.value is not None
     pattern = bullet.key.text
-    if not _PATTERN.fullmatch(pattern):
+    if not FIELD_FAMILY.fullmatch(pattern):
         diagnostics.report(
             Code.BAD_NAME_PATTERN,
             bullet.key.span,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 
+from ecm_contract import FIELD_FAMILY
+
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import Text
@@ -114,6 +116,16 @@ class TypeResolver:
         return self._member_list(items, named_only=True)
 
     def field(self, name: str, text: Text) -> TypeRef:
+        """A field's type from the dictionary; a field family (`*_gate_ok`: any number of
+        fields so named) from the naming convention that types its every member."""
+        family = "*" in name
+        if family and not FIELD_FAMILY.fullmatch(name):
+            self.diagnostics.report(
+                Code.BAD_NAME_PATTERN,
+                text.span,
+                f"field family {name!r} must be `*_suffix` or `prefix_*` in snake_case",
+            )
+            return ErrorRef(text.span)
         definition = self.dictionary.lookup(name)
         if definition is None:
             self.diagnostics.report(
@@ -121,7 +133,11 @@ class TypeResolver:
                 text.span,
                 f"unknown field {name!r}: not in the field dictionary and no naming convention "
                 "matches",
-                *_suggest(name, self.dictionary.known_names()),
+                *(
+                    ["a field family is typed by a naming convention: add one for it"]
+                    if family
+                    else _suggest(name, self.dictionary.known_names())
+                ),
             )
             return ErrorRef(text.span, name=name)
         return ScalarRef(text.span, name, definition.type, definition.typed_by)
