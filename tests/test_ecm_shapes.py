@@ -14,7 +14,7 @@ import pytest
 
 from conftest import compile_with_project
 from ecmc.ir import Capability
-from ecmc.typeref import InlineRecordRef, ListRef, ScalarRef, TupleRef
+from ecmc.typeref import InlineRecordRef, ListRef, ScalarRef, TupleRef, UnionRef
 from test_cli import ecmc
 
 HEAD = """# PH1.SHAPE ECM Spec
@@ -214,10 +214,15 @@ def test_pinned_values_type_a_field_the_dictionary_does_not_know() -> None:
     assert (members["dry_flag"].pinned, members["strict_flag"].pinned) == ((), ("true",))
 
 
-def test_operation_variants_admit_each_variants_fields() -> None:
+def test_operation_variants_are_a_union_of_their_records() -> None:
     cap, found = compiled(out="`GET` -> `reason_code` / `ROTATE` -> `reason_code` + `turn_id`")
     assert cap is not None and cap.output is not None
-    assert list(fields(cap.output.type)) == ["reason_code", "turn_id?"]
+    union = cap.output.type
+    assert isinstance(union, UnionRef) and union.labels == ("GET", "ROTATE")
+    assert [list(fields(variant)) for _, variant in union.variants] == [
+        ["reason_code"],
+        ["reason_code", "turn_id"],
+    ]
     assert codes(found) == ["ECM076"]
 
 

@@ -61,6 +61,11 @@ class Annotations(Protocol):
     ) -> str:
         """A model of its own for inline fields; its class name."""
 
+    def variant_model(
+        self, owner: str, label: str, members: tuple[Member, ...], source: str
+    ) -> str:
+        """The model of one variant of a union, which knows its label; its class name."""
+
 
 @dataclass(frozen=True, slots=True)
 class UnitRef:
@@ -216,6 +221,31 @@ class MapRef:
         return f"dict[{key}, {self.value.annotate(to, owner, member, source)}]"
 
 
+@dataclass(frozen=True, slots=True)
+class UnionRef:
+    """`GET -> a / ROTATE -> a + b`: one of several records, each a variant named by its
+    label (an answer is one of them: the one the input's field of those labels names)."""
+
+    kind: str = field(default="union", init=False)
+    span: Span
+    variants: tuple[tuple[str, TupleRef], ...]
+
+    def children(self) -> tuple[TypeRef, ...]:
+        return tuple(fields for _, fields in self.variants)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(label for label, _ in self.variants)
+
+    def annotate(self, to: Annotations, owner: str, member: str, source: str) -> str:
+        return " | ".join(
+            to.variant_model(
+                f"{owner}_{member}" if member else owner, label, fields.members, source
+            )
+            for label, fields in self.variants
+        )
+
+
 TypeRef = (
     UnitRef
     | ErrorRef
@@ -227,6 +257,7 @@ TypeRef = (
     | OptionRef
     | ResultRef
     | MapRef
+    | UnionRef
 )
 """A resolved type expression."""
 

@@ -133,6 +133,9 @@ class CapabilitySpec:
     scope: str | None = None
     """TENANT when its table's rows belong to tenants (reads and writes stay in the caller's),
     GLOBAL when every tenant shares them (as its wiring says); None: no table."""
+    variant_by: str | None = None
+    """The input field whose value names the variant a handler's answer must be, when the
+    output is a union of variants (`GET -> a / ROTATE -> a + b`); None: any variant."""
 
     @property
     def writes(self) -> bool:

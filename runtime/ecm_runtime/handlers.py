@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -282,9 +283,23 @@ class Handlers:
                 self._refuse_answer(spec, f"returns nothing, got {type(answer).__name__}")
             return None
         try:
-            return self._output(spec).validate_python(answer)
+            validated = self._output(spec).validate_python(answer)
         except pydantic.ValidationError as error:
             self._refuse_answer(spec, str(error.errors()[0]["msg"]))
+        self._check_variant(spec, call, validated)
+        return validated
+
+    def _check_variant(self, spec: CapabilitySpec, call: HandlerCall[Any], answer: Any) -> None:
+        """An answer of a union output is the variant its input names, when it names one."""
+        if spec.variant_by is None:
+            return
+        named = str(getattr(call.input, spec.variant_by, ""))
+        variant = getattr(answer, "VARIANT", None)
+        variants = {getattr(m, "VARIANT", None) for m in typing.get_args(spec.returns)}
+        if named in variants and variant != named:
+            self._refuse_answer(
+                spec, f"{spec.variant_by}={named} answers its {named} variant, not {variant}"
+            )
 
     def _check_confined(self, spec: CapabilitySpec, call: HandlerCall[Any]) -> None:
         """A statement outside the handler's side effects fails the call, caught or not."""

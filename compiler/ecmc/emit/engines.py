@@ -30,7 +30,15 @@ from ecmc.emit.package_names import PackageNames
 from ecmc.emit.wrappers import WRAPPED, handler_wrapper, storage_wrapper
 from ecmc.ir import Capability, CapabilityBinding, Engine, Program, Record, TypeRef
 from ecmc.resolve.shapes import map_key_fields, output_row
-from ecmc.typeref import InlineRecordRef, RecordRef, ResultRef, TupleRef, UnitRef
+from ecmc.typeref import (
+    InlineRecordRef,
+    RecordRef,
+    ResultRef,
+    ScalarRef,
+    TupleRef,
+    UnionRef,
+    UnitRef,
+)
 
 
 def engine_view(
@@ -265,6 +273,7 @@ class _EngineModule:
             ("extras", literal(cap.extras)),
             ("severity", pyrepr(binding.severity if binding else None)),
             ("scope", pyrepr(self.scope_of(binding))),
+            ("variant_by", pyrepr(variant_field(cap))),
         ]
 
     def scope_of(self, binding: CapabilityBinding | None) -> str | None:
@@ -281,6 +290,24 @@ class _EngineModule:
                 for req in cap.audit
             )
         )
+
+
+def variant_field(cap: Capability) -> str | None:
+    """The input field whose value names the variant of a union output an answer must be:
+    the one enum field whose labels hold every variant's label."""
+    output = cap.output.type if cap.output else None
+    if isinstance(output, ResultRef):
+        output = output.ok
+    if not isinstance(output, UnionRef):
+        return None
+    naming = [
+        m.name
+        for m in cap.input_fields
+        if isinstance(m.type, ScalarRef)
+        and m.type.scalar.base == "enum"
+        and set(output.labels) <= set(m.type.scalar.labels)
+    ]
+    return naming[0] if len(naming) == 1 else None
 
 
 def _is_model(ref: TypeRef, records: Mapping[str, Record]) -> bool:

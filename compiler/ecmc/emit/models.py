@@ -72,6 +72,14 @@ class Annotator:
         name = pascal(owner, member) if member else ClassName(owner)
         return self.model(name, "", members, source).name
 
+    def variant_model(
+        self, owner: str, label: str, members: tuple[Member, ...], source: str
+    ) -> str:
+        view = self.model(pascal(owner, label), f"The {label} variant.", members, source)
+        typing = self.imports.module("typing", "t")
+        view.class_vars.append(f"VARIANT: {typing}.ClassVar[str] = {pyrepr(label)}")
+        return view.name
+
     def model(
         self,
         name: str,

@@ -37,7 +37,7 @@ from ecmc.resolve.prose import FIELD, LABEL
 from ecmc.resolve.types import TypeResolver
 from ecmc.resolve.words import vocabulary
 from ecmc.span import Span
-from ecmc.typeref import InlineRecordRef, ListRef, Member, TupleRef, TypeRef
+from ecmc.typeref import InlineRecordRef, ListRef, Member, TupleRef, TypeRef, UnionRef
 
 _ENUM = re.compile(
     rf"(?P<name>{FIELD})(?P<opt>\?)?\s*(?:\(\s*(?P<a>{LABEL}(?:\s*[|/]\s*{LABEL})+)\s*\)"
@@ -122,32 +122,26 @@ def _say(diagnostics: Diagnostics, span: Span, message: str) -> None:
 def _variants(
     body: str, start: int, base: Span, resolver: TypeResolver, diagnostics: Diagnostics
 ) -> TypeRef | None:
-    """`GET -> a / ROTATE -> a + b`: one record of every variant's fields, a field that not
-    every variant has being optional (so each variant's answer is admitted)."""
+    """`GET -> a / ROTATE -> a + b`: a union of one record per variant, each named by its
+    label."""
     arms = list(_ARM.finditer(body))
-    fields: dict[str, Member] = {}
-    counts: dict[str, int] = {}
+    variants: list[tuple[str, TupleRef]] = []
     for index, arm in enumerate(arms):
         end = arms[index + 1].start() if index + 1 < len(arms) else len(body)
         text = re.sub(r"[/;|,\s]+$", "", body[arm.end() : end]).replace("+", ",")
         members = _members(text, start + arm.end(), base, resolver, diagnostics)
-        if not members:
+        if not members or arm["label"] in dict(variants):
             return None
-        for member in members:
-            fields.setdefault(member.name, member)
-            counts[member.name] = counts.get(member.name, 0) + 1
-    merged = tuple(
-        Member(m.name, m.type, m.optional or counts[m.name] < len(arms), m.pinned, m.span)
-        for m in fields.values()
-    )
-    labels = ", ".join(a["label"] for a in arms)
+        span = base.narrow(start + arm.start(), end - arm.start())
+        variants.append((arm["label"], TupleRef(span, members)))
+    labels = ", ".join(label for label, _ in variants)
     _say(
         diagnostics,
         base.narrow(start, len(body)),
-        f"read the variants {labels} as one record of their fields, a field not every "
-        "variant has being optional",
+        f"read the variants {labels} as a union: an answer is one of them, the one an input "
+        "field of those labels names",
     )
-    return TupleRef(base.narrow(start, len(body)), merged)
+    return UnionRef(base.narrow(start, len(body)), tuple(variants))
 
 
 def _named_list(body: str, start: int, base: Span, resolver: TypeResolver) -> ListRef | None:
