@@ -112,17 +112,20 @@ def _pinned(code: Text, qualifier: str) -> tuple[Text, str]:
     ), f"= {value.strip()} {qualifier}".strip()
 
 
-_SUBJECT_WORDS = re.compile(r"[a-z][a-z\-]*")
+# The noun a phrase selects by ('write capabilities', 'reads/rebuild operations').
+_SUBJECT_NOUN = re.compile(r"capabilit|operation")
+_SUBJECT_WORDS = re.compile(r"[a-z][a-z\-]*|/|,")
+# Joiners of alternatives: 'read/guard', 'read or guard', 'read and guard' are the union.
+_UNION = frozenset(("/", ",", "or", "and"))
+_IGNORED = frozenset(("all", "every", "each", "any", "the", "other", "remaining", "its", "this"))
+_WRITES = frozenset(("write", "writes", "writing", "mutating", "state-changing"))
+_READS = frozenset(("read", "reads", "read-only", "readonly", "reading"))
 
 
 def _rule_subjects(
     rule: AuditRuleSyntax, capabilities: list[Capability], diagnostics: Diagnostics
 ) -> list[str]:
-    """The capabilities a rule speaks of: by id, else by a phrase like 'write capabilities'.
-
-    In a phrase, 'write' and 'read' select by side effects and any other word selects the
-    capabilities whose group heading contains it ('lifecycle execution capabilities').
-    """
+    """The capabilities a rule speaks of: by id, else by a phrase like 'write capabilities'."""
     known = {cap.id for cap in capabilities}
     if rule.capability_ids:
         for cap_id in rule.capability_ids:
@@ -133,9 +136,8 @@ def _rule_subjects(
                     f"audit requirement names {cap_id.text}, which this engine does not declare",
                 )
         return [c.text for c in rule.capability_ids]
-    lowered = rule.subject.text.lower()
-    head, found, _ = lowered.partition("capabilit")
-    if not found:
+    noun = _SUBJECT_NOUN.search(rule.subject.text.lower())
+    if noun is None:
         diagnostics.report(
             Code.AUDIT_NAMES_NOTHING,
             rule.subject.span,
@@ -143,19 +145,7 @@ def _rule_subjects(
             "capabilities ('write capabilities ...')",
         )
         return []
-    words = _SUBJECT_WORDS.findall(head)
-    selected = capabilities
-    if "write" in words:
-        selected = [c for c in selected if c.side_effects is not None and c.side_effects.writes]
-    if "read" in words:
-        selected = [c for c in selected if c.side_effects is not None and not c.side_effects.writes]
-    group_words = [w for w in words if w not in ("write", "read", "all", "every", "the")]
-    if group_words:
-        selected = [
-            c
-            for c in selected
-            if c.group is not None and any(w in c.group.lower() for w in group_words)
-        ]
+    selected = _select(_phrase(rule.subject.text.lower()[: noun.start()]), capabilities)
     if not selected:
         diagnostics.report(
             Code.AUDIT_NAMES_NOTHING,
@@ -163,3 +153,50 @@ def _rule_subjects(
             "audit requirement matches no capability of this engine",
         )
     return [c.id for c in selected]
+
+
+def _phrase(head: str) -> list[list[str]]:
+    """The words before the noun as groups of alternatives: 'enrollment/runtime write' is
+    [[enrollment, runtime], [write]], each group one condition, all of them met."""
+    groups: list[list[str]] = []
+    joined = False
+    for word in _SUBJECT_WORDS.findall(head):
+        if word in _UNION:
+            joined = bool(groups)
+        elif word not in _IGNORED:
+            if joined:
+                groups[-1].append(word)
+            else:
+                groups.append([word])
+            joined = False
+    return groups
+
+
+def _select(groups: list[list[str]], capabilities: list[Capability]) -> list[Capability]:
+    """Every capability that meets each group by one of its words. 'write' and 'read' select
+    by side effects; any other word by the capability's group heading, id or name; a word
+    that names nothing in this engine ('deterministic write capabilities') is description
+    and selects nothing away, unless no word names anything."""
+    selected, named = capabilities, not groups
+    for group in groups:
+        meaningful = [w for w in group if any(_meets(w, c) is not None for c in capabilities)]
+        if meaningful:
+            selected = [c for c in selected if any(_meets(w, c) for w in meaningful)]
+            named = True
+    # Only words that name nothing here ('wibble capabilities'): the rule speaks of no one.
+    return selected if named else []
+
+
+def _meets(word: str, cap: Capability) -> bool | None:
+    """Whether the capability is what the word says; None where the word says nothing of it."""
+    writes = cap.side_effects is not None and cap.side_effects.writes
+    if word in _WRITES:
+        return writes
+    if word in _READS:
+        return not writes
+    stem = word[:-1] if len(word) > 4 and word.endswith("s") else word
+    text = " ".join((cap.group or "", cap.id.replace("_", " "), cap.name or ""))
+    tokens = _SUBJECT_WORDS.findall(text.lower())
+    if any(t.startswith(stem) or (len(t) >= 4 and stem.startswith(t)) for t in tokens):
+        return True
+    return None
