@@ -308,3 +308,58 @@ def test_an_audit_rule_may_name_its_capability_as_key_and_its_keys_inline() -> N
         ("note", ""),
         ("event_kind", "= ROW_ADDED"),
     ]
+
+
+# --- reason-code roles ------------------------------------------------------------------------
+
+SINK = """# PH1.L ECM Spec
+
+## Engine Header
+- `engine_id`: `PH1.L`
+- `purpose`: the audit sink
+- `data_owned`: none
+- `version`: `v1`
+- `status`: `ACTIVE`
+
+## Capability List
+
+### `PH1L_READ`
+- `name`: read
+- `input_schema`: `(tenant_id)`
+- `output_schema`: `Ok`
+- `allowed_callers`: `SELENE_OS_ONLY`
+- `side_effects`: `NONE`
+
+## Failure Modes
+- scope: `L_SCOPE_VIOLATION`
+- contract: `L_CONTRACT_VALIDATION_FAILED`
+"""
+
+
+def _roles(mention: str) -> str:
+    ecm = ECM.replace("## Failure Modes", f"## Hard Rules\n- {mention}\n\n## Failure Modes")
+    adoption = adopt({"specs/ecm/PH1_T.md": ecm, "specs/ecm/PH1_L.md": SINK}, None)
+    wiring = adoption.texts()["specs/wiring/PH1_T.md"]
+    return wiring[wiring.index("## Reason Code Roles") :]
+
+
+@pytest.mark.parametrize(
+    "mention",
+    [
+        "feedback goes to PH1.LEARN and PH1.LINK.",  # a longer id that starts with `PH1.L`
+        "PH1.L owns the sessions this engine reads.",  # named, but not as the audit sink
+        "see PH1.L.x for the handoff",
+    ],
+)
+def test_an_engine_named_other_than_as_its_audit_sink_lends_no_codes(mention: str) -> None:
+    roles = _roles(mention)
+    assert "`L_SCOPE_VIOLATION`" not in roles and "`L_CONTRACT" not in roles
+    assert "_FAIL_SCOPE_VIOLATION` — inferred from the runtime's need" in roles
+
+
+@pytest.mark.parametrize(
+    "mention", ["write capabilities emit PH1.L audit rows.", "rows are audited (PH1.L)."]
+)
+def test_the_audit_sink_lends_its_codes(mention: str) -> None:
+    roles = _roles(mention)
+    assert "- `scope_violation`: `L_SCOPE_VIOLATION` — inferred from PH1.L" in roles

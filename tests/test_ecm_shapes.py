@@ -182,22 +182,42 @@ def test_nested_records_are_the_members_of_a_field_not_the_parents(
 
 
 @pytest.mark.parametrize(
-    ("written", "expected"),
+    ("written", "expected", "note"),
     [
         (
             "`(candidate_id (present when `reason_code=OK`), reason_code)`",
             ["candidate_id?", "reason_code"],
+            "present when reason_code=OK",
         ),
-        ("`(deadline_ms (must be <= `budget_ms`), budget_ms)`", ["deadline_ms", "budget_ms"]),
-        ("(deadline_ms - at most the budget, budget_ms)", ["deadline_ms", "budget_ms"]),
-        ("`(reason_code, turn_id only when replayed)`", ["reason_code", "turn_id?"]),
+        (
+            "`(deadline_ms (must be <= `budget_ms`), budget_ms)`",
+            ["deadline_ms", "budget_ms"],
+            "must be <= budget_ms",
+        ),
+        (
+            "(deadline_ms - at most the budget, budget_ms)",
+            ["deadline_ms", "budget_ms"],
+            "at most the budget",
+        ),
+        (
+            "`(turn_id only when replayed, reason_code)`",
+            ["turn_id?", "reason_code"],
+            "only when replayed",
+        ),
+        (
+            "`(deadline_ms (a) or (b), budget_ms)`",
+            ["deadline_ms", "budget_ms"],
+            "(a) or (b)",
+        ),
     ],
 )
-def test_a_note_after_a_field_is_a_note(written: str, expected: list[str]) -> None:
+def test_a_note_after_a_field_is_a_note(written: str, expected: list[str], note: str) -> None:
     cap, found = compiled(out=written)
     assert cap is not None and cap.output is not None
     assert list(fields(cap.output.type)) == expected
     assert "ECM021" not in codes(found)
+    first = cap.output.type.members[0]  # type: ignore[union-attr]
+    assert (first.note, cap.output.type.members[1].note) == (note, "")  # type: ignore[union-attr]
 
 
 def test_pinned_values_type_a_field_the_dictionary_does_not_know() -> None:
@@ -255,3 +275,8 @@ def test_init_builds_every_shape_with_no_error(tmp_path: Path) -> None:
     run = ecmc("init", str(tmp_path / "service"), "--from", str(ecm))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "error[" not in run.stdout + run.stderr
+    # A field's note is its model field's description, so the JSON Schema says it.
+    [module] = (tmp_path / "service" / "generated").glob("*/engines/demo.py")
+    text = module.read_text()
+    assert 'description="must be <= budget_ms"' in text
+    assert 'description="present when reason_code=OK"' in text

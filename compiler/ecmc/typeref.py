@@ -40,6 +40,9 @@ class Member:
     optional: bool
     pinned: tuple[str, ...]
     span: Span
+    note: str = ""
+    """What the spec writes after the field: a condition ('present when `status=OK`') or a
+    constraint ('must be <= `x_budget_ms`'); its model field's description."""
 
 
 def is_family(name: str) -> bool:

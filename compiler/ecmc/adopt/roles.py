@@ -5,11 +5,13 @@ a replayed key, an append-only table, a caller, a lifecycle step, a tool's failu
 answers with the engine's code for that role. A code's words say its role
 (`D_FAIL_INVALID_SCHEMA` is a contract failure, `ART_SCOPE_VIOLATION` a scope one); an engine
 without a code of its own for a role takes that of the engine its ECM text sends its audit
-rows to (`emit PH1.J ...`), the one whose codes every engine's refusals share.
+rows to (`emit PH1.J ...`), the one whose codes every engine's refusals share; failing that,
+it gets a drafted code of its own (`K_FAIL_SCOPE_VIOLATION`), never an unrelated engine's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ecm_contract import Operation, Role
@@ -91,12 +93,14 @@ def draft_roles(program: Program, engine: Engine, text: str) -> list[Declaration
                 break
     declared: list[Declaration] = []
     for role in needed:
-        if role not in chosen and role in _TOOL:
+        if role not in chosen:
+            # No code names it and no audit sink lends one: the engine gets a code of its own
+            # rather than another engine's (whose words would mislead a reader of the row).
             prefix = common_prefix([c.code for c in engine.reason_codes])
             code = f"{prefix or engine.engine_id.replace('.', '_').upper()}_FAIL_{role.upper()}"
-            entry = f"- `{code}`: {INFERRED} from the runtime's need of a {role} code"
+            entry = f"- `{code}`: {INFERRED} from the runtime's need of a code for {role}"
             declared.append(Declaration("Reason Codes", code, entry))
-            chosen[role] = (code, "the tool path's need of one")
+            chosen[role] = (code, f"the runtime's need of a code for {role}")
     declared += [
         Declaration("Reason Code Roles", str(role), f"- `{role}`: `{code}` — {INFERRED} from {why}")
         for role, (code, why) in chosen.items()
@@ -116,7 +120,15 @@ def _own(engine: Engine, role: Role) -> str | None:
 
 
 def _audited_to(program: Program, engine: Engine, text: str) -> list[Engine]:
-    """The other engines the ECM text names, those named where it speaks of audit first."""
-    audit_lines = " ".join(line for line in text.splitlines() if {"audit", "emit"} & words(line))
-    others = [e for e in program.engines if e is not engine and e.engine_id in text]
-    return sorted(others, key=lambda e: e.engine_id not in audit_lines)
+    """The other engines the ECM text names where it speaks of audit: its audit sink."""
+    audit_lines = " ".join(
+        line
+        for line in text.splitlines()
+        if any(w.startswith(("audit", "emit")) for w in words(line))
+    )
+    return [e for e in program.engines if e is not engine and _names(audit_lines, e.engine_id)]
+
+
+def _names(text: str, engine_id: str) -> bool:
+    """Whether the text names the engine: `PH1.L` in 'PH1.L.' or '(PH1.L)', not in 'PH1.LEARN'."""
+    return re.search(rf"(?<![\w.]){re.escape(engine_id)}(?![\w]|\.\w)", text) is not None

@@ -140,8 +140,10 @@ class Annotator:
         if member.optional:
             annotation = f"{annotation} | None"
         statement: Expr
-        if alias is not None:
-            arguments = (["default=None"] if member.optional else []) + [f"alias={pyrepr(alias)}"]
+        if alias is not None or member.note:
+            arguments = ["default=None"] if member.optional else []
+            arguments += [f"alias={pyrepr(alias)}"] if alias is not None else []
+            arguments += [f"description={pyrepr(member.note)}"] if member.note else []
             pd_field = f"{self.imports.module('pydantic', 'pd')}.Field"
             statement = prefixed(f"{attribute}: {annotation} = ", call(pd_field, *arguments))
         elif member.optional:

@@ -2,7 +2,8 @@
 
 Order matters and is fixed: the field dictionary, then caller policies, then record names (so
 any schema may name any record), tables, records, engines, and last the wiring that refers to
-engines (lifecycles, audit event types, bindings, reason-code roles, the tool path).
+engines (lifecycles, audit event types, bindings, reason-code roles, the tool path); a bound
+capability's input then takes its table's own column types.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ecmc.frontend.syntax import CompanionSection, CompanionSyntax, EngineSyntax
 from ecmc.ir import Engine, Program
 from ecmc.resolve.audit_events import resolve_event_types
 from ecmc.resolve.bindings import WiringContext, resolve_binding
+from ecmc.resolve.bound_types import type_by_tables
 from ecmc.resolve.callers import resolve_callers
 from ecmc.resolve.companions import SECTIONS_BY_KIND, Companion, read_companion
 from ecmc.resolve.dictionary import build_dictionary
@@ -95,8 +97,9 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
     context = WiringContext(
         engine_map, table_map, record_map, resolver, declared_codes, event_types, diagnostics
     )
+    wiring = _wiring(sections, context)
     return Program(
-        engines=tuple(engines),
+        engines=tuple(type_by_tables(engines, wiring["bindings"], tables)),
         fields=tuple(dictionary.fields[name] for name in sorted(dictionary.fields)),
         conventions=tuple(dictionary.conventions),
         caller_classes=tuple(caller_classes),
@@ -111,7 +114,7 @@ def resolve_program(parsed: list[tuple[SpecFile, SpecSyntax]], diagnostics: Diag
             if c.enum_reason_codes and c.engine_id
         ),
         inputs=tuple((spec.path, spec.digest) for spec, _ in parsed),
-        **_wiring(sections, context),
+        **wiring,
     )
 
 

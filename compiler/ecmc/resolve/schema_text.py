@@ -211,10 +211,19 @@ def _member(
         optional = bool(noted["opt"]) or bool(_CONDITION.search(note))
         said = " (optional: it is present only under a condition)" if optional else ""
         _say(diagnostics, span, f"read as the field {name!r} with the note {note!r}{said}")
-        return Member(name, resolver.field(name, Text(name, span)), optional, (), span)
+        typed = resolver.field(name, Text(name, span))
+        return Member(name, typed, optional, (), span, _note_text(note))
     if _PROSE.fullmatch(piece) and not re.search(r"[<>{}\[\]]", piece):
         return "prose"
     return None
+
+
+def _note_text(note: str) -> str:
+    """The note without what sets it off: `(present when status=OK)`, `- the reason`."""
+    note = note.strip()
+    if note.startswith("(") and _closing(note, 0) == len(note) - 1:
+        return note[1:-1].strip()
+    return re.sub(r"^[\u2014\u2013:-]\s*", "", note)
 
 
 def _is_note(name: str, note: str, resolver: TypeResolver) -> bool:
