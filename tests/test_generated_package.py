@@ -35,9 +35,15 @@ def test_the_project_compiles_to_a_package() -> None:
     ]
 
 
+CATALOG_PART = "# --- the catalog: what the runtime reads"
+
+
 @pytest.mark.parametrize("path", sorted(GOLDEN))
 def test_golden_file(path: str, snapshot: SnapshotAssertion) -> None:
-    assert GOLDEN[path].decode("utf-8") == snapshot
+    # An engine module's catalog part is held by test_catalog_roundtrip (the lowered catalog
+    # is what the package gives the runtime); its golden text is the public surface.
+    text = GOLDEN[path].decode("utf-8")
+    assert text.partition(CATALOG_PART)[0] == snapshot
 
 
 def test_committed_package_is_what_build_writes() -> None:

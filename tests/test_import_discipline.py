@@ -42,7 +42,7 @@ def test_check_with_nothing_changed_does_not_parse() -> None:
 
 # --- the shape of the code, drawn from its imports ------------------------------------------
 
-PIPELINE = ("frontend", "resolve", "check", "emit", "write", "adopt", "commands")
+PIPELINE = ("frontend", "resolve", "lower", "check", "emit", "write", "adopt", "commands")
 """The compiler's stage packages in pipeline order: each may import only those before it."""
 
 

@@ -6,7 +6,9 @@ ctx = rt.context(caller="SELENE_OS", tenant_id="tenant-1")
 rt.invoke(ctx, "PH1D_CHAT_COMMIT_ROW", {...})
 """
 
-from ecm_runtime.catalog import AuditRule, CapabilitySpec
+from ecm_contract.catalog import AuditRule
+
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import StorageError
 from ecm_runtime.results import Written

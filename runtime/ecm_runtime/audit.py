@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ecm_contract import AuditColumn, Operation
+from ecm_contract.catalog import AuditEventType
 from pydantic import TypeAdapter, ValidationError
 
 from ecm_runtime.canonical import canonical_json
-from ecm_runtime.catalog import AuditEventType, CapabilitySpec
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.models import JsonLimits
 
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from ecm_contract import Role
+from ecm_contract.catalog import Lifecycle, Transition
 from sqlalchemy.engine import Connection
 
-from ecm_runtime.catalog import CapabilitySpec, Lifecycle, Transition
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.errors import ContractViolation, TransitionInvalid
 from ecm_runtime.refusals import Refusals
 
@@ -40,11 +41,7 @@ class Lifecycles:
     def step_of(self, spec: CapabilitySpec) -> tuple[Lifecycle, Transition]:
         """The transition a lifecycle capability runs, by the lifecycle's own mapping."""
         lifecycle = spec.lifecycle
-        step = (
-            next((t for t in lifecycle.transitions if t.capability_id == spec.id), None)
-            if lifecycle is not None
-            else None
-        )
+        step = lifecycle.step_of(spec.id) if lifecycle is not None else None
         if lifecycle is None or step is None:
             self.refusals.refuse(
                 spec,

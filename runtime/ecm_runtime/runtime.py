@@ -18,6 +18,7 @@ from typing import Any
 import pydantic
 import sqlalchemy as sa
 from ecm_contract import Operation, Role
+from ecm_contract.catalog import AuditEventType, EngineContract
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -25,7 +26,7 @@ from ecm_runtime.admission import Admission
 from ecm_runtime.audit import EventTypes
 from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.budgets import Budgets
-from ecm_runtime.catalog import AuditEventType, CapabilitySpec
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import CallerRefused, ContractViolation, StorageError, UnknownCapability
 from ecm_runtime.eventlog import EventLog
@@ -67,19 +68,14 @@ class Runtime:
     ) -> None:
         self.engine = engine
         self.package = package
-        name = package.__name__
-        catalog = importlib.import_module(f"{name}.catalog")
-        tables = importlib.import_module(f"{name}.tables")
-        engines = importlib.import_module(f"{name}.engines")
-        self.metadata: sa.MetaData = tables.metadata
-        self.capabilities: dict[str, CapabilitySpec] = {c.id: c for c in catalog.CATALOG}
-        modules = [importlib.import_module(m) for m in engines.MODULES.values()]
+        self.metadata, capabilities, contracts = _load(package.__name__)
+        self.capabilities: dict[str, CapabilitySpec] = {c.id: c for c in capabilities}
         self.refusals = Refusals(
-            {module.ENGINE_ID: module.REASON_CODE_ROLES for module in modules},
+            {e.engine_id: e.role_codes() for e in contracts},
             _declared_codes(self.capabilities.values()),
         )
         self.event_types: tuple[AuditEventType, ...] = tuple(
-            event_type for module in modules for event_type in module.AUDIT_EVENT_TYPES
+            event_type for e in contracts for event_type in e.event_types
         )
         self.clock = clock
         self.admission = Admission(self.capabilities, self.refusals)
@@ -246,6 +242,17 @@ def _register_zero_setup(
     for provider_class in ZERO_SETUP:
         if provider_class.tool_name in tool_names:
             tools.register(provider_class.tool_name, provider_class(clock))
+
+
+def _load(
+    package: str,
+) -> tuple[sa.MetaData, tuple[CapabilitySpec, ...], list[EngineContract]]:
+    """A generated package's tables, capabilities and engine contracts."""
+    catalog = importlib.import_module(f"{package}.catalog")
+    tables = importlib.import_module(f"{package}.tables")
+    engines = importlib.import_module(f"{package}.engines")
+    contracts = [importlib.import_module(m).ENGINE for m in engines.MODULES.values()]
+    return tables.metadata, tuple(catalog.CATALOG), contracts
 
 
 def _declared_codes(specs: Iterable[CapabilitySpec]) -> dict[str, frozenset[str]]:

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ecm_contract import CONTEXT_FIELDS, IDEMPOTENCY_FIELD, REASON_FIELD, AuditColumn
+from ecm_contract.catalog import AuditEventType
 
 from ecm_runtime.admission import Admission
-from ecm_runtime.catalog import AuditEventType, CapabilitySpec
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from ecm_contract import CLOCK_FIELD, REASON_FIELD, TOOL_REQUEST_OMITS, Role
 from ecm_contract import AuditColumn as A
+from ecm_contract.catalog import ToolPath
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
@@ -26,7 +27,7 @@ from ecm_runtime.admission import unstorable
 from ecm_runtime.blocking import blocked
 from ecm_runtime.budgets import Budgets
 from ecm_runtime.canonical import digest
-from ecm_runtime.catalog import CapabilitySpec, ToolPath
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, StorageError
 from ecm_runtime.facts import facts

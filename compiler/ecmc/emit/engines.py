@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ecm_contract import TOOL_REQUEST_OMITS, Operation
+from ecm_contract.catalog import Capability as CatalogEntry
+from ecm_contract.catalog import EngineContract
 
-from ecmc.emit.catalog_parts import event_types_view, lifecycle_view, tool_path_view
+from ecmc.emit.contract_literal import contract_literal, stated
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import (
     INDENT,
@@ -16,9 +18,6 @@ from ecmc.emit.layout import (
     Expr,
     Group,
     call,
-    dict_of,
-    flat,
-    literal,
     prefixed,
     render,
     tuple_of,
@@ -28,52 +27,59 @@ from ecmc.emit.models import Annotator
 from ecmc.emit.names import PythonIdentifier, capability_prefix, pascal, snake
 from ecmc.emit.package_names import PackageNames
 from ecmc.emit.wrappers import WRAPPED, handler_wrapper, storage_wrapper
-from ecmc.ir import Capability, CapabilityBinding, Engine, Program, Record, TypeRef
-from ecmc.resolve.shapes import map_key_fields, output_row
-from ecmc.typeref import (
-    InlineRecordRef,
-    RecordRef,
-    ResultRef,
-    ScalarRef,
-    TupleRef,
-    UnionRef,
-    UnitRef,
-)
+from ecmc.ir import Capability, Engine, Lifecycle, Program, Record, TypeRef
+from ecmc.resolve.shapes import output_row
+from ecmc.typeref import InlineRecordRef, RecordRef, ResultRef, TupleRef, UnitRef
 
 
 def engine_view(
-    program: Program, engine: Engine, names: PackageNames, package: str
+    program: Program,
+    engine: Engine,
+    lowered: tuple[EngineContract, Mapping[str, CatalogEntry]],
+    names: PackageNames,
+    package: str,
 ) -> dict[str, object]:
-    return _EngineModule(program, engine, names, package).view()
+    return _EngineModule(program, engine, lowered, names, package).view()
 
 
 class _EngineModule:
     """One engine module being emitted: its catalog entries, wrappers and tool methods."""
 
-    def __init__(self, program: Program, engine: Engine, names: PackageNames, package: str):
+    def __init__(
+        self,
+        program: Program,
+        engine: Engine,
+        lowered: tuple[EngineContract, Mapping[str, CatalogEntry]],
+        names: PackageNames,
+        package: str,
+    ):
         self.program, self.engine, self.names, self.package = program, engine, names, package
+        self.contract, self.entries = lowered
         self.imports = imports = Imports(package, future=True)
         self.annotator = Annotator(names, imports, in_records=False)
         if engine.engine_id in {engine_id for engine_id, _ in program.enum_reason_codes}:
             self.annotator.reason_enum = "ReasonCode"
         self.prefix = capability_prefix([c.id for c in engine.capabilities])
-        self.roles = [r for r in program.reason_code_roles if r.engine_id == engine.engine_id]
         self.bindings = {b.capability_id: b for b in program.bindings}
-        self.scopes = {t.name: t.scope for t in program.tables}
         wiring_codes = program.wiring_reason_codes
         self.own_codes = [
             *engine.reason_codes,
             *(rc for engine_id, rc in wiring_codes if engine_id == engine.engine_id),
         ]
-        self.declared = [rc.code for rc in self.own_codes]
-        self.lifecycles = [lc for lc in program.lifecycles if lc.engine_id == engine.engine_id]
-        self.lifecycle_constants = {
-            lc.ledger or "": PythonIdentifier(f"{snake(lc.name).upper()}_LIFECYCLE")
-            for lc in self.lifecycles
+        # Catalog values stated once and named: the codes most capabilities carry (the
+        # engine's own and its roles'), its tool path and its lifecycles.
+        role_codes = [code for _, code in self.contract.roles]
+        self.shared_codes = tuple(dict.fromkeys([*self.contract.reason_codes, *role_codes]))
+        self.named: dict[object, str] = {
+            lc: f"{snake(lc.name).upper()}_LIFECYCLE" for lc in self.contract.lifecycles
         }
-        # The codes most capabilities carry: the engine's own and its roles', stated once.
-        self.shared_codes = tuple(dict.fromkeys([*self.declared, *(r.code for r in self.roles)]))
-        self.uses_shared_codes = False
+        if self.contract.tool_path is not None:
+            self.named[self.contract.tool_path] = "TOOL_PATH"
+        self.uses_shared_codes = any(
+            e.reason_codes == self.shared_codes for e in self.entries.values()
+        )
+        if self.uses_shared_codes:
+            self.named[self.shared_codes] = "REASON_CODES"
         self.capabilities: list[dict[str, str]] = []
         self.wrappers: list[dict[str, str]] = []
         self.tools: list[str] = []
@@ -82,9 +88,7 @@ class _EngineModule:
     def view(self) -> dict[str, object]:
         for cap in self.engine.capabilities:
             self.capability(cap)
-        engine, imports, program = self.engine, self.imports, self.program
-        tool_path = next((p for p in program.tool_paths if p.engine_id == engine.engine_id), None)
-        capability_spec = imports.name("ecm_runtime.catalog", "CapabilitySpec")
+        engine, imports = self.engine, self.imports
         return {
             "package": self.package,
             "engine_id": pyrepr(engine.engine_id),
@@ -98,40 +102,58 @@ class _EngineModule:
                 }
                 for rc in self.own_codes
             ],
-            "roles": render(
-                prefixed(
-                    "REASON_CODE_ROLES: dict[str, str] = ",
-                    dict_of([(pyrepr(r.role), pyrepr(r.code)) for r in self.roles]),
-                )
-            ),
             "models": self.annotator.models,
-            "lifecycles": [
-                lifecycle_view(lc, self.lifecycle_constants[lc.ledger or ""], imports)
-                for lc in self.lifecycles
-            ],
-            "capabilities": self.capabilities,
-            "wrappers": self.wrappers,
-            "tool_path": tool_path_view(tool_path, imports) if tool_path else None,
-            "event_types": event_types_view(program, engine, imports),
-            "reason_code_tuple": render(
-                prefixed("REASON_CODES: tuple[str, ...] = ", literal(self.shared_codes))
-            )
-            if self.uses_shared_codes
-            else "",
             "tools": self.tools,
             "tool_protocol": f"{imports.module('typing', 't')}.Protocol" if self.tools else "",
             "handlers": self.handlers,
             "handler_protocol": f"{imports.module('typing', 't')}.Protocol"
             if self.handlers
             else "",
+            "enum": imports.module("enum", "enum") if self.own_codes else "",
+            "imports": imports,
+            **self.catalog_view(),
+        }
+
+    def catalog_view(self) -> dict[str, object]:
+        """The module's catalog part: shared codes, tool path, lifecycles, specs, ENGINE."""
+        imports = self.imports
+        capability_spec = imports.name("ecm_runtime.catalog", "CapabilitySpec")
+        return {
             "catalog": render(
                 prefixed(
                     f"CAPABILITIES: tuple[{capability_spec}, ...] = ",
                     tuple_of(*(c["constant"] for c in self.capabilities)),
                 )
             ),
-            "enum": imports.module("enum", "enum") if self.own_codes else "",
-            "imports": imports,
+            "lifecycles": [
+                {
+                    "source": source_line(lc.span),
+                    "code": render(
+                        prefixed(f"{self.named[lowered]} = ", contract_literal(lowered, imports))
+                    ),
+                }
+                for lc, lowered in zip(self.lifecycles(), self.contract.lifecycles, strict=True)
+            ],
+            "capabilities": self.capabilities,
+            "wrappers": self.wrappers,
+            "tool_path": render(
+                prefixed("TOOL_PATH = ", contract_literal(self.contract.tool_path, imports))
+            )
+            if self.contract.tool_path
+            else None,
+            "engine": render(
+                prefixed(
+                    "ENGINE = ",
+                    contract_literal(self.contract, imports, self.named),
+                )
+            ),
+            "reason_code_tuple": render(
+                prefixed(
+                    "REASON_CODES: tuple[str, ...] = ", contract_literal(self.shared_codes, imports)
+                )
+            )
+            if self.uses_shared_codes
+            else "",
         }
 
     def doc(self) -> str:
@@ -148,30 +170,34 @@ class _EngineModule:
             ]
         )
 
+    def lifecycles(self) -> list[Lifecycle]:
+        return [lc for lc in self.program.lifecycles if lc.engine_id == self.engine.engine_id]
+
     def capability(self, cap: Capability) -> None:
-        """The capability's catalog entry, and its wrapper or tool method when it has one."""
+        """The capability's catalog entry with its models, and its wrapper or tool method."""
+        entry = self.entries[cap.id]
         stem = cap.id[len(self.prefix) :] if self.prefix else cap.id
-        source = source_line(cap.span)
-        binding = self.bindings.get(cap.id)
-        operation = binding.operation if binding else Operation.HANDLER
+        source = entry.source
         returns = None
-        if operation is Operation.HANDLER:
+        if entry.operation is Operation.HANDLER:
             input_model = _input_model(cap, stem, self.annotator, source)
             output_type = cap.output.type if cap.output else UnitRef(cap.span)
             returns = self.annotator.annotation(output_type, stem, "output", source)
             output_model = returns if _is_model(output_type, self.names.records) else "None"
         else:
             input_model, output_model = _io_models(cap, stem, self.annotator, source)
-        arguments = self.spec_arguments(cap, binding, input_model, output_model, source)
+        models: list[tuple[str, Expr | str]] = [("input_model", input_model)]
+        if output_model != "None":
+            models.append(("output_model", output_model))
         if returns is not None:
-            arguments += [("returns", returns), ("method", pyrepr(snake(stem)))]
+            models += [("returns", returns), ("method", pyrepr(snake(stem)))]
         request_model = None
-        if binding is not None and binding.operation is Operation.TOOL_QUERY:
+        if entry.operation is Operation.TOOL_QUERY:
             request_model = _request_model(cap, stem, self.annotator, source)
-            arguments.append(("request_model", request_model))
-        stated = [(k, v) for k, v in arguments if k in _REQUIRED or _flat(v) not in _DEFAULTS]
+            models.append(("request_model", request_model))
+        arguments = [*stated(entry, self.imports, self.named), *models]
         constructor = self.imports.name("ecm_runtime.catalog", "CapabilitySpec")
-        spec = call(constructor, *(prefixed(f"{k}=", v) for k, v in stated))
+        spec = call(constructor, *(prefixed(f"{k}=", v) for k, v in arguments))
         constant = PythonIdentifier(f"{snake(stem).upper()}_SPEC")
         self.capabilities.append(
             {
@@ -183,26 +209,25 @@ class _EngineModule:
         if returns is not None:
             self.handler(cap, stem, constant, input_model, returns, source)
             return
-        assert binding is not None
-        if binding.operation is Operation.TOOL_QUERY and binding.tool_name:
+        if entry.operation is Operation.TOOL_QUERY and entry.tool_name:
             method = Group(
-                f"def {snake(binding.tool_name)}",
+                f"def {snake(entry.tool_name)}",
                 "(",
                 (Atom("self"), Atom(f"request: {request_model}")),
                 ")",
             )
             self.tools.append(render(method, INDENT, f" -> {output_model}: ..."))
-        if binding.operation in WRAPPED:
+        if entry.operation in WRAPPED:
             self.wrappers.append(
                 storage_wrapper(
                     cap,
                     stem,
-                    binding.operation,
+                    entry.operation,
                     constant,
                     (input_model, output_model),
                     source,
                     self.imports,
-                    self.scopes.get(binding.table or ""),
+                    entry.scope,
                 )
             )
 
@@ -221,93 +246,6 @@ class _EngineModule:
         self.wrappers.append(
             handler_wrapper(cap, stem, constant, (input_model, returns), source, self.imports)
         )
-
-    def spec_arguments(
-        self,
-        cap: Capability,
-        binding: CapabilityBinding | None,
-        input_model: str,
-        output_model: str,
-        source: str,
-    ) -> list[tuple[str, Expr | str]]:
-        """Every CapabilitySpec argument, in field order; defaults are dropped by the caller."""
-        codes = tuple(
-            dict.fromkeys([*(cap.reason_codes or self.declared), *(r.code for r in self.roles)])
-        )
-        shared = codes == self.shared_codes
-        self.uses_shared_codes = self.uses_shared_codes or shared
-        operation = binding.operation if binding else Operation.HANDLER
-        lifecycle = "None"
-        if binding is not None and operation is Operation.TRANSITION:
-            lifecycle = self.lifecycle_constants.get(binding.table or "", "None")
-        output_type = cap.output.type if cap.output else None
-        return [
-            ("id", pyrepr(cap.id)),
-            ("engine_id", "ENGINE_ID"),
-            ("name", pyrepr(cap.name or cap.id)),
-            ("allowed_callers", pyrepr(cap.allowed_callers or "")),
-            ("callers", literal(cap.callers)),
-            ("side_effects", pyrepr(str(cap.side_effects.kind) if cap.side_effects else "")),
-            ("effects", literal(cap.side_effects.effects if cap.side_effects else ())),
-            ("input_model", input_model),
-            ("output_model", output_model),
-            ("output", pyrepr(cap.output.text if cap.output else "")),
-            ("reason_codes", "REASON_CODES" if shared else literal(codes)),
-            ("audit", self.audit_rules(cap)),
-            ("operation", pyrepr(str(operation) if operation else None)),
-            ("table", pyrepr(binding.table if binding else None)),
-            ("lookup", literal(binding.lookup if binding else ())),
-            ("order_by", literal(binding.order_by if binding else ())),
-            ("fill", literal(binding.fill if binding else ())),
-            ("event_type", pyrepr(binding.event_type if binding else None)),
-            ("audit_payload", literal(binding.payload if binding else ())),
-            ("success_reason_code", pyrepr(binding.reason_code if binding else None)),
-            ("engine_column", pyrepr(binding.engine_column if binding else None)),
-            ("cursor", literal(binding.cursor if binding else ())),
-            ("limit", pyrepr(binding.limit if binding else None)),
-            ("map_key", literal(map_key_fields(output_type, self.names.records))),
-            ("tool_name", pyrepr(binding.tool_name if binding else None)),
-            ("tool_path", "TOOL_PATH" if operation is Operation.TOOL_QUERY else "None"),
-            ("lifecycle", lifecycle),
-            ("source", pyrepr(source)),
-            ("extras", literal(cap.extras)),
-            ("severity", pyrepr(binding.severity if binding else None)),
-            ("scope", pyrepr(self.scope_of(binding))),
-            ("variant_by", pyrepr(variant_field(cap))),
-        ]
-
-    def scope_of(self, binding: CapabilityBinding | None) -> str | None:
-        scope = self.scopes.get(binding.table or "") if binding else None
-        return str(scope) if scope else None
-
-    def audit_rules(self, cap: Capability) -> Expr:
-        if not cap.audit:
-            return Atom("()")
-        rule = self.imports.name("ecm_runtime.catalog", "AuditRule")
-        return tuple_of(
-            *(
-                call(rule, pyrepr(req.mode), literal(tuple(k.name for k in req.keys)))
-                for req in cap.audit
-            )
-        )
-
-
-def variant_field(cap: Capability) -> str | None:
-    """The input field whose value names the variant of a union output an answer must be:
-    the one enum field whose labels hold every variant's label."""
-    output = cap.output.type if cap.output else None
-    if isinstance(output, ResultRef):
-        output = output.ok
-    if not isinstance(output, UnionRef):
-        return None
-    naming = [
-        m.name
-        for m in cap.input_fields
-        if isinstance(m.type, ScalarRef)
-        and m.type.scalar.base == "enum"
-        and set(output.labels) <= set(m.type.scalar.labels)
-    ]
-    return naming[0] if len(naming) == 1 else None
 
 
 def _is_model(ref: TypeRef, records: Mapping[str, Record]) -> bool:
@@ -357,24 +295,3 @@ def _io_models(
         return input_model, annotator.annotation(row, stem, "", source)
     doc = f"Output of {cap.id}: {title}."
     return input_model, annotator.model(pascal(stem, "output"), doc, row.members, source).name
-
-
-# CapabilitySpec fields without a default; every other field is stated only when it differs.
-_REQUIRED = frozenset(
-    {
-        "id",
-        "engine_id",
-        "name",
-        "allowed_callers",
-        "callers",
-        "side_effects",
-        "input_model",
-        "reason_codes",
-        "source",
-    }
-)
-_DEFAULTS = frozenset({"None", "()", '""'})
-
-
-def _flat(value: Expr | str) -> str:
-    return value if isinstance(value, str) else flat(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ecm_contract.catalog import CONTRACT_VERSION
+
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import dict_of, prefixed, render, tuple_of
 from ecmc.emit.literals import pyrepr
@@ -42,6 +44,7 @@ def package_view(program: Program, names: PackageNames, package: str) -> dict[st
         ),
         "imports": catalog_imports(package, [str(e["module"]) for e in engines]),
         "capability_count": sum(len(e.capabilities) for e in program.engines),
+        "contract_version": CONTRACT_VERSION,
     }
 
 

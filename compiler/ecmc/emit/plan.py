@@ -13,6 +13,7 @@ from functools import cache
 
 import jinja2
 from blake3 import blake3
+from ecm_contract.catalog import Catalog
 
 from ecmc.emit.engines import engine_view
 from ecmc.emit.literals import FILTERS, GENERATED_NOTE
@@ -22,6 +23,7 @@ from ecmc.emit.package_names import PackageNames
 from ecmc.emit.records import records_view
 from ecmc.emit.tables import tables_view
 from ecmc.ir import Engine, Program
+from ecmc.lower.catalog import lower
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ def plan(program: Program, package: str, generator: str) -> list[PlannedFile]:
 
     everything = fingerprint(*sorted(digests.values()))
     names = PackageNames(program)
+    # Lowered once, when the first engine module renders (a check that renders none never).
+    lowered = cache(lambda: lower(program))
 
     def whole_package() -> object:
         return package_view(program, names, package_name)
@@ -99,13 +103,23 @@ def plan(program: Program, package: str, generator: str) -> list[PlannedFile]:
             PlannedFile(
                 f"{package_name}/engines/{module}.py",
                 fingerprint(digests.get(engine.source, ""), *companions),
-                _bind_engine(program, engine, names, package_name),
+                _bind_engine(program, engine, lowered, names, package_name),
             )
         )
     return sorted(files, key=lambda f: f.path)
 
 
 def _bind_engine(
-    program: Program, engine: Engine, names: PackageNames, package: str
+    program: Program,
+    engine: Engine,
+    lowered: Callable[[], Catalog],
+    names: PackageNames,
+    package: str,
 ) -> Callable[[], str]:
-    return lambda: _render("engine.py.j2", view=engine_view(program, engine, names, package))
+    def view() -> dict[str, object]:
+        catalog = lowered()
+        contract = next(e for e in catalog.engines if e.engine_id == engine.engine_id)
+        entries = {c.id: c for c in catalog.capabilities if c.engine_id == engine.engine_id}
+        return engine_view(program, engine, (contract, entries), names, package)
+
+    return lambda: _render("engine.py.j2", view=view())

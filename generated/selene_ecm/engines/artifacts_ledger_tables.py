@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec
+from ecm_contract import Effect, Operation, Role, Scope, SideEffects
+from ecm_contract.catalog import AuditEventType, AuditMode, AuditRule, EngineContract, Severity
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -63,133 +65,6 @@ class ReadToolCacheRowInput(SpecModel):
     locale: _f.Locale
 
 
-REASON_CODE_ROLES: dict[str, str] = {
-    "append_only_violation": "ART_APPEND_ONLY_VIOLATION",
-    "contract_validation": "ART_CONTRACT_VALIDATION_FAILED",
-    "idempotency_replay": "ART_IDEMPOTENCY_REPLAY",
-    "scope_violation": "ART_SCOPE_VIOLATION",
-    "caller_refused": "ART_SCOPE_VIOLATION",
-}
-
-AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
-    AuditEventType(
-        name="ARTIFACT_APPENDED",
-        engine_id=ENGINE_ID,
-        payload_keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
-        severity="INFO",
-    ),
-    AuditEventType(
-        name="TOOL_CACHE_WRITTEN",
-        engine_id=ENGINE_ID,
-        payload_keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
-        severity="INFO",
-    ),
-)
-
-REASON_CODES: tuple[str, ...] = (
-    "ART_APPEND_ONLY_VIOLATION",
-    "ART_IDEMPOTENCY_REPLAY",
-    "ART_SCOPE_VIOLATION",
-    "ART_CONTRACT_VALIDATION_FAILED",
-    "ART_OK_APPEND",
-    "ART_OK_UPSERT",
-)
-
-# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12
-APPEND_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
-    id="ART_APPEND_ARTIFACT_LEDGER_ROW",
-    engine_id=ENGINE_ID,
-    name="Append artifact ledger row",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.ArtifactLedgerRowInput,
-    output="Result<artifact_ledger_event_id, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ("event_type", "reason_code", "tenant_id", "idempotency_key")),),
-    operation="append",
-    table="artifacts_ledger",
-    fill=(("created_at", "now"),),
-    event_type="ARTIFACT_APPENDED",
-    success_reason_code="ART_OK_APPEND",
-    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19
-READ_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
-    id="ART_READ_ARTIFACT_LEDGER_ROW",
-    engine_id=ENGINE_ID,
-    name="Read artifact ledger row by scope/type/version",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadArtifactLedgerRowInput,
-    output_model=_r.ArtifactLedgerRow,
-    output="Option<ArtifactLedgerRow>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("replay_only", ()),),
-    operation="read_one",
-    table="artifacts_ledger",
-    lookup=("scope_type", "scope_id", "artifact_type", "artifact_version"),
-    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19",
-    scope="TENANT",
-)
-
-# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
-UPSERT_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
-    id="ART_UPSERT_TOOL_CACHE_ROW",
-    engine_id=ENGINE_ID,
-    name="Upsert deterministic tool cache row",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.ToolCacheRowInput,
-    output="Result<tool_cache_row_id, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ("event_type", "reason_code", "tenant_id", "idempotency_key")),),
-    operation="upsert",
-    table="tool_cache",
-    lookup=("tool_name", "query_hash", "locale"),
-    fill=(("created_at", "now"),),
-    event_type="TOOL_CACHE_WRITTEN",
-    success_reason_code="ART_OK_UPSERT",
-    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
-READ_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
-    id="ART_READ_TOOL_CACHE_ROW",
-    engine_id=ENGINE_ID,
-    name="Read tool cache row by deterministic key",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadToolCacheRowInput,
-    output_model=_r.ToolCacheRow,
-    output="Option<ToolCacheRow>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("replay_only", ()),),
-    operation="read_one",
-    table="tool_cache",
-    lookup=("tool_name", "query_hash", "locale"),
-    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33",
-    scope="TENANT",
-)
-
-CAPABILITIES: tuple[CapabilitySpec, ...] = (
-    APPEND_ARTIFACT_LEDGER_ROW_SPEC,
-    READ_ARTIFACT_LEDGER_ROW_SPEC,
-    UPSERT_TOOL_CACHE_ROW_SPEC,
-    READ_TOOL_CACHE_ROW_SPEC,
-)
-
-
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12
 def append_artifact_ledger_row(ctx: CallContext, payload: _r.ArtifactLedgerRowInput) -> Written:
     """Append artifact ledger row (ART_APPEND_ARTIFACT_LEDGER_ROW).
@@ -223,3 +98,145 @@ def read_tool_cache_row(ctx: CallContext, payload: ReadToolCacheRowInput) -> _r.
 
     Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_one(READ_TOOL_CACHE_ROW_SPEC, payload, _r.ToolCacheRow)
+
+
+# --- the catalog: what the runtime reads --------------------------------------------------
+
+REASON_CODES: tuple[str, ...] = (
+    "ART_APPEND_ONLY_VIOLATION",
+    "ART_IDEMPOTENCY_REPLAY",
+    "ART_SCOPE_VIOLATION",
+    "ART_CONTRACT_VALIDATION_FAILED",
+    "ART_OK_APPEND",
+    "ART_OK_UPSERT",
+)
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12
+APPEND_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
+    id="ART_APPEND_ARTIFACT_LEDGER_ROW",
+    engine_id="ARTIFACTS_LEDGER_TABLES",
+    name="Append artifact ledger row",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:12",
+    effects=(Effect.DB_WRITE,),
+    output="Result<artifact_ledger_event_id, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
+        ),
+    ),
+    operation=Operation.APPEND,
+    table="artifacts_ledger",
+    fill=(("created_at", "now"),),
+    event_type="ARTIFACT_APPENDED",
+    success_reason_code="ART_OK_APPEND",
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.ArtifactLedgerRowInput,
+)
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19
+READ_ARTIFACT_LEDGER_ROW_SPEC = CapabilitySpec(
+    id="ART_READ_ARTIFACT_LEDGER_ROW",
+    engine_id="ARTIFACTS_LEDGER_TABLES",
+    name="Read artifact ledger row by scope/type/version",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:19",
+    output="Option<ArtifactLedgerRow>",
+    audit=(AuditRule(mode=AuditMode.REPLAY_ONLY),),
+    operation=Operation.READ_ONE,
+    table="artifacts_ledger",
+    lookup=("scope_type", "scope_id", "artifact_type", "artifact_version"),
+    scope=Scope.TENANT,
+    input_model=ReadArtifactLedgerRowInput,
+    output_model=_r.ArtifactLedgerRow,
+)
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
+UPSERT_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
+    id="ART_UPSERT_TOOL_CACHE_ROW",
+    engine_id="ARTIFACTS_LEDGER_TABLES",
+    name="Upsert deterministic tool cache row",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26",
+    effects=(Effect.DB_WRITE,),
+    output="Result<tool_cache_row_id, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
+        ),
+    ),
+    operation=Operation.UPSERT,
+    table="tool_cache",
+    lookup=("tool_name", "query_hash", "locale"),
+    fill=(("created_at", "now"),),
+    event_type="TOOL_CACHE_WRITTEN",
+    success_reason_code="ART_OK_UPSERT",
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.ToolCacheRowInput,
+)
+
+# source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33
+READ_TOOL_CACHE_ROW_SPEC = CapabilitySpec(
+    id="ART_READ_TOOL_CACHE_ROW",
+    engine_id="ARTIFACTS_LEDGER_TABLES",
+    name="Read tool cache row by deterministic key",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/ARTIFACTS_LEDGER_TABLES.md:33",
+    output="Option<ToolCacheRow>",
+    audit=(AuditRule(mode=AuditMode.REPLAY_ONLY),),
+    operation=Operation.READ_ONE,
+    table="tool_cache",
+    lookup=("tool_name", "query_hash", "locale"),
+    scope=Scope.TENANT,
+    input_model=ReadToolCacheRowInput,
+    output_model=_r.ToolCacheRow,
+)
+
+CAPABILITIES: tuple[CapabilitySpec, ...] = (
+    APPEND_ARTIFACT_LEDGER_ROW_SPEC,
+    READ_ARTIFACT_LEDGER_ROW_SPEC,
+    UPSERT_TOOL_CACHE_ROW_SPEC,
+    READ_TOOL_CACHE_ROW_SPEC,
+)
+
+ENGINE = EngineContract(
+    engine_id="ARTIFACTS_LEDGER_TABLES",
+    reason_codes=REASON_CODES,
+    roles=(
+        (Role.APPEND_ONLY_VIOLATION, "ART_APPEND_ONLY_VIOLATION"),
+        (Role.CONTRACT_VALIDATION, "ART_CONTRACT_VALIDATION_FAILED"),
+        (Role.IDEMPOTENCY_REPLAY, "ART_IDEMPOTENCY_REPLAY"),
+        (Role.SCOPE_VIOLATION, "ART_SCOPE_VIOLATION"),
+        (Role.CALLER_REFUSED, "ART_SCOPE_VIOLATION"),
+    ),
+    event_types=(
+        AuditEventType(
+            name="ARTIFACT_APPENDED",
+            engine_id="ARTIFACTS_LEDGER_TABLES",
+            payload_keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
+            severity=Severity.INFO,
+        ),
+        AuditEventType(
+            name="TOOL_CACHE_WRITTEN",
+            engine_id="ARTIFACTS_LEDGER_TABLES",
+            payload_keys=("event_type", "reason_code", "tenant_id", "idempotency_key"),
+            severity=Severity.INFO,
+        ),
+    ),
+)

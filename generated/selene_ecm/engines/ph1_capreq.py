@@ -29,7 +29,17 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec, Lifecycle, Transition
+from ecm_contract import Effect, Operation, Role, Scope, SideEffects
+from ecm_contract.catalog import (
+    AuditEventType,
+    AuditMode,
+    AuditRule,
+    EngineContract,
+    Lifecycle,
+    Severity,
+    Transition,
+)
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -80,343 +90,6 @@ class ReadCurrentRowInput(SpecModel):
 class RebuildCurrentRowsInput(SpecModel):
     """Input of PH1CAPREQ_REBUILD_CURRENT_ROWS: Rebuild CAPREQ current projection from
     append-only ledger."""
-
-
-REASON_CODE_ROLES: dict[str, str] = {
-    "contract_validation": "J_CONTRACT_VALIDATION_FAILED",
-    "transition_invalid": "J_CONTRACT_VALIDATION_FAILED",
-    "append_only_violation": "J_APPEND_ONLY_VIOLATION",
-    "idempotency_replay": "J_IDEMPOTENCY_REPLAY",
-    "scope_violation": "J_TENANT_SCOPE_VIOLATION",
-    "caller_refused": "J_TENANT_SCOPE_VIOLATION",
-}
-
-AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
-    AuditEventType(name="STATE_TRANSITION", engine_id=ENGINE_ID, payload_keys=(), severity="INFO"),
-)
-
-REASON_CODES: tuple[str, ...] = (
-    "CAPREQ_OK_CREATE_DRAFT",
-    "CAPREQ_OK_SUBMIT_FOR_APPROVAL",
-    "CAPREQ_OK_APPROVE",
-    "CAPREQ_OK_REJECT",
-    "CAPREQ_OK_FULFILL",
-    "CAPREQ_OK_CANCEL",
-    "J_CONTRACT_VALIDATION_FAILED",
-    "J_APPEND_ONLY_VIOLATION",
-    "J_IDEMPOTENCY_REPLAY",
-    "J_TENANT_SCOPE_VIOLATION",
-)
-
-# source: specs/wiring/PH1_CAPREQ.md:75
-CAPREQ_LIFECYCLE = Lifecycle(
-    name="capreq",
-    ledger="capreq_ledger",
-    current="capreq_current",
-    state_column="status",
-    action_column="action",
-    states=("DRAFT", "PENDING_APPROVAL", "APPROVED", "REJECTED", "FULFILLED", "CANCELED"),
-    final_states=("CANCELED", "FULFILLED", "REJECTED"),
-    transitions=(
-        Transition(
-            action="CREATE_DRAFT",
-            from_states=(),
-            to_state="DRAFT",
-            reason_code="CAPREQ_OK_CREATE_DRAFT",
-            capability_id="PH1CAPREQ_CREATE_DRAFT_EXECUTE",
-        ),
-        Transition(
-            action="SUBMIT_FOR_APPROVAL",
-            from_states=("DRAFT",),
-            to_state="PENDING_APPROVAL",
-            reason_code="CAPREQ_OK_SUBMIT_FOR_APPROVAL",
-            capability_id="PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE",
-        ),
-        Transition(
-            action="APPROVE",
-            from_states=("PENDING_APPROVAL",),
-            to_state="APPROVED",
-            reason_code="CAPREQ_OK_APPROVE",
-            capability_id="PH1CAPREQ_APPROVE_EXECUTE",
-        ),
-        Transition(
-            action="REJECT",
-            from_states=("PENDING_APPROVAL",),
-            to_state="REJECTED",
-            reason_code="CAPREQ_OK_REJECT",
-            capability_id="PH1CAPREQ_REJECT_EXECUTE",
-        ),
-        Transition(
-            action="FULFILL",
-            from_states=("APPROVED",),
-            to_state="FULFILLED",
-            reason_code="CAPREQ_OK_FULFILL",
-            capability_id="PH1CAPREQ_FULFILL_EXECUTE",
-        ),
-        Transition(
-            action="CANCEL",
-            from_states=("DRAFT", "PENDING_APPROVAL", "APPROVED"),
-            to_state="CANCELED",
-            reason_code="CAPREQ_OK_CANCEL",
-            capability_id="PH1CAPREQ_CANCEL_REVOKE_EXECUTE",
-        ),
-    ),
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:14
-CREATE_DRAFT_EXECUTE_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_CREATE_DRAFT_EXECUTE",
-    engine_id=ENGINE_ID,
-    name="Execute create-draft lifecycle action",
-    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
-    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.Ph1CapreqRequestCreateDraftV1,
-    output_model=_r.Ph1CapreqResponse,
-    output="Result<Ph1CapreqResponse, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ()),),
-    operation="transition",
-    table="capreq_ledger",
-    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
-    event_type="STATE_TRANSITION",
-    lifecycle=CAPREQ_LIFECYCLE,
-    source="specs/ecm/PH1_CAPREQ.md:14",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:21
-SUBMIT_FOR_APPROVAL_EXECUTE_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE",
-    engine_id=ENGINE_ID,
-    name="Execute submit-for-approval lifecycle action",
-    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
-    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.Ph1CapreqRequestSubmitForApprovalCommitV1,
-    output_model=_r.Ph1CapreqResponse,
-    output="Result<Ph1CapreqResponse, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ()),),
-    operation="transition",
-    table="capreq_ledger",
-    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
-    event_type="STATE_TRANSITION",
-    lifecycle=CAPREQ_LIFECYCLE,
-    source="specs/ecm/PH1_CAPREQ.md:21",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:28
-APPROVE_EXECUTE_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_APPROVE_EXECUTE",
-    engine_id=ENGINE_ID,
-    name="Execute approve lifecycle action",
-    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
-    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.Ph1CapreqRequestApproveCommitV1,
-    output_model=_r.Ph1CapreqResponse,
-    output="Result<Ph1CapreqResponse, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ()),),
-    operation="transition",
-    table="capreq_ledger",
-    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
-    event_type="STATE_TRANSITION",
-    lifecycle=CAPREQ_LIFECYCLE,
-    source="specs/ecm/PH1_CAPREQ.md:28",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:35
-REJECT_EXECUTE_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_REJECT_EXECUTE",
-    engine_id=ENGINE_ID,
-    name="Execute reject lifecycle action",
-    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
-    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.Ph1CapreqRequestRejectCommitV1,
-    output_model=_r.Ph1CapreqResponse,
-    output="Result<Ph1CapreqResponse, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ()),),
-    operation="transition",
-    table="capreq_ledger",
-    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
-    event_type="STATE_TRANSITION",
-    lifecycle=CAPREQ_LIFECYCLE,
-    source="specs/ecm/PH1_CAPREQ.md:35",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:42
-FULFILL_EXECUTE_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_FULFILL_EXECUTE",
-    engine_id=ENGINE_ID,
-    name="Execute fulfill lifecycle action",
-    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
-    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.Ph1CapreqRequestFulfillCommitV1,
-    output_model=_r.Ph1CapreqResponse,
-    output="Result<Ph1CapreqResponse, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ()),),
-    operation="transition",
-    table="capreq_ledger",
-    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
-    event_type="STATE_TRANSITION",
-    lifecycle=CAPREQ_LIFECYCLE,
-    source="specs/ecm/PH1_CAPREQ.md:42",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:49
-CANCEL_REVOKE_EXECUTE_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_CANCEL_REVOKE_EXECUTE",
-    engine_id=ENGINE_ID,
-    name="Execute cancel/revoke lifecycle action",
-    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
-    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.Ph1CapreqRequestCancelRevokeV1,
-    output_model=_r.Ph1CapreqResponse,
-    output="Result<Ph1CapreqResponse, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ()),),
-    operation="transition",
-    table="capreq_ledger",
-    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
-    event_type="STATE_TRANSITION",
-    lifecycle=CAPREQ_LIFECYCLE,
-    source="specs/ecm/PH1_CAPREQ.md:49",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:58
-APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_APPEND_LEDGER_ROW",
-    engine_id=ENGINE_ID,
-    name="Append CAPREQ ledger event",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.CapabilityRequestLedgerEventInput,
-    output="Result<capreq_event_id, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("replay_only", ()),),
-    operation="append",
-    table="capreq_ledger",
-    fill=(("created_at", "now"),),
-    source="specs/ecm/PH1_CAPREQ.md:58",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:65
-READ_LEDGER_ROWS_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_READ_LEDGER_ROWS",
-    engine_id=ENGINE_ID,
-    name="Read CAPREQ ledger rows",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadLedgerRowsInput,
-    output_model=_r.CapabilityRequestLedgerEvent,
-    output="CapabilityRequestLedgerEvent[]",
-    reason_codes=REASON_CODES,
-    operation="read_many",
-    table="capreq_ledger",
-    order_by=("capreq_event_id",),
-    source="specs/ecm/PH1_CAPREQ.md:65",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:72
-READ_CURRENT_ROWS_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_READ_CURRENT_ROWS",
-    engine_id=ENGINE_ID,
-    name="Read CAPREQ current projection map",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadCurrentRowsInput,
-    output_model=_r.CapabilityRequestCurrentRecord,
-    output="Map<(tenant_id, capreq_id), CapabilityRequestCurrentRecord>",
-    reason_codes=REASON_CODES,
-    operation="read_map",
-    table="capreq_current",
-    order_by=("tenant_id", "capreq_id"),
-    map_key=("tenant_id", "capreq_id"),
-    source="specs/ecm/PH1_CAPREQ.md:72",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:79
-READ_CURRENT_ROW_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_READ_CURRENT_ROW",
-    engine_id=ENGINE_ID,
-    name="Read one CAPREQ current projection row",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadCurrentRowInput,
-    output_model=_r.CapabilityRequestCurrentRecord,
-    output="Option<CapabilityRequestCurrentRecord>",
-    reason_codes=REASON_CODES,
-    operation="read_one",
-    table="capreq_current",
-    lookup=("tenant_id", "capreq_id"),
-    source="specs/ecm/PH1_CAPREQ.md:79",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_CAPREQ.md:86
-REBUILD_CURRENT_ROWS_SPEC = CapabilitySpec(
-    id="PH1CAPREQ_REBUILD_CURRENT_ROWS",
-    engine_id=ENGINE_ID,
-    name="Rebuild CAPREQ current projection from append-only ledger",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE_CURRENT_PROJECTION",),
-    input_model=RebuildCurrentRowsInput,
-    output="unit",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("replay_only", ()),),
-    operation="rebuild",
-    table="capreq_current",
-    source="specs/ecm/PH1_CAPREQ.md:86",
-    scope="TENANT",
-)
-
-CAPABILITIES: tuple[CapabilitySpec, ...] = (
-    CREATE_DRAFT_EXECUTE_SPEC,
-    SUBMIT_FOR_APPROVAL_EXECUTE_SPEC,
-    APPROVE_EXECUTE_SPEC,
-    REJECT_EXECUTE_SPEC,
-    FULFILL_EXECUTE_SPEC,
-    CANCEL_REVOKE_EXECUTE_SPEC,
-    APPEND_LEDGER_ROW_SPEC,
-    READ_LEDGER_ROWS_SPEC,
-    READ_CURRENT_ROWS_SPEC,
-    READ_CURRENT_ROW_SPEC,
-    REBUILD_CURRENT_ROWS_SPEC,
-)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:14
@@ -533,3 +206,352 @@ def rebuild_current_rows(ctx: CallContext, payload: RebuildCurrentRowsInput) -> 
 
     Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.rebuild(REBUILD_CURRENT_ROWS_SPEC, payload)
+
+
+# --- the catalog: what the runtime reads --------------------------------------------------
+
+REASON_CODES: tuple[str, ...] = (
+    "CAPREQ_OK_CREATE_DRAFT",
+    "CAPREQ_OK_SUBMIT_FOR_APPROVAL",
+    "CAPREQ_OK_APPROVE",
+    "CAPREQ_OK_REJECT",
+    "CAPREQ_OK_FULFILL",
+    "CAPREQ_OK_CANCEL",
+    "J_CONTRACT_VALIDATION_FAILED",
+    "J_APPEND_ONLY_VIOLATION",
+    "J_IDEMPOTENCY_REPLAY",
+    "J_TENANT_SCOPE_VIOLATION",
+)
+
+# source: specs/wiring/PH1_CAPREQ.md:75
+CAPREQ_LIFECYCLE = Lifecycle(
+    name="capreq",
+    ledger="capreq_ledger",
+    current="capreq_current",
+    state_column="status",
+    action_column="action",
+    states=("DRAFT", "PENDING_APPROVAL", "APPROVED", "REJECTED", "FULFILLED", "CANCELED"),
+    final_states=("CANCELED", "FULFILLED", "REJECTED"),
+    transitions=(
+        Transition(
+            action="CREATE_DRAFT",
+            to_state="DRAFT",
+            reason_code="CAPREQ_OK_CREATE_DRAFT",
+            capability_id="PH1CAPREQ_CREATE_DRAFT_EXECUTE",
+        ),
+        Transition(
+            action="SUBMIT_FOR_APPROVAL",
+            from_states=("DRAFT",),
+            to_state="PENDING_APPROVAL",
+            reason_code="CAPREQ_OK_SUBMIT_FOR_APPROVAL",
+            capability_id="PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE",
+        ),
+        Transition(
+            action="APPROVE",
+            from_states=("PENDING_APPROVAL",),
+            to_state="APPROVED",
+            reason_code="CAPREQ_OK_APPROVE",
+            capability_id="PH1CAPREQ_APPROVE_EXECUTE",
+        ),
+        Transition(
+            action="REJECT",
+            from_states=("PENDING_APPROVAL",),
+            to_state="REJECTED",
+            reason_code="CAPREQ_OK_REJECT",
+            capability_id="PH1CAPREQ_REJECT_EXECUTE",
+        ),
+        Transition(
+            action="FULFILL",
+            from_states=("APPROVED",),
+            to_state="FULFILLED",
+            reason_code="CAPREQ_OK_FULFILL",
+            capability_id="PH1CAPREQ_FULFILL_EXECUTE",
+        ),
+        Transition(
+            action="CANCEL",
+            from_states=("DRAFT", "PENDING_APPROVAL", "APPROVED"),
+            to_state="CANCELED",
+            reason_code="CAPREQ_OK_CANCEL",
+            capability_id="PH1CAPREQ_CANCEL_REVOKE_EXECUTE",
+        ),
+    ),
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:14
+CREATE_DRAFT_EXECUTE_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_CREATE_DRAFT_EXECUTE",
+    engine_id="PH1.CAPREQ",
+    name="Execute create-draft lifecycle action",
+    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
+    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:14",
+    effects=(Effect.DB_WRITE,),
+    output="Result<Ph1CapreqResponse, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REQUIRED),),
+    operation=Operation.TRANSITION,
+    table="capreq_ledger",
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
+    lifecycle=CAPREQ_LIFECYCLE,
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.Ph1CapreqRequestCreateDraftV1,
+    output_model=_r.Ph1CapreqResponse,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:21
+SUBMIT_FOR_APPROVAL_EXECUTE_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE",
+    engine_id="PH1.CAPREQ",
+    name="Execute submit-for-approval lifecycle action",
+    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
+    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:21",
+    effects=(Effect.DB_WRITE,),
+    output="Result<Ph1CapreqResponse, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REQUIRED),),
+    operation=Operation.TRANSITION,
+    table="capreq_ledger",
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
+    lifecycle=CAPREQ_LIFECYCLE,
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.Ph1CapreqRequestSubmitForApprovalCommitV1,
+    output_model=_r.Ph1CapreqResponse,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:28
+APPROVE_EXECUTE_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_APPROVE_EXECUTE",
+    engine_id="PH1.CAPREQ",
+    name="Execute approve lifecycle action",
+    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
+    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:28",
+    effects=(Effect.DB_WRITE,),
+    output="Result<Ph1CapreqResponse, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REQUIRED),),
+    operation=Operation.TRANSITION,
+    table="capreq_ledger",
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
+    lifecycle=CAPREQ_LIFECYCLE,
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.Ph1CapreqRequestApproveCommitV1,
+    output_model=_r.Ph1CapreqResponse,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:35
+REJECT_EXECUTE_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_REJECT_EXECUTE",
+    engine_id="PH1.CAPREQ",
+    name="Execute reject lifecycle action",
+    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
+    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:35",
+    effects=(Effect.DB_WRITE,),
+    output="Result<Ph1CapreqResponse, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REQUIRED),),
+    operation=Operation.TRANSITION,
+    table="capreq_ledger",
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
+    lifecycle=CAPREQ_LIFECYCLE,
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.Ph1CapreqRequestRejectCommitV1,
+    output_model=_r.Ph1CapreqResponse,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:42
+FULFILL_EXECUTE_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_FULFILL_EXECUTE",
+    engine_id="PH1.CAPREQ",
+    name="Execute fulfill lifecycle action",
+    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
+    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:42",
+    effects=(Effect.DB_WRITE,),
+    output="Result<Ph1CapreqResponse, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REQUIRED),),
+    operation=Operation.TRANSITION,
+    table="capreq_ledger",
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
+    lifecycle=CAPREQ_LIFECYCLE,
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.Ph1CapreqRequestFulfillCommitV1,
+    output_model=_r.Ph1CapreqResponse,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:49
+CANCEL_REVOKE_EXECUTE_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_CANCEL_REVOKE_EXECUTE",
+    engine_id="PH1.CAPREQ",
+    name="Execute cancel/revoke lifecycle action",
+    allowed_callers="SELENE_OS_SIMULATION_EXECUTOR_ONLY",
+    callers=("SELENE_OS_SIMULATION_EXECUTOR",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:49",
+    effects=(Effect.DB_WRITE,),
+    output="Result<Ph1CapreqResponse, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REQUIRED),),
+    operation=Operation.TRANSITION,
+    table="capreq_ledger",
+    fill=(("created_at", "now"), ("payload_hash", "DIGEST")),
+    event_type="STATE_TRANSITION",
+    lifecycle=CAPREQ_LIFECYCLE,
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=_r.Ph1CapreqRequestCancelRevokeV1,
+    output_model=_r.Ph1CapreqResponse,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:58
+APPEND_LEDGER_ROW_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_APPEND_LEDGER_ROW",
+    engine_id="PH1.CAPREQ",
+    name="Append CAPREQ ledger event",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:58",
+    effects=(Effect.DB_WRITE,),
+    output="Result<capreq_event_id, StorageError>",
+    audit=(AuditRule(mode=AuditMode.REPLAY_ONLY),),
+    operation=Operation.APPEND,
+    table="capreq_ledger",
+    fill=(("created_at", "now"),),
+    scope=Scope.TENANT,
+    input_model=_r.CapabilityRequestLedgerEventInput,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:65
+READ_LEDGER_ROWS_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_READ_LEDGER_ROWS",
+    engine_id="PH1.CAPREQ",
+    name="Read CAPREQ ledger rows",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:65",
+    output="CapabilityRequestLedgerEvent[]",
+    operation=Operation.READ_MANY,
+    table="capreq_ledger",
+    order_by=("capreq_event_id",),
+    scope=Scope.TENANT,
+    input_model=ReadLedgerRowsInput,
+    output_model=_r.CapabilityRequestLedgerEvent,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:72
+READ_CURRENT_ROWS_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_READ_CURRENT_ROWS",
+    engine_id="PH1.CAPREQ",
+    name="Read CAPREQ current projection map",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:72",
+    output="Map<(tenant_id, capreq_id), CapabilityRequestCurrentRecord>",
+    operation=Operation.READ_MAP,
+    table="capreq_current",
+    order_by=("tenant_id", "capreq_id"),
+    map_key=("tenant_id", "capreq_id"),
+    scope=Scope.TENANT,
+    input_model=ReadCurrentRowsInput,
+    output_model=_r.CapabilityRequestCurrentRecord,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:79
+READ_CURRENT_ROW_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_READ_CURRENT_ROW",
+    engine_id="PH1.CAPREQ",
+    name="Read one CAPREQ current projection row",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:79",
+    output="Option<CapabilityRequestCurrentRecord>",
+    operation=Operation.READ_ONE,
+    table="capreq_current",
+    lookup=("tenant_id", "capreq_id"),
+    scope=Scope.TENANT,
+    input_model=ReadCurrentRowInput,
+    output_model=_r.CapabilityRequestCurrentRecord,
+)
+
+# source: specs/ecm/PH1_CAPREQ.md:86
+REBUILD_CURRENT_ROWS_SPEC = CapabilitySpec(
+    id="PH1CAPREQ_REBUILD_CURRENT_ROWS",
+    engine_id="PH1.CAPREQ",
+    name="Rebuild CAPREQ current projection from append-only ledger",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_CAPREQ.md:86",
+    effects=(Effect.DB_WRITE_CURRENT_PROJECTION,),
+    output="unit",
+    audit=(AuditRule(mode=AuditMode.REPLAY_ONLY),),
+    operation=Operation.REBUILD,
+    table="capreq_current",
+    scope=Scope.TENANT,
+    input_model=RebuildCurrentRowsInput,
+)
+
+CAPABILITIES: tuple[CapabilitySpec, ...] = (
+    CREATE_DRAFT_EXECUTE_SPEC,
+    SUBMIT_FOR_APPROVAL_EXECUTE_SPEC,
+    APPROVE_EXECUTE_SPEC,
+    REJECT_EXECUTE_SPEC,
+    FULFILL_EXECUTE_SPEC,
+    CANCEL_REVOKE_EXECUTE_SPEC,
+    APPEND_LEDGER_ROW_SPEC,
+    READ_LEDGER_ROWS_SPEC,
+    READ_CURRENT_ROWS_SPEC,
+    READ_CURRENT_ROW_SPEC,
+    REBUILD_CURRENT_ROWS_SPEC,
+)
+
+ENGINE = EngineContract(
+    engine_id="PH1.CAPREQ",
+    reason_codes=(
+        "CAPREQ_OK_CREATE_DRAFT",
+        "CAPREQ_OK_SUBMIT_FOR_APPROVAL",
+        "CAPREQ_OK_APPROVE",
+        "CAPREQ_OK_REJECT",
+        "CAPREQ_OK_FULFILL",
+        "CAPREQ_OK_CANCEL",
+    ),
+    roles=(
+        (Role.CONTRACT_VALIDATION, "J_CONTRACT_VALIDATION_FAILED"),
+        (Role.TRANSITION_INVALID, "J_CONTRACT_VALIDATION_FAILED"),
+        (Role.APPEND_ONLY_VIOLATION, "J_APPEND_ONLY_VIOLATION"),
+        (Role.IDEMPOTENCY_REPLAY, "J_IDEMPOTENCY_REPLAY"),
+        (Role.SCOPE_VIOLATION, "J_TENANT_SCOPE_VIOLATION"),
+        (Role.CALLER_REFUSED, "J_TENANT_SCOPE_VIOLATION"),
+    ),
+    event_types=(
+        AuditEventType(name="STATE_TRANSITION", engine_id="PH1.CAPREQ", severity=Severity.INFO),
+    ),
+    lifecycles=(CAPREQ_LIFECYCLE,),
+)

@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec
+from ecm_contract import Effect, Operation, Role, Scope, SideEffects
+from ecm_contract.catalog import AuditEventType, AuditMode, AuditRule, EngineContract, Severity
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -211,302 +213,6 @@ class ReadAuditRowsInput(SpecModel):
     correlation_id: _f.CorrelationId
 
 
-REASON_CODE_ROLES: dict[str, str] = {
-    "contract_validation": "D_FAIL_INVALID_SCHEMA",
-    "append_only_violation": "J_APPEND_ONLY_VIOLATION",
-    "idempotency_replay": "J_IDEMPOTENCY_REPLAY",
-    "scope_violation": "J_TENANT_SCOPE_VIOLATION",
-    "caller_refused": "J_TENANT_SCOPE_VIOLATION",
-}
-
-AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
-    AuditEventType(
-        name="Other",
-        engine_id=ENGINE_ID,
-        payload_keys=(
-            "decision",
-            "output_mode",
-            "refined_intent_type",
-            "what_is_missing",
-            "analysis_kind",
-            "fail_code",
-            "request_id",
-            "prompt_template_version",
-            "output_schema_hash",
-            "tool_catalog_hash",
-            "policy_context_hash",
-            "transcript_hash",
-            "model_id",
-            "model_route_class",
-            "temperature_bp",
-            "max_tokens",
-        ),
-    ),
-)
-
-REASON_CODES: tuple[str, ...] = (
-    "D_FAIL_INVALID_SCHEMA",
-    "D_FAIL_FORBIDDEN_OUTPUT",
-    "D_FAIL_SAFETY_BLOCK",
-    "D_FAIL_TIMEOUT",
-    "D_FAIL_BUDGET_EXCEEDED",
-    "J_APPEND_ONLY_VIOLATION",
-    "J_IDEMPOTENCY_REPLAY",
-    "J_TENANT_SCOPE_VIOLATION",
-)
-
-# source: specs/ecm/PH1_D.md:12
-CHAT_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1D_CHAT_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit PH1.D chat output decision",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=ChatCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(
-        AuditRule(
-            "required",
-            (
-                "decision",
-                "output_mode",
-                "refined_intent_type",
-                "what_is_missing",
-                "analysis_kind",
-                "fail_code",
-                "request_id",
-                "prompt_template_version",
-                "output_schema_hash",
-                "tool_catalog_hash",
-                "policy_context_hash",
-                "transcript_hash",
-                "model_id",
-                "model_route_class",
-                "temperature_bp",
-                "max_tokens",
-            ),
-        ),
-    ),
-    operation="audit_append",
-    table="audit_events",
-    event_type="Other",
-    audit_payload=(("decision", "CHAT"), ("output_mode", "chat")),
-    source="specs/ecm/PH1_D.md:12",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_D.md:19
-INTENT_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1D_INTENT_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit PH1.D intent refinement decision",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=IntentCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(
-        AuditRule(
-            "required",
-            (
-                "decision",
-                "output_mode",
-                "refined_intent_type",
-                "what_is_missing",
-                "analysis_kind",
-                "fail_code",
-                "request_id",
-                "prompt_template_version",
-                "output_schema_hash",
-                "tool_catalog_hash",
-                "policy_context_hash",
-                "transcript_hash",
-                "model_id",
-                "model_route_class",
-                "temperature_bp",
-                "max_tokens",
-            ),
-        ),
-    ),
-    operation="audit_append",
-    table="audit_events",
-    event_type="Other",
-    audit_payload=(("decision", "INTENT"), ("output_mode", "intent")),
-    source="specs/ecm/PH1_D.md:19",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_D.md:26
-CLARIFY_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1D_CLARIFY_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit PH1.D clarify decision",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=ClarifyCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(
-        AuditRule(
-            "required",
-            (
-                "decision",
-                "output_mode",
-                "refined_intent_type",
-                "what_is_missing",
-                "analysis_kind",
-                "fail_code",
-                "request_id",
-                "prompt_template_version",
-                "output_schema_hash",
-                "tool_catalog_hash",
-                "policy_context_hash",
-                "transcript_hash",
-                "model_id",
-                "model_route_class",
-                "temperature_bp",
-                "max_tokens",
-            ),
-        ),
-    ),
-    operation="audit_append",
-    table="audit_events",
-    event_type="Other",
-    audit_payload=(("decision", "CLARIFY"), ("output_mode", "clarify")),
-    source="specs/ecm/PH1_D.md:26",
-    severity="WARN",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_D.md:33
-ANALYSIS_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1D_ANALYSIS_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit PH1.D analysis decision",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=AnalysisCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(
-        AuditRule(
-            "required",
-            (
-                "decision",
-                "output_mode",
-                "refined_intent_type",
-                "what_is_missing",
-                "analysis_kind",
-                "fail_code",
-                "request_id",
-                "prompt_template_version",
-                "output_schema_hash",
-                "tool_catalog_hash",
-                "policy_context_hash",
-                "transcript_hash",
-                "model_id",
-                "model_route_class",
-                "temperature_bp",
-                "max_tokens",
-            ),
-        ),
-    ),
-    operation="audit_append",
-    table="audit_events",
-    event_type="Other",
-    audit_payload=(("decision", "ANALYSIS"), ("output_mode", "analysis")),
-    source="specs/ecm/PH1_D.md:33",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_D.md:40
-FAIL_CLOSED_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1D_FAIL_CLOSED_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit PH1.D fail-closed decision",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=FailClosedCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(
-        AuditRule(
-            "required",
-            (
-                "decision",
-                "output_mode",
-                "refined_intent_type",
-                "what_is_missing",
-                "analysis_kind",
-                "fail_code",
-                "request_id",
-                "prompt_template_version",
-                "output_schema_hash",
-                "tool_catalog_hash",
-                "policy_context_hash",
-                "transcript_hash",
-                "model_id",
-                "model_route_class",
-                "temperature_bp",
-                "max_tokens",
-            ),
-        ),
-    ),
-    operation="audit_append",
-    table="audit_events",
-    event_type="Other",
-    audit_payload=(("decision", "FAIL_CLOSED"), ("output_mode", "fail")),
-    source="specs/ecm/PH1_D.md:40",
-    severity="ERROR",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_D.md:47
-READ_AUDIT_ROWS_SPEC = CapabilitySpec(
-    id="PH1D_READ_AUDIT_ROWS",
-    engine_id=ENGINE_ID,
-    name="Read PH1.D audit rows for one correlation thread",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadAuditRowsInput,
-    output_model=_r.AuditEvent,
-    output="AuditEvent[]",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("replay_only", ()),),
-    operation="read_many",
-    table="audit_events",
-    lookup=("correlation_id",),
-    order_by=("event_id",),
-    engine_column="engine",
-    source="specs/ecm/PH1_D.md:47",
-    scope="TENANT",
-)
-
-CAPABILITIES: tuple[CapabilitySpec, ...] = (
-    CHAT_COMMIT_ROW_SPEC,
-    INTENT_COMMIT_ROW_SPEC,
-    CLARIFY_COMMIT_ROW_SPEC,
-    ANALYSIS_COMMIT_ROW_SPEC,
-    FAIL_CLOSED_COMMIT_ROW_SPEC,
-    READ_AUDIT_ROWS_SPEC,
-)
-
-
 # source: specs/ecm/PH1_D.md:12
 def chat_commit_row(ctx: CallContext, payload: ChatCommitRowInput) -> Written:
     """Commit PH1.D chat output decision (PH1D_CHAT_COMMIT_ROW).
@@ -553,3 +259,310 @@ def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.A
 
     Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
+
+
+# --- the catalog: what the runtime reads --------------------------------------------------
+
+REASON_CODES: tuple[str, ...] = (
+    "D_FAIL_INVALID_SCHEMA",
+    "D_FAIL_FORBIDDEN_OUTPUT",
+    "D_FAIL_SAFETY_BLOCK",
+    "D_FAIL_TIMEOUT",
+    "D_FAIL_BUDGET_EXCEEDED",
+    "J_APPEND_ONLY_VIOLATION",
+    "J_IDEMPOTENCY_REPLAY",
+    "J_TENANT_SCOPE_VIOLATION",
+)
+
+# source: specs/ecm/PH1_D.md:12
+CHAT_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1D_CHAT_COMMIT_ROW",
+    engine_id="PH1.D",
+    name="Commit PH1.D chat output decision",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_D.md:12",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=(
+                "decision",
+                "output_mode",
+                "refined_intent_type",
+                "what_is_missing",
+                "analysis_kind",
+                "fail_code",
+                "request_id",
+                "prompt_template_version",
+                "output_schema_hash",
+                "tool_catalog_hash",
+                "policy_context_hash",
+                "transcript_hash",
+                "model_id",
+                "model_route_class",
+                "temperature_bp",
+                "max_tokens",
+            ),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="Other",
+    audit_payload=(("decision", "CHAT"), ("output_mode", "chat")),
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=ChatCommitRowInput,
+)
+
+# source: specs/ecm/PH1_D.md:19
+INTENT_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1D_INTENT_COMMIT_ROW",
+    engine_id="PH1.D",
+    name="Commit PH1.D intent refinement decision",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_D.md:19",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=(
+                "decision",
+                "output_mode",
+                "refined_intent_type",
+                "what_is_missing",
+                "analysis_kind",
+                "fail_code",
+                "request_id",
+                "prompt_template_version",
+                "output_schema_hash",
+                "tool_catalog_hash",
+                "policy_context_hash",
+                "transcript_hash",
+                "model_id",
+                "model_route_class",
+                "temperature_bp",
+                "max_tokens",
+            ),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="Other",
+    audit_payload=(("decision", "INTENT"), ("output_mode", "intent")),
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=IntentCommitRowInput,
+)
+
+# source: specs/ecm/PH1_D.md:26
+CLARIFY_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1D_CLARIFY_COMMIT_ROW",
+    engine_id="PH1.D",
+    name="Commit PH1.D clarify decision",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_D.md:26",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=(
+                "decision",
+                "output_mode",
+                "refined_intent_type",
+                "what_is_missing",
+                "analysis_kind",
+                "fail_code",
+                "request_id",
+                "prompt_template_version",
+                "output_schema_hash",
+                "tool_catalog_hash",
+                "policy_context_hash",
+                "transcript_hash",
+                "model_id",
+                "model_route_class",
+                "temperature_bp",
+                "max_tokens",
+            ),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="Other",
+    audit_payload=(("decision", "CLARIFY"), ("output_mode", "clarify")),
+    severity=Severity.WARN,
+    scope=Scope.TENANT,
+    input_model=ClarifyCommitRowInput,
+)
+
+# source: specs/ecm/PH1_D.md:33
+ANALYSIS_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1D_ANALYSIS_COMMIT_ROW",
+    engine_id="PH1.D",
+    name="Commit PH1.D analysis decision",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_D.md:33",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=(
+                "decision",
+                "output_mode",
+                "refined_intent_type",
+                "what_is_missing",
+                "analysis_kind",
+                "fail_code",
+                "request_id",
+                "prompt_template_version",
+                "output_schema_hash",
+                "tool_catalog_hash",
+                "policy_context_hash",
+                "transcript_hash",
+                "model_id",
+                "model_route_class",
+                "temperature_bp",
+                "max_tokens",
+            ),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="Other",
+    audit_payload=(("decision", "ANALYSIS"), ("output_mode", "analysis")),
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=AnalysisCommitRowInput,
+)
+
+# source: specs/ecm/PH1_D.md:40
+FAIL_CLOSED_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1D_FAIL_CLOSED_COMMIT_ROW",
+    engine_id="PH1.D",
+    name="Commit PH1.D fail-closed decision",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_D.md:40",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=(
+                "decision",
+                "output_mode",
+                "refined_intent_type",
+                "what_is_missing",
+                "analysis_kind",
+                "fail_code",
+                "request_id",
+                "prompt_template_version",
+                "output_schema_hash",
+                "tool_catalog_hash",
+                "policy_context_hash",
+                "transcript_hash",
+                "model_id",
+                "model_route_class",
+                "temperature_bp",
+                "max_tokens",
+            ),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="Other",
+    audit_payload=(("decision", "FAIL_CLOSED"), ("output_mode", "fail")),
+    severity=Severity.ERROR,
+    scope=Scope.TENANT,
+    input_model=FailClosedCommitRowInput,
+)
+
+# source: specs/ecm/PH1_D.md:47
+READ_AUDIT_ROWS_SPEC = CapabilitySpec(
+    id="PH1D_READ_AUDIT_ROWS",
+    engine_id="PH1.D",
+    name="Read PH1.D audit rows for one correlation thread",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_D.md:47",
+    output="AuditEvent[]",
+    audit=(AuditRule(mode=AuditMode.REPLAY_ONLY),),
+    operation=Operation.READ_MANY,
+    table="audit_events",
+    lookup=("correlation_id",),
+    order_by=("event_id",),
+    engine_column="engine",
+    scope=Scope.TENANT,
+    input_model=ReadAuditRowsInput,
+    output_model=_r.AuditEvent,
+)
+
+CAPABILITIES: tuple[CapabilitySpec, ...] = (
+    CHAT_COMMIT_ROW_SPEC,
+    INTENT_COMMIT_ROW_SPEC,
+    CLARIFY_COMMIT_ROW_SPEC,
+    ANALYSIS_COMMIT_ROW_SPEC,
+    FAIL_CLOSED_COMMIT_ROW_SPEC,
+    READ_AUDIT_ROWS_SPEC,
+)
+
+ENGINE = EngineContract(
+    engine_id="PH1.D",
+    reason_codes=(
+        "D_FAIL_INVALID_SCHEMA",
+        "D_FAIL_FORBIDDEN_OUTPUT",
+        "D_FAIL_SAFETY_BLOCK",
+        "D_FAIL_TIMEOUT",
+        "D_FAIL_BUDGET_EXCEEDED",
+    ),
+    roles=(
+        (Role.CONTRACT_VALIDATION, "D_FAIL_INVALID_SCHEMA"),
+        (Role.APPEND_ONLY_VIOLATION, "J_APPEND_ONLY_VIOLATION"),
+        (Role.IDEMPOTENCY_REPLAY, "J_IDEMPOTENCY_REPLAY"),
+        (Role.SCOPE_VIOLATION, "J_TENANT_SCOPE_VIOLATION"),
+        (Role.CALLER_REFUSED, "J_TENANT_SCOPE_VIOLATION"),
+    ),
+    event_types=(
+        AuditEventType(
+            name="Other",
+            engine_id="PH1.D",
+            payload_keys=(
+                "decision",
+                "output_mode",
+                "refined_intent_type",
+                "what_is_missing",
+                "analysis_kind",
+                "fail_code",
+                "request_id",
+                "prompt_template_version",
+                "output_schema_hash",
+                "tool_catalog_hash",
+                "policy_context_hash",
+                "transcript_hash",
+                "model_id",
+                "model_route_class",
+                "temperature_bp",
+                "max_tokens",
+            ),
+        ),
+    ),
+)

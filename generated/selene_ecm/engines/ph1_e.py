@@ -19,7 +19,16 @@ from __future__ import annotations
 import enum
 import typing as t
 
-from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec, ToolPath
+from ecm_contract import Effect, Operation, Role, Scope, SideEffects
+from ecm_contract.catalog import (
+    AuditEventType,
+    AuditMode,
+    AuditRule,
+    EngineContract,
+    Severity,
+    ToolPath,
+)
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -503,329 +512,6 @@ class ReadAuditRowsInput(SpecModel):
     correlation_id: _f.CorrelationId
 
 
-REASON_CODE_ROLES: dict[str, str] = {
-    "contract_validation": "J_CONTRACT_VALIDATION_FAILED",
-    "append_only_violation": "J_APPEND_ONLY_VIOLATION",
-    "idempotency_replay": "J_IDEMPOTENCY_REPLAY",
-    "scope_violation": "J_TENANT_SCOPE_VIOLATION",
-    "caller_refused": "E_FAIL_FORBIDDEN_TOOL",
-    "forbidden_tool": "E_FAIL_FORBIDDEN_TOOL",
-    "timeout": "E_FAIL_TIMEOUT",
-    "budget_exceeded": "E_FAIL_BUDGET_EXCEEDED",
-    "policy_block": "E_FAIL_POLICY_BLOCK",
-    "forbidden_domain": "E_FAIL_FORBIDDEN_DOMAIN",
-    "provider_error": "E_FAIL_PROVIDER_ERROR",
-}
-
-AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
-    AuditEventType(
-        name="ToolOk",
-        engine_id=ENGINE_ID,
-        payload_keys=("tool_name", "query_hash", "cache_status"),
-        severity="INFO",
-    ),
-    AuditEventType(
-        name="ToolFail",
-        engine_id=ENGINE_ID,
-        payload_keys=("tool_name", "fail_code", "cache_status"),
-        severity="WARN",
-    ),
-)
-
-REASON_CODES: tuple[str, ...] = (
-    "E_FAIL_FORBIDDEN_TOOL",
-    "E_FAIL_TIMEOUT",
-    "E_FAIL_BUDGET_EXCEEDED",
-    "E_FAIL_POLICY_BLOCK",
-    "E_FAIL_FORBIDDEN_DOMAIN",
-    "E_OK_TOOL",
-    "E_FAIL_PROVIDER_ERROR",
-    "J_CONTRACT_VALIDATION_FAILED",
-    "J_APPEND_ONLY_VIOLATION",
-    "J_IDEMPOTENCY_REPLAY",
-    "J_TENANT_SCOPE_VIOLATION",
-)
-
-TOOL_PATH = ToolPath(
-    cache_read="ART_READ_TOOL_CACHE_ROW",
-    cache_write="ART_UPSERT_TOOL_CACHE_ROW",
-    ok_commit="PH1E_TOOL_OK_COMMIT_ROW",
-    fail_commit="PH1E_TOOL_FAIL_COMMIT_ROW",
-    cache_ttl_ms=300000,
-    reason_code="E_OK_TOOL",
-)
-
-# source: specs/ecm/PH1_E.md:12
-TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_OK_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit successful tool outcome",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=ToolOkCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ("tool_name", "query_hash", "fail_code", "cache_status")),),
-    operation="audit_append",
-    table="audit_events",
-    event_type="ToolOk",
-    source="specs/ecm/PH1_E.md:12",
-    severity="INFO",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_E.md:19
-TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_FAIL_COMMIT_ROW",
-    engine_id=ENGINE_ID,
-    name="Commit failed tool outcome",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=ToolFailCommitRowInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("required", ("tool_name", "query_hash", "fail_code", "cache_status")),),
-    operation="audit_append",
-    table="audit_events",
-    event_type="ToolFail",
-    source="specs/ecm/PH1_E.md:19",
-    severity="WARN",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_E.md:26
-TOOL_TIME_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_TIME_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only time lookup query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolTimeQueryInput,
-    output_model=ToolTimeQueryOutput,
-    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="time",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:26",
-    request_model=ToolTimeQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:33
-TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_WEATHER_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only weather lookup query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolWeatherQueryInput,
-    output_model=ToolWeatherQueryOutput,
-    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="weather",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:33",
-    request_model=ToolWeatherQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:40
-TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_WEB_SEARCH_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only web search query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolWebSearchQueryInput,
-    output_model=ToolWebSearchQueryOutput,
-    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="web_search",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:40",
-    request_model=ToolWebSearchQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:47
-TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_NEWS_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only news lookup query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolNewsQueryInput,
-    output_model=ToolNewsQueryOutput,
-    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="news",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:47",
-    request_model=ToolNewsQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:54
-TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_URL_FETCH_AND_CITE_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only URL fetch and citation query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolUrlFetchAndCiteQueryInput,
-    output_model=ToolUrlFetchAndCiteQueryOutput,
-    output="tool_response { tool_name, answer_text, citations[], provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="url_fetch_and_cite",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:54",
-    request_model=ToolUrlFetchAndCiteQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:61
-TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_DOCUMENT_UNDERSTAND_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only document extraction/understand query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolDocumentUnderstandQueryInput,
-    output_model=ToolDocumentUnderstandQueryOutput,
-    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="document_understand",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:61",
-    request_model=ToolDocumentUnderstandQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:68
-TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_PHOTO_UNDERSTAND_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only image/photo understanding query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolPhotoUnderstandQueryInput,
-    output_model=ToolPhotoUnderstandQueryOutput,
-    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="photo_understand",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:68",
-    request_model=ToolPhotoUnderstandQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:75
-TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_DATA_ANALYSIS_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only uploaded-data analysis query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolDataAnalysisQueryInput,
-    output_model=ToolDataAnalysisQueryOutput,
-    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="data_analysis",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:75",
-    request_model=ToolDataAnalysisQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:82
-TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_DEEP_RESEARCH_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only deep-research synthesis query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolDeepResearchQueryInput,
-    output_model=ToolDeepResearchQueryOutput,
-    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="deep_research",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:82",
-    request_model=ToolDeepResearchQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:89
-TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
-    id="PH1E_TOOL_RECORD_MODE_QUERY",
-    engine_id=ENGINE_ID,
-    name="Execute read-only recording transcript summary/action-item query",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ToolRecordModeQueryInput,
-    output_model=ToolRecordModeQueryOutput,
-    output="tool_response { tool_name, summary, action_items, evidence_refs, provenance { source, retrieved_at } }",
-    reason_codes=REASON_CODES,
-    operation="tool_query",
-    tool_name="record_mode",
-    tool_path=TOOL_PATH,
-    source="specs/ecm/PH1_E.md:89",
-    request_model=ToolRecordModeQueryRequest,
-)
-
-# source: specs/ecm/PH1_E.md:96
-READ_AUDIT_ROWS_SPEC = CapabilitySpec(
-    id="PH1E_READ_AUDIT_ROWS",
-    engine_id=ENGINE_ID,
-    name="Read PH1.E audit rows for one correlation thread",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadAuditRowsInput,
-    output_model=_r.AuditEvent,
-    output="AuditEvent[]",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("replay_only", ()),),
-    operation="read_many",
-    table="audit_events",
-    lookup=("correlation_id",),
-    order_by=("event_id",),
-    engine_column="engine",
-    source="specs/ecm/PH1_E.md:96",
-    scope="TENANT",
-)
-
-CAPABILITIES: tuple[CapabilitySpec, ...] = (
-    TOOL_OK_COMMIT_ROW_SPEC,
-    TOOL_FAIL_COMMIT_ROW_SPEC,
-    TOOL_TIME_QUERY_SPEC,
-    TOOL_WEATHER_QUERY_SPEC,
-    TOOL_WEB_SEARCH_QUERY_SPEC,
-    TOOL_NEWS_QUERY_SPEC,
-    TOOL_URL_FETCH_AND_CITE_QUERY_SPEC,
-    TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC,
-    TOOL_PHOTO_UNDERSTAND_QUERY_SPEC,
-    TOOL_DATA_ANALYSIS_QUERY_SPEC,
-    TOOL_DEEP_RESEARCH_QUERY_SPEC,
-    TOOL_RECORD_MODE_QUERY_SPEC,
-    READ_AUDIT_ROWS_SPEC,
-)
-
-
 # source: specs/ecm/PH1_E.md:12
 def tool_ok_commit_row(ctx: CallContext, payload: ToolOkCommitRowInput) -> Written:
     """Commit successful tool outcome (PH1E_TOOL_OK_COMMIT_ROW).
@@ -887,3 +573,350 @@ class ToolProvider(t.Protocol):
     ) -> ToolDeepResearchQueryOutput: ...
 
     def record_mode(self, request: ToolRecordModeQueryRequest) -> ToolRecordModeQueryOutput: ...
+
+
+# --- the catalog: what the runtime reads --------------------------------------------------
+
+REASON_CODES: tuple[str, ...] = (
+    "E_FAIL_FORBIDDEN_TOOL",
+    "E_FAIL_TIMEOUT",
+    "E_FAIL_BUDGET_EXCEEDED",
+    "E_FAIL_POLICY_BLOCK",
+    "E_FAIL_FORBIDDEN_DOMAIN",
+    "E_OK_TOOL",
+    "E_FAIL_PROVIDER_ERROR",
+    "J_CONTRACT_VALIDATION_FAILED",
+    "J_APPEND_ONLY_VIOLATION",
+    "J_IDEMPOTENCY_REPLAY",
+    "J_TENANT_SCOPE_VIOLATION",
+)
+
+TOOL_PATH = ToolPath(
+    cache_read="ART_READ_TOOL_CACHE_ROW",
+    cache_write="ART_UPSERT_TOOL_CACHE_ROW",
+    ok_commit="PH1E_TOOL_OK_COMMIT_ROW",
+    fail_commit="PH1E_TOOL_FAIL_COMMIT_ROW",
+    cache_ttl_ms=300000,
+    reason_code="E_OK_TOOL",
+)
+
+# source: specs/ecm/PH1_E.md:12
+TOOL_OK_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_OK_COMMIT_ROW",
+    engine_id="PH1.E",
+    name="Commit successful tool outcome",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:12",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=("tool_name", "query_hash", "fail_code", "cache_status"),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="ToolOk",
+    severity=Severity.INFO,
+    scope=Scope.TENANT,
+    input_model=ToolOkCommitRowInput,
+)
+
+# source: specs/ecm/PH1_E.md:19
+TOOL_FAIL_COMMIT_ROW_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_FAIL_COMMIT_ROW",
+    engine_id="PH1.E",
+    name="Commit failed tool outcome",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:19",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=("tool_name", "query_hash", "fail_code", "cache_status"),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    event_type="ToolFail",
+    severity=Severity.WARN,
+    scope=Scope.TENANT,
+    input_model=ToolFailCommitRowInput,
+)
+
+# source: specs/ecm/PH1_E.md:26
+TOOL_TIME_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_TIME_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only time lookup query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:26",
+    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="time",
+    tool_path=TOOL_PATH,
+    input_model=ToolTimeQueryInput,
+    output_model=ToolTimeQueryOutput,
+    request_model=ToolTimeQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:33
+TOOL_WEATHER_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_WEATHER_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only weather lookup query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:33",
+    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="weather",
+    tool_path=TOOL_PATH,
+    input_model=ToolWeatherQueryInput,
+    output_model=ToolWeatherQueryOutput,
+    request_model=ToolWeatherQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:40
+TOOL_WEB_SEARCH_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_WEB_SEARCH_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only web search query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:40",
+    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="web_search",
+    tool_path=TOOL_PATH,
+    input_model=ToolWebSearchQueryInput,
+    output_model=ToolWebSearchQueryOutput,
+    request_model=ToolWebSearchQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:47
+TOOL_NEWS_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_NEWS_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only news lookup query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:47",
+    output="tool_response { tool_name, answer_text, provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="news",
+    tool_path=TOOL_PATH,
+    input_model=ToolNewsQueryInput,
+    output_model=ToolNewsQueryOutput,
+    request_model=ToolNewsQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:54
+TOOL_URL_FETCH_AND_CITE_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_URL_FETCH_AND_CITE_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only URL fetch and citation query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:54",
+    output="tool_response { tool_name, answer_text, citations[], provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="url_fetch_and_cite",
+    tool_path=TOOL_PATH,
+    input_model=ToolUrlFetchAndCiteQueryInput,
+    output_model=ToolUrlFetchAndCiteQueryOutput,
+    request_model=ToolUrlFetchAndCiteQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:61
+TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_DOCUMENT_UNDERSTAND_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only document extraction/understand query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:61",
+    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="document_understand",
+    tool_path=TOOL_PATH,
+    input_model=ToolDocumentUnderstandQueryInput,
+    output_model=ToolDocumentUnderstandQueryOutput,
+    request_model=ToolDocumentUnderstandQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:68
+TOOL_PHOTO_UNDERSTAND_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_PHOTO_UNDERSTAND_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only image/photo understanding query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:68",
+    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="photo_understand",
+    tool_path=TOOL_PATH,
+    input_model=ToolPhotoUnderstandQueryInput,
+    output_model=ToolPhotoUnderstandQueryOutput,
+    request_model=ToolPhotoUnderstandQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:75
+TOOL_DATA_ANALYSIS_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_DATA_ANALYSIS_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only uploaded-data analysis query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:75",
+    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="data_analysis",
+    tool_path=TOOL_PATH,
+    input_model=ToolDataAnalysisQueryInput,
+    output_model=ToolDataAnalysisQueryOutput,
+    request_model=ToolDataAnalysisQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:82
+TOOL_DEEP_RESEARCH_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_DEEP_RESEARCH_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only deep-research synthesis query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:82",
+    output="tool_response { tool_name, answer_text, structured_fields, citations[], provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="deep_research",
+    tool_path=TOOL_PATH,
+    input_model=ToolDeepResearchQueryInput,
+    output_model=ToolDeepResearchQueryOutput,
+    request_model=ToolDeepResearchQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:89
+TOOL_RECORD_MODE_QUERY_SPEC = CapabilitySpec(
+    id="PH1E_TOOL_RECORD_MODE_QUERY",
+    engine_id="PH1.E",
+    name="Execute read-only recording transcript summary/action-item query",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:89",
+    output="tool_response { tool_name, summary, action_items, evidence_refs, provenance { source, retrieved_at } }",
+    operation=Operation.TOOL_QUERY,
+    tool_name="record_mode",
+    tool_path=TOOL_PATH,
+    input_model=ToolRecordModeQueryInput,
+    output_model=ToolRecordModeQueryOutput,
+    request_model=ToolRecordModeQueryRequest,
+)
+
+# source: specs/ecm/PH1_E.md:96
+READ_AUDIT_ROWS_SPEC = CapabilitySpec(
+    id="PH1E_READ_AUDIT_ROWS",
+    engine_id="PH1.E",
+    name="Read PH1.E audit rows for one correlation thread",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_E.md:96",
+    output="AuditEvent[]",
+    audit=(AuditRule(mode=AuditMode.REPLAY_ONLY),),
+    operation=Operation.READ_MANY,
+    table="audit_events",
+    lookup=("correlation_id",),
+    order_by=("event_id",),
+    engine_column="engine",
+    scope=Scope.TENANT,
+    input_model=ReadAuditRowsInput,
+    output_model=_r.AuditEvent,
+)
+
+CAPABILITIES: tuple[CapabilitySpec, ...] = (
+    TOOL_OK_COMMIT_ROW_SPEC,
+    TOOL_FAIL_COMMIT_ROW_SPEC,
+    TOOL_TIME_QUERY_SPEC,
+    TOOL_WEATHER_QUERY_SPEC,
+    TOOL_WEB_SEARCH_QUERY_SPEC,
+    TOOL_NEWS_QUERY_SPEC,
+    TOOL_URL_FETCH_AND_CITE_QUERY_SPEC,
+    TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC,
+    TOOL_PHOTO_UNDERSTAND_QUERY_SPEC,
+    TOOL_DATA_ANALYSIS_QUERY_SPEC,
+    TOOL_DEEP_RESEARCH_QUERY_SPEC,
+    TOOL_RECORD_MODE_QUERY_SPEC,
+    READ_AUDIT_ROWS_SPEC,
+)
+
+ENGINE = EngineContract(
+    engine_id="PH1.E",
+    reason_codes=(
+        "E_FAIL_FORBIDDEN_TOOL",
+        "E_FAIL_TIMEOUT",
+        "E_FAIL_BUDGET_EXCEEDED",
+        "E_FAIL_POLICY_BLOCK",
+        "E_FAIL_FORBIDDEN_DOMAIN",
+        "E_OK_TOOL",
+        "E_FAIL_PROVIDER_ERROR",
+    ),
+    roles=(
+        (Role.CONTRACT_VALIDATION, "J_CONTRACT_VALIDATION_FAILED"),
+        (Role.APPEND_ONLY_VIOLATION, "J_APPEND_ONLY_VIOLATION"),
+        (Role.IDEMPOTENCY_REPLAY, "J_IDEMPOTENCY_REPLAY"),
+        (Role.SCOPE_VIOLATION, "J_TENANT_SCOPE_VIOLATION"),
+        (Role.CALLER_REFUSED, "E_FAIL_FORBIDDEN_TOOL"),
+        (Role.FORBIDDEN_TOOL, "E_FAIL_FORBIDDEN_TOOL"),
+        (Role.TIMEOUT, "E_FAIL_TIMEOUT"),
+        (Role.BUDGET_EXCEEDED, "E_FAIL_BUDGET_EXCEEDED"),
+        (Role.POLICY_BLOCK, "E_FAIL_POLICY_BLOCK"),
+        (Role.FORBIDDEN_DOMAIN, "E_FAIL_FORBIDDEN_DOMAIN"),
+        (Role.PROVIDER_ERROR, "E_FAIL_PROVIDER_ERROR"),
+    ),
+    event_types=(
+        AuditEventType(
+            name="ToolOk",
+            engine_id="PH1.E",
+            payload_keys=("tool_name", "query_hash", "cache_status"),
+            severity=Severity.INFO,
+        ),
+        AuditEventType(
+            name="ToolFail",
+            engine_id="PH1.E",
+            payload_keys=("tool_name", "fail_code", "cache_status"),
+            severity=Severity.WARN,
+        ),
+    ),
+    tool_path=TOOL_PATH,
+)

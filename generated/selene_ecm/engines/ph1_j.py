@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import enum
 
-from ecm_runtime.catalog import AuditEventType, AuditRule, CapabilitySpec
+from ecm_contract import Effect, Operation, Role, Scope, SideEffects
+from ecm_contract.catalog import AuditEventType, AuditMode, AuditRule, EngineContract, Severity
+from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.models import SpecModel
 from ecm_runtime.results import Written
@@ -59,128 +61,6 @@ class ReadAuditEventsByTenantInput(SpecModel):
     limit: _f.Limit | None = None
 
 
-REASON_CODE_ROLES: dict[str, str] = {
-    "append_only_violation": "J_APPEND_ONLY_VIOLATION",
-    "contract_validation": "J_CONTRACT_VALIDATION_FAILED",
-    "idempotency_replay": "J_IDEMPOTENCY_REPLAY",
-    "scope_violation": "J_TENANT_SCOPE_VIOLATION",
-    "caller_refused": "J_TENANT_SCOPE_VIOLATION",
-}
-
-AUDIT_EVENT_TYPES: tuple[AuditEventType, ...] = (
-    AuditEventType(name="GATE_PASS", engine_id=ENGINE_ID, payload_keys=("gate",), any_engine=True),
-    AuditEventType(name="GATE_FAIL", engine_id=ENGINE_ID, payload_keys=("gate",), any_engine=True),
-    AuditEventType(
-        name="STATE_TRANSITION",
-        engine_id=ENGINE_ID,
-        payload_keys=("state_from", "state_to"),
-        any_engine=True,
-    ),
-    AuditEventType(
-        name="TOOL_FAIL",
-        engine_id=ENGINE_ID,
-        payload_keys=("tool_name", "fail_code"),
-        severity="WARN",
-        any_engine=True,
-    ),
-    AuditEventType(
-        name="J_REDACT_APPLIED",
-        engine_id=ENGINE_ID,
-        payload_keys=("redacted_field_count",),
-        any_engine=True,
-    ),
-)
-
-REASON_CODES: tuple[str, ...] = (
-    "J_APPEND_ONLY_VIOLATION",
-    "J_CONTRACT_VALIDATION_FAILED",
-    "J_IDEMPOTENCY_REPLAY",
-    "J_TENANT_SCOPE_VIOLATION",
-)
-
-# source: specs/ecm/PH1_J.md:12
-APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
-    id="PH1J_APPEND_AUDIT_EVENT",
-    engine_id=ENGINE_ID,
-    name="Append one audit event",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="DECLARED",
-    effects=("DB_WRITE",),
-    input_model=_r.AuditEventInput,
-    output="Result<AuditEventId, StorageError>",
-    reason_codes=REASON_CODES,
-    audit=(
-        AuditRule(
-            "required",
-            (
-                "event_type",
-                "reason_code",
-                "severity",
-                "correlation_id",
-                "turn_id",
-                "payload_min",
-                "idempotency_key",
-            ),
-        ),
-    ),
-    operation="audit_append",
-    table="audit_events",
-    source="specs/ecm/PH1_J.md:12",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_J.md:19
-READ_AUDIT_EVENTS_BY_CORRELATION_SPEC = CapabilitySpec(
-    id="PH1J_READ_AUDIT_EVENTS_BY_CORRELATION",
-    engine_id=ENGINE_ID,
-    name="Read the audit events of one correlation thread",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadAuditEventsByCorrelationInput,
-    output_model=_r.AuditEvent,
-    output="Vec<AuditEvent>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("none", ()),),
-    operation="read_many",
-    table="audit_events",
-    lookup=("correlation_id",),
-    order_by=("event_id",),
-    source="specs/ecm/PH1_J.md:19",
-    scope="TENANT",
-)
-
-# source: specs/ecm/PH1_J.md:26
-READ_AUDIT_EVENTS_BY_TENANT_SPEC = CapabilitySpec(
-    id="PH1J_READ_AUDIT_EVENTS_BY_TENANT",
-    engine_id=ENGINE_ID,
-    name="Read a tenant's audit events after a cursor",
-    allowed_callers="SELENE_OS_ONLY",
-    callers=("SELENE_OS",),
-    side_effects="NONE",
-    input_model=ReadAuditEventsByTenantInput,
-    output_model=_r.AuditEvent,
-    output="Vec<AuditEvent>",
-    reason_codes=REASON_CODES,
-    audit=(AuditRule("none", ()),),
-    operation="read_many",
-    table="audit_events",
-    lookup=("tenant_id",),
-    order_by=("event_id",),
-    cursor=(("event_id", "since_event_id"),),
-    limit="limit",
-    source="specs/ecm/PH1_J.md:26",
-    scope="TENANT",
-)
-
-CAPABILITIES: tuple[CapabilitySpec, ...] = (
-    APPEND_AUDIT_EVENT_SPEC,
-    READ_AUDIT_EVENTS_BY_CORRELATION_SPEC,
-    READ_AUDIT_EVENTS_BY_TENANT_SPEC,
-)
-
-
 # source: specs/ecm/PH1_J.md:12
 def append_audit_event(ctx: CallContext, payload: _r.AuditEventInput) -> Written:
     """Append one audit event (PH1J_APPEND_AUDIT_EVENT).
@@ -209,3 +89,140 @@ def read_audit_events_by_tenant(
 
     Tenant scope: reads and writes stay within the caller's tenant."""
     return ctx.read_many(READ_AUDIT_EVENTS_BY_TENANT_SPEC, payload, _r.AuditEvent)
+
+
+# --- the catalog: what the runtime reads --------------------------------------------------
+
+REASON_CODES: tuple[str, ...] = (
+    "J_APPEND_ONLY_VIOLATION",
+    "J_CONTRACT_VALIDATION_FAILED",
+    "J_IDEMPOTENCY_REPLAY",
+    "J_TENANT_SCOPE_VIOLATION",
+)
+
+# source: specs/ecm/PH1_J.md:12
+APPEND_AUDIT_EVENT_SPEC = CapabilitySpec(
+    id="PH1J_APPEND_AUDIT_EVENT",
+    engine_id="PH1.J",
+    name="Append one audit event",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.DECLARED,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_J.md:12",
+    effects=(Effect.DB_WRITE,),
+    output="Result<AuditEventId, StorageError>",
+    audit=(
+        AuditRule(
+            mode=AuditMode.REQUIRED,
+            keys=(
+                "event_type",
+                "reason_code",
+                "severity",
+                "correlation_id",
+                "turn_id",
+                "payload_min",
+                "idempotency_key",
+            ),
+        ),
+    ),
+    operation=Operation.AUDIT_APPEND,
+    table="audit_events",
+    scope=Scope.TENANT,
+    input_model=_r.AuditEventInput,
+)
+
+# source: specs/ecm/PH1_J.md:19
+READ_AUDIT_EVENTS_BY_CORRELATION_SPEC = CapabilitySpec(
+    id="PH1J_READ_AUDIT_EVENTS_BY_CORRELATION",
+    engine_id="PH1.J",
+    name="Read the audit events of one correlation thread",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_J.md:19",
+    output="Vec<AuditEvent>",
+    audit=(AuditRule(mode=AuditMode.NONE),),
+    operation=Operation.READ_MANY,
+    table="audit_events",
+    lookup=("correlation_id",),
+    order_by=("event_id",),
+    scope=Scope.TENANT,
+    input_model=ReadAuditEventsByCorrelationInput,
+    output_model=_r.AuditEvent,
+)
+
+# source: specs/ecm/PH1_J.md:26
+READ_AUDIT_EVENTS_BY_TENANT_SPEC = CapabilitySpec(
+    id="PH1J_READ_AUDIT_EVENTS_BY_TENANT",
+    engine_id="PH1.J",
+    name="Read a tenant's audit events after a cursor",
+    allowed_callers="SELENE_OS_ONLY",
+    callers=("SELENE_OS",),
+    side_effects=SideEffects.NONE,
+    reason_codes=REASON_CODES,
+    source="specs/ecm/PH1_J.md:26",
+    output="Vec<AuditEvent>",
+    audit=(AuditRule(mode=AuditMode.NONE),),
+    operation=Operation.READ_MANY,
+    table="audit_events",
+    lookup=("tenant_id",),
+    order_by=("event_id",),
+    cursor=(("event_id", "since_event_id"),),
+    limit="limit",
+    scope=Scope.TENANT,
+    input_model=ReadAuditEventsByTenantInput,
+    output_model=_r.AuditEvent,
+)
+
+CAPABILITIES: tuple[CapabilitySpec, ...] = (
+    APPEND_AUDIT_EVENT_SPEC,
+    READ_AUDIT_EVENTS_BY_CORRELATION_SPEC,
+    READ_AUDIT_EVENTS_BY_TENANT_SPEC,
+)
+
+ENGINE = EngineContract(
+    engine_id="PH1.J",
+    reason_codes=REASON_CODES,
+    roles=(
+        (Role.APPEND_ONLY_VIOLATION, "J_APPEND_ONLY_VIOLATION"),
+        (Role.CONTRACT_VALIDATION, "J_CONTRACT_VALIDATION_FAILED"),
+        (Role.IDEMPOTENCY_REPLAY, "J_IDEMPOTENCY_REPLAY"),
+        (Role.SCOPE_VIOLATION, "J_TENANT_SCOPE_VIOLATION"),
+        (Role.CALLER_REFUSED, "J_TENANT_SCOPE_VIOLATION"),
+    ),
+    event_types=(
+        AuditEventType(
+            name="GATE_PASS",
+            engine_id="PH1.J",
+            payload_keys=("gate",),
+            any_engine=True,
+        ),
+        AuditEventType(
+            name="GATE_FAIL",
+            engine_id="PH1.J",
+            payload_keys=("gate",),
+            any_engine=True,
+        ),
+        AuditEventType(
+            name="STATE_TRANSITION",
+            engine_id="PH1.J",
+            payload_keys=("state_from", "state_to"),
+            any_engine=True,
+        ),
+        AuditEventType(
+            name="TOOL_FAIL",
+            engine_id="PH1.J",
+            payload_keys=("tool_name", "fail_code"),
+            severity=Severity.WARN,
+            any_engine=True,
+        ),
+        AuditEventType(
+            name="J_REDACT_APPLIED",
+            engine_id="PH1.J",
+            payload_keys=("redacted_field_count",),
+            any_engine=True,
+        ),
+    ),
+)
