@@ -52,8 +52,12 @@ READ_BLOCK = (
     "- `output_schema`: `(tenant_id, status)`\n- `allowed_callers`: `OS_ONLY`\n"
     "- `side_effects`: `NONE`\n\n"
 )
+READ_BINDING = (
+    "### `PH1T_READ`\n- `operation`: `read_one`\n- `table`: `t_current`\n"
+    "- `lookup`: `(tenant_id)`\n\n"
+)
 EDITS: dict[str, Callable[[Texts], Texts]] = {
-    "capability_removed": edit(ECM, READ_BLOCK, ""),
+    "capability_removed": both(edit(ECM, READ_BLOCK, ""), edit(WIRING, READ_BINDING, "")),
     "required_input_added": edit(ECM, "`(tenant_id, note?)`", "`(tenant_id, note?, count)`"),
     "input_narrowed": edit(FIELDS, "`int[0..10]`", "`int[0..5]`"),
     "output_field_removed": edit(ECM, "`(tenant_id, status)`", "`(tenant_id)`"),
@@ -65,6 +69,7 @@ EDITS: dict[str, Callable[[Texts], Texts]] = {
     "side_effects_widened": both(
         edit(ECM, "- `side_effects`: `NONE`", "- `side_effects`: `DECLARED (DB_WRITE)`"),
         edit(ECM, "- `PH1T_WRITE` emits", "- `PH1T_WRITE` and `PH1T_READ` emit"),
+        edit(WIRING, READ_BINDING, ""),
     ),
     "column_removed": edit(
         WIRING, "`(row_seq, tenant_id, count, note?)`", "`(row_seq, tenant_id, count)`"
@@ -79,7 +84,10 @@ EDITS: dict[str, Callable[[Texts], Texts]] = {
         "`ux_t_current_status`: `(tenant_id, status)`",
         "`ux_t_current_status`: `(status, tenant_id)`",
     ),
-    "ledger_truth_changed": edit(WIRING, "- `truth_type`: `LEDGER`", "- `truth_type`: `CURRENT`"),
+    "ledger_truth_changed": both(
+        edit(WIRING, "- `truth_type`: `LEDGER`", "- `truth_type`: `CURRENT`"),
+        edit(WIRING, "- `operation`: `append`\n- `table`: `t_ledger`", "- `operation`: `handler`"),
+    ),
     "tenant_scope_dropped": edit(
         WIRING,
         "- `primary_key`: `(tenant_id)`\n- `tenant_column`: `tenant_id`",
@@ -102,6 +110,28 @@ EDITS: dict[str, Callable[[Texts], Texts]] = {
         "`(row_seq, tenant_id, count, note?, status?)`",
     ),
     "reworded_only": edit(ECM, "a tiny engine for diff tests", "a tiny engine, reworded"),
+    # What the runtime does, from the lowered catalogs: bindings, roles, event types.
+    "operation_changed": edit(WIRING, "- `operation`: `read_one`", "- `operation`: `read_many`"),
+    "audit_event_dropped": edit(
+        WIRING, "- `event_type`: `COUNT_WRITTEN`", "- `event_type`: `NONE`"
+    ),
+    "success_code_changed": edit(
+        WIRING, "- `reason_code`: `PH1T_OK_WRITE`", "- `reason_code`: `PH1T_FAIL_TWO`"
+    ),
+    "role_changed": edit(
+        WIRING, "- `scope_violation`: `PH1T_FAIL_SCOPE`", "- `scope_violation`: `PH1T_FAIL_ONE`"
+    ),
+    "role_removed": edit(WIRING, "- `idempotency_replay`: `PH1T_FAIL_ONE`\n", ""),
+    "event_payload_narrowed": edit(
+        WIRING, "`payload_keys`: `(tenant_id, count, note)`", "`payload_keys`: `(tenant_id, count)`"
+    ),
+    "event_severity_changed": edit(WIRING, "- `severity`: `INFO`", "- `severity`: `WARN`"),
+    "event_type_added": edit(
+        WIRING,
+        "## Reason Code Roles",
+        "### `COUNT_READ`\n- `severity`: `INFO`\n- `payload_keys`: `(tenant_id)`\n\n"
+        "## Reason Code Roles",
+    ),
 }
 
 

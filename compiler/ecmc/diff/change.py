@@ -15,10 +15,20 @@ class Change:
     """What changed, as an approval names it: a capability id, `CAP.field`, `table.column`."""
     message: str
     at: Span
-    """Where on the new side (for a removal: the nearest place that remains)."""
+    """Where it stands: on the new side, or for a removal where it stood on the old side."""
     was: Span | None = None
     """Where on the old side."""
+    old_side: bool = False
+    """`at` is on the old side: what was removed is shown where it stood."""
 
 
-def new_change(code: str, subject: str, message: str, at: Span, was: Span | None = None) -> Change:
-    return Change(RULES[code], subject, message, at, was)
+def new_change(
+    code: str,
+    subject: str,
+    message: str,
+    at: Span,
+    was: Span | None = None,
+    *,
+    old_side: bool = False,
+) -> Change:
+    return Change(RULES[code], subject, message, at, was, old_side)

@@ -1,7 +1,8 @@
 """Two compiled programs in, every classified change out.
 
-The comparison is of the IR, not of the Markdown: a reworded description or a moved section
-is no change; a field whose dictionary type narrows is, in every capability that takes it.
+The comparison is of the IR and of its lowered catalog (diff/catalog.py), not of the Markdown:
+a reworded description or a moved section is no change; a field whose dictionary type narrows
+is, in every capability that takes it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 
 from ecm_contract import SideEffects as Effects
 
+from ecmc.diff.catalog import catalog_changes
 from ecmc.diff.change import Change, new_change
 from ecmc.diff.storage import table_changes
 from ecmc.diff.types import scalar_of, shown, widening
@@ -25,6 +27,7 @@ def compare(old: Program, new: Program) -> list[Change]:
         *_engines(old, new),
         *_lifecycles(old, new),
         *table_changes(old, new),
+        *catalog_changes(old, new),
     ]
     return sorted(changes, key=lambda c: (c.at.path, c.at.line, c.at.col, c.rule.code, c.subject))
 
@@ -34,11 +37,10 @@ def compare(old: Program, new: Program) -> list[Change]:
 
 def _capabilities(old: Program, new: Program) -> Iterator[Change]:
     before, after = _caps(old), _caps(new)
-    engines = {e.engine_id: e for e in new.engines}
-    for cap_id, (engine, cap) in before.items():
+    for cap_id, (_, cap) in before.items():
         if cap_id not in after:
-            here = engines[engine.engine_id].span if engine.engine_id in engines else cap.span
-            yield new_change("ECMD001", cap_id, f"capability {cap_id} was removed", here, cap.span)
+            message = f"capability {cap_id} was removed"
+            yield new_change("ECMD001", cap_id, message, cap.span, cap.span, old_side=True)
     for cap_id, (_, cap) in after.items():
         if cap_id not in before:
             yield new_change("ECMD202", cap_id, f"capability {cap_id} was added", cap.span)
@@ -100,8 +102,9 @@ def _inputs(old: Program, new: Program, was: Capability, cap: Capability) -> Ite
                 "ECMD011",
                 f"{cap.id}.{name}",
                 f"{cap.id} no longer takes input field {name!r}",
-                cap.span,
                 member.span,
+                member.span,
+                old_side=True,
             )
 
 
@@ -115,7 +118,12 @@ def _outputs(old: Program, new: Program, was: Capability, cap: Capability) -> It
         subject = f"{cap.id}.{name}" if name else cap.id
         if name not in after:
             yield new_change(
-                "ECMD004", subject, f"{cap.id} no longer returns field {name!r}", at, was_at
+                "ECMD004",
+                subject,
+                f"{cap.id} no longer returns field {name!r}",
+                was_at,
+                was_at,
+                old_side=True,
             )
         elif after[name] != was_type:
             what = f"field {name!r}" if name else "its output"
@@ -187,8 +195,9 @@ def _engines(old: Program, new: Program) -> Iterator[Change]:
                 "ECMD005",
                 code,
                 f"{now.engine_id} no longer declares reason code {code}",
-                now.span,
                 before_codes[code].span,
+                before_codes[code].span,
+                old_side=True,
             )
         for code in sorted(after_codes.keys() - before_codes.keys()):
             yield new_change(
@@ -221,6 +230,7 @@ def _lifecycles(old: Program, new: Program) -> Iterator[Change]:
                 f"lifecycle {lifecycle.name} was removed",
                 lifecycle.span,
                 lifecycle.span,
+                old_side=True,
             )
             continue
         for state in [s for s in lifecycle.states if s not in now.states]:

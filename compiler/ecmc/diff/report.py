@@ -69,7 +69,9 @@ def render_human(judged: list[Judged], include_safe: bool = True) -> str:
             f"{at.path}:{at.line}:{at.col}: {level}[{change.rule.code}]: {change.message} "
             f"({change.rule.severity}: {change.rule.title})"
         )
-        if change.was is not None:
+        if change.old_side:
+            lines.append("  = note: shown where it stood in the old specs; it is gone")
+        elif change.was is not None:
             lines.append(f"  = note: was at {change.was.path}:{change.was.line}")
         if item.approval is not None:
             lines.append(
@@ -91,6 +93,7 @@ def render_json(judged: list[Judged]) -> str:
                 "path": item.change.at.path,
                 "line": item.change.at.line,
                 "col": item.change.at.col,
+                "side": "old" if item.change.old_side else "new",
                 "was": (
                     {"path": item.change.was.path, "line": item.change.was.line}
                     if item.change.was is not None

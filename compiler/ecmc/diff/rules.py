@@ -39,9 +39,14 @@ RULES = {
         Rule("ECMD010", Severity.BREAKING, "truth type of a LEDGER changed"),
         Rule("ECMD011", Severity.BREAKING, "input field removed"),
         Rule("ECMD012", Severity.BREAKING, "table removed"),
+        Rule("ECMD013", Severity.BREAKING, "what the runtime does for a capability changed"),
+        Rule("ECMD014", Severity.BREAKING, "reason code of a refusal or success changed"),
+        Rule("ECMD015", Severity.BREAKING, "audit event type removed or narrowed"),
+        Rule("ECMD016", Severity.BREAKING, "tool path changed"),
         Rule("ECMD101", Severity.SECURITY, "allowed callers widened"),
         Rule("ECMD102", Severity.SECURITY, "side effects widened from NONE"),
         Rule("ECMD103", Severity.SECURITY, "tenant scope dropped"),
+        Rule("ECMD104", Severity.SECURITY, "audit emission dropped or weakened"),
         Rule("ECMD201", Severity.SAFE, "optional input field added"),
         Rule("ECMD202", Severity.SAFE, "capability added"),
         Rule("ECMD203", Severity.SAFE, "reason code added"),
@@ -49,6 +54,7 @@ RULES = {
         Rule("ECMD205", Severity.SAFE, "input field type widened"),
         Rule("ECMD206", Severity.SAFE, "output field added"),
         Rule("ECMD207", Severity.SAFE, "allowed callers narrowed"),
+        Rule("ECMD208", Severity.SAFE, "audit emission added or strengthened"),
         Rule("ECMD299", Severity.SAFE, "approval that matches no change"),
     )
 }

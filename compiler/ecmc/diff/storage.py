@@ -23,6 +23,7 @@ def table_changes(old: Program, new: Program) -> Iterator[Change]:
                 f"table {table.name} was removed (not migration-safe: its rows go)",
                 table.span,
                 table.span,
+                old_side=True,
             )
             continue
         yield from _table(table, now)
@@ -50,8 +51,9 @@ def _columns(was: Table, now: Table) -> Iterator[Change]:
                 "ECMD008",
                 subject,
                 f"column {subject} was removed (not migration-safe)",
-                now.span,
                 column.span,
+                column.span,
+                old_side=True,
             )
             continue
         current = after[name]
