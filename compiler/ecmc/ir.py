@@ -1,4 +1,5 @@
-"""The capability IR: the one truth every emitter reads. Frozen, typed, serialisable to JSON."""
+"""The resolved program: frozen, typed, serialisable to JSON; what the checks, the docs, diff
+and init read, and what lowering (ecmc.lower) turns into the catalog the runtime runs."""
 
 from __future__ import annotations
 
@@ -8,18 +9,10 @@ from typing import Any
 
 from ecm_contract import Operation, Scope, ToolFields, TruthType
 from ecm_contract import SideEffects as Effects
+from ecm_contract.catalog import AuditMode
 
 from ecmc.span import Span
-from ecmc.typeref import (
-    InlineRecordRef,
-    Member,
-    OptionRef,
-    RecordRef,
-    ResultRef,
-    Scalar,
-    TupleRef,
-    TypeRef,
-)
+from ecmc.typeref import Member, Scalar, TypeRef
 
 __all__ = ["Member", "Scalar", "TypeRef"]  # re-exported: the IR's types, for its readers
 
@@ -262,7 +255,7 @@ class AuditKey:
 
 @dataclass(frozen=True, slots=True)
 class AuditRequirement:
-    mode: str  # required | replay_only | none
+    mode: AuditMode
     keys: tuple[AuditKey, ...]
     rule: str
     span: Span
@@ -287,6 +280,21 @@ class Capability:
     audit: tuple[AuditRequirement, ...]
     extras: tuple[tuple[str, str], ...]
     span: Span
+
+    @property
+    def writes(self) -> bool:
+        """Whether the spec declares side effects: the one answer to 'does it write?'."""
+        return self.side_effects is not None and self.side_effects.writes
+
+    @property
+    def requires_audit(self) -> bool:
+        """Whether an audit rule requires a row of every call (not only in replay)."""
+        return any(req.mode is AuditMode.REQUIRED for req in self.audit)
+
+    @property
+    def audit_asked(self) -> bool:
+        """Whether some audit rule asks anything of it (required or replay only)."""
+        return any(req.mode is not AuditMode.NONE for req in self.audit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,22 +373,6 @@ class Program:
     by the engine's ReasonCode enum."""
     inputs: tuple[tuple[str, str], ...]
     """(path, BLAKE3 digest) of every spec read."""
-
-
-def returned_members(program: Program, ref: TypeRef) -> tuple[Member, ...] | None:
-    """The fields a caller reads from an output type (through `Result` and `Option`): a
-    record's (or its variant's), a tuple's; None when the output is not a set of fields."""
-    while isinstance(ref, ResultRef | OptionRef):
-        ref = ref.ok if isinstance(ref, ResultRef) else ref.item
-    if isinstance(ref, TupleRef | InlineRecordRef):
-        return ref.members
-    if not isinstance(ref, RecordRef):
-        return None
-    record = next((r for r in program.records if r.name == ref.name), None)
-    if record is None:
-        return None
-    variant = next((v for v in record.variants if v.name == ref.variant), None)
-    return variant.members if variant is not None else record.members
 
 
 def to_jsonable(value: Any) -> Any:

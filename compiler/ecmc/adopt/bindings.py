@@ -83,8 +83,7 @@ def rows_read(program: Program) -> dict[str, str]:
     for engine in program.engines:
         owned = [tables[d.table] for d in engine.data_owned if d.table in tables]
         for cap in engine.capabilities:
-            writes = cap.side_effects is None or cap.side_effects.writes
-            keyed = None if writes or cap.output is None else keyed_table(cap, owned)
+            keyed = None if cap.writes or cap.output is None else keyed_table(cap, owned)
             name = _returned_name(cap.output.type) if cap.output is not None else None
             if keyed is not None and name is not None:
                 found.setdefault(name, keyed[0].name)

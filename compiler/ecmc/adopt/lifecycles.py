@@ -53,11 +53,7 @@ def draft_lifecycle(
         columns = _columns(ledger, current)
         if columns is None:
             continue
-        writes = [
-            c
-            for c in engine.capabilities
-            if c.id not in bound and c.side_effects is not None and c.side_effects.writes
-        ]
+        writes = [c for c in engine.capabilities if c.id not in bound and c.writes]
         chains = [*(document.chains if document else []), *_ecm_chains(ecm_text, engine)]
         found = _best(chains, writes)
         if found is not None:

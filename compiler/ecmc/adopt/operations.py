@@ -70,7 +70,7 @@ class Scene:
 
 def proposals(cap: Capability, scene: Scene) -> Iterator[BindingDraft]:
     """Every binding the evidence allows for the capability, the most specific first."""
-    writes = cap.side_effects is not None and cap.side_effects.writes
+    writes = cap.writes
     rules = _WRITE_RULES if writes else _READ_RULES
     for rule in rules:
         draft = rule(cap, scene)
@@ -162,7 +162,7 @@ def _transition(cap: Capability, scene: Scene) -> BindingDraft | None:
             return None
         keys = [f"- `fill`: `({', '.join(fill)})`"] if fill else []
         declares = []
-        if any(req.mode == "required" for req in cap.audit):
+        if cap.requires_audit:
             declares.append(event_type(_TRANSITION_EVENT, f"the actions of {lifecycle.name}"))
             keys.append(f"- `event_type`: `{_TRANSITION_EVENT}`")
         why = f"the {step.action} action of lifecycle {lifecycle.name}"
@@ -260,7 +260,7 @@ def _row_audit(
 ) -> tuple[list[str], list[Declaration]]:
     """A row write's audit: the event type its ECM text names (else one named after the
     table) and its success code, where the text requires audit; else `NONE`."""
-    if not any(req.mode == "required" for req in cap.audit):
+    if not cap.requires_audit:
         return [f"- `event_type`: `{NO_EVENT}`"], []
     stated = named_event_type(cap)
     name = stated or f"{table.name.upper()}_{'APPENDED' if verb == 'append' else 'WRITTEN'}"
@@ -299,7 +299,7 @@ def _success_code(scene: Scene, verb: str) -> tuple[str, list[Declaration]]:
 
 
 def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
-    if not scene.last_resort or any(req.mode != "none" for req in cap.audit):
+    if not scene.last_resort or cap.audit_asked:
         return None
     why = "a write whose ECM text requires no audit event; a handler does its work"
     return entry(cap, Operation.HANDLER, None, [f"- `event_type`: `{NO_EVENT}`"], why)
@@ -308,7 +308,7 @@ def _unaudited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
 def _audited_handler(cap: Capability, scene: Scene) -> BindingDraft | None:
     """A write whose ECM text requires audit and whose work no operation does: a handler
     does it, and the runtime writes its audit row, of an event type named after it."""
-    if not scene.last_resort or not any(req.mode == "required" for req in cap.audit):
+    if not scene.last_resort or not cap.requires_audit:
         return None
     name = named_event_type(cap) or action_name(cap, scene.engine)
     declares = [event_type(name, f"the audit rows {cap.id}'s ECM text requires")]

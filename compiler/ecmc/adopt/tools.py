@@ -55,11 +55,7 @@ def draft_tool_path(program: Program, engine: Engine) -> list[Declaration]:
 
 def tool_queries(engine: Engine) -> list[Capability]:
     """The engine's read-only queries: what its tool path would run."""
-    return [
-        c
-        for c in engine.capabilities
-        if "query" in words(c.id) and not (c.side_effects is not None and c.side_effects.writes)
-    ]
+    return [c for c in engine.capabilities if "query" in words(c.id) and not c.writes]
 
 
 def tool_name(cap: Capability, engine: Engine) -> str:
@@ -75,10 +71,7 @@ def _outcome(engine: Engine, word: str) -> Capability | None:
     found = [
         c
         for c in engine.capabilities
-        if c.side_effects is not None
-        and c.side_effects.writes
-        and {word, "tool"} <= words(c.id)
-        and fields <= {m.name for m in c.input_fields}
+        if c.writes and {word, "tool"} <= words(c.id) and fields <= {m.name for m in c.input_fields}
     ]
     return found[0] if len(found) == 1 else None
 

@@ -75,9 +75,9 @@ def _writes_are_audited(program: Program, diagnostics: Diagnostics) -> None:
     unaudited = {b.capability_id for b in program.bindings if b.unaudited}
     for engine in program.engines:
         for cap in engine.capabilities:
-            if cap.side_effects is None or not cap.side_effects.writes or cap.id in unaudited:
+            if not cap.writes or cap.id in unaudited:
                 continue
-            if not any(req.mode != "none" for req in cap.audit):
+            if not cap.audit_asked:
                 diagnostics.report(
                     Code.UNAUDITED_WRITE,
                     cap.span,
@@ -118,9 +118,7 @@ def _unbound_handlers_that_must_audit(program: Program, diagnostics: Diagnostics
     bound = {b.capability_id for b in program.bindings}
     for engine in program.engines:
         for cap in engine.capabilities:
-            writes = cap.side_effects is not None and cap.side_effects.writes
-            required = any(req.mode == "required" for req in cap.audit)
-            if cap.id not in bound and writes and required:
+            if cap.id not in bound and cap.writes and cap.requires_audit:
                 diagnostics.report(
                     Code.UNAUDITED_HANDLER,
                     cap.span,

@@ -15,7 +15,8 @@ from ecmc.diff.catalog import catalog_changes
 from ecmc.diff.change import Change, new_change
 from ecmc.diff.storage import table_changes
 from ecmc.diff.types import scalar_of, shown, widening
-from ecmc.ir import Capability, Engine, Lifecycle, Program, returned_members
+from ecmc.ir import Capability, Engine, Lifecycle, Program
+from ecmc.resolve.shapes import returned_members
 from ecmc.span import Span
 from ecmc.typeref import TypeRef
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from ecm_contract import Operation
 
-from ecmc.ir import Capability, Engine, Lifecycle, Program, Table, returned_members
+from ecmc.ir import Capability, Engine, Lifecycle, Program, Table
+from ecmc.resolve.shapes import returned_members
 from ecmc.span import Span
 from ecmc.typeref import Scalar, ScalarRef, TypeRef
 

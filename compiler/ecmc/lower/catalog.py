@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from ecm_contract import Effect, Operation, Role, Scope, SideEffects
 from ecm_contract.catalog import (
     AuditEventType,
-    AuditMode,
     AuditRule,
     Capability,
     Catalog,
@@ -96,7 +95,7 @@ class _Engine:
             effects=tuple(Effect(e) for e in effects.effects) if effects else (),
             output=cap.output.text if cap.output else "",
             audit=tuple(
-                AuditRule(mode=AuditMode(req.mode), keys=tuple(k.name for k in req.keys))
+                AuditRule(mode=req.mode, keys=tuple(k.name for k in req.keys))
                 for req in cap.audit
             ),
             operation=operation,

@@ -8,6 +8,8 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
+from ecm_contract.catalog import AuditMode
+
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import AuditRuleSyntax, Text
@@ -33,7 +35,7 @@ def attach_audit(
         keys = _audit_keys(rule, resolver, inline, diagnostics)
         listed.update(dict.fromkeys(k.name for k in keys))
         subjects = _rule_subjects(rule, capabilities, diagnostics)
-        requirement = AuditRequirement(rule.mode, keys, rule.subject.text, rule.span)
+        requirement = AuditRequirement(AuditMode(rule.mode), keys, rule.subject.text, rule.span)
         if rule.evidence:
             at = rule.subject.text.lower().find(rule.evidence)
             diagnostics.report(
@@ -189,11 +191,10 @@ def _select(groups: list[list[str]], capabilities: list[Capability]) -> list[Cap
 
 def _meets(word: str, cap: Capability) -> bool | None:
     """Whether the capability is what the word says; None where the word says nothing of it."""
-    writes = cap.side_effects is not None and cap.side_effects.writes
     if word in _WRITES:
-        return writes
+        return cap.writes
     if word in _READS:
-        return not writes
+        return not cap.writes
     stem = word[:-1] if len(word) > 4 and word.endswith("s") else word
     text = " ".join((cap.group or "", cap.id.replace("_", " "), cap.name or ""))
     tokens = _SUBJECT_WORDS.findall(text.lower())

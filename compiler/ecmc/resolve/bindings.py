@@ -110,7 +110,7 @@ def _operation(
         )
         return None
     operation = Operation(text)
-    declared_writes = capability.side_effects is not None and capability.side_effects.writes
+    declared_writes = capability.writes
     if operation is not Operation.HANDLER and operation.writes != declared_writes:
         diagnostics.report(
             Code.BAD_BINDING,
@@ -294,11 +294,9 @@ class _Binding:
         if event_type == NO_EVENT:
             return None, None
         capability, operation = self.capability, self.operation
-        audited = operation.audited and any(r.mode == "required" for r in capability.audit)
+        audited = operation.audited and capability.requires_audit
         if operation is Operation.HANDLER:
-            audited = (
-                audited and capability.side_effects is not None and (capability.side_effects.writes)
-            )
+            audited = audited and capability.writes
         names_own_type = operation is Operation.AUDIT_APPEND and "event_type" in self.inputs
         if audited and event_type is None and not names_own_type:
             self.diagnostics.report(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
-from ecmc.ir import Record
+from ecmc.ir import Program, Record
 from ecmc.typeref import (
     ErrorRef,
     InlineRecordRef,
@@ -136,3 +136,19 @@ def map_key_fields(ref: TypeRef | None, records: Mapping[str, Record]) -> tuple[
         case ScalarRef(name=name):
             return (name,)
     return ()
+
+
+def returned_members(program: Program, ref: TypeRef) -> tuple[Member, ...] | None:
+    """The fields a caller reads from an output type (through `Result` and `Option`): a
+    record's (or its variant's), a tuple's; None when the output is not a set of fields."""
+    while isinstance(ref, ResultRef | OptionRef):
+        ref = ref.ok if isinstance(ref, ResultRef) else ref.item
+    if isinstance(ref, TupleRef | InlineRecordRef):
+        return ref.members
+    if not isinstance(ref, RecordRef):
+        return None
+    record = next((r for r in program.records if r.name == ref.name), None)
+    if record is None:
+        return None
+    variant = next((v for v in record.variants if v.name == ref.variant), None)
+    return variant.members if variant is not None else record.members
