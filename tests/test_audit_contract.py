@@ -273,10 +273,17 @@ class AuditContract:
         second = rt.invoke(ctx, "PH1E_TOOL_TIME_QUERY", {**query, "idempotency_key": "q2"})
         assert "Asia/Tokyo" in first.answer_text  # type: ignore[attr-defined]
         assert second == first
+        # The typed wrapper: the same query, typed in and out.
+        from selene_ecm.engines import ph1_e
+
+        typed = ph1_e.ToolTimeQueryInput.model_validate({**query, "idempotency_key": "q3"})
+        answer = ph1_e.tool_time_query(ctx, typed)
+        assert isinstance(answer, ph1_e.ToolTimeQueryOutput) and answer == first
         rows = [r for r in self.rows(rt) if r["engine"] == "PH1.E"]  # the cache write is ART's
         assert [(r["event_type"], r["payload_min"]["cache_status"]) for r in rows] == [
             ("ToolOk", "MISS"),
             ("ToolOk", "HIT"),
+            ("ToolOk", "HIT"),  # the typed wrapper's call
         ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from ecm_contract.invariants import present
 
 if TYPE_CHECKING:
     from ecmc.config import Config
@@ -173,8 +174,7 @@ def check(strict: bool) -> None:
             "or CI, rebuilds and compares every file)"
         )
         return
-    assert report.project is not None
-    result = report.project.result
+    result = present(report.project, "the built project").result
     if result.has_errors:
         click.echo(render_human(result.diagnostics, result.sources))
         click.echo("ecmc: the specs have errors; fix them, then run `ecmc build`")

@@ -13,7 +13,6 @@ from enum import StrEnum
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
-    NOTE = "note"
 
 
 class Code(StrEnum):

@@ -264,9 +264,6 @@ TypeRef = (
 )
 """A resolved type expression."""
 
-FieldsRef = TupleRef | InlineRecordRef
-"""The nodes that hold fields."""
-
 
 def walk(ref: TypeRef) -> Iterator[TypeRef]:
     """The node and every node inside it, depth first."""

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from ecm_contract import CONTEXT_FIELDS, Role
 from ecm_contract import AuditColumn as A
+from ecm_contract.invariants import BrokenInvariant
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit import EventTypes, unknown_keys
@@ -71,7 +72,8 @@ class AuditLog:
     ) -> dict[str, Any]:
         """An audit row. With `own_row` the call's input is the event (audit_append): its
         fields fill the envelope and its idempotency key dedupes it."""
-        assert self.table is not None
+        if self.table is None:
+            raise BrokenInvariant(f"{spec.id}: an audit row, and the package has no audit log")
         columns = self.columns
         # A write's own audit row takes every key its spec lists from the input (envelope
         # columns as columns, the rest into the payload); the context supplies the rest.

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 import sqlalchemy as sa
+from ecm_contract.invariants import present
 from sqlalchemy.engine import Connection, Result
 from sqlalchemy.sql import Executable
 
@@ -213,8 +214,7 @@ def confined(
     row and outcome)."""
     handler_connection = HandlerConnection(connection, writes=writes)
     if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        assert driver is not None
+        driver = present(connection.connection.driver_connection, "the driver's connection")
         driver.set_authorizer(_authorizer(writes, owned))
         try:
             yield handler_connection

@@ -7,10 +7,10 @@ never reads or writes a tenant's rows (docs/runtime-contracts.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from ecm_contract.invariants import of_type
 from pydantic import BaseModel
 
 from ecm_runtime.catalog import CapabilitySpec
@@ -41,31 +41,28 @@ class CallContext:
     work_order_id: str | None = None
 
     def write(self, spec: CapabilitySpec, payload: BaseModel) -> Written:
-        result = self.runtime.execute(self, spec, payload)
-        assert isinstance(result, Written)
-        return result
+        return of_type(self.runtime.execute(self, spec, payload), Written, _answer(spec))
 
     def read_one(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M | None:
         result = self.runtime.execute(self, spec, payload)
-        assert result is None or isinstance(result, model)
-        return result
+        return None if result is None else of_type(result, model, _answer(spec))
 
     def read_many(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> tuple[M, ...]:
-        result = self.runtime.execute(self, spec, payload)
-        assert isinstance(result, tuple)
-        return tuple(item for item in result if isinstance(item, model))
+        result = of_type(self.runtime.execute(self, spec, payload), tuple, _answer(spec))
+        return tuple(of_type(item, model, _answer(spec)) for item in result)
 
     def read_map(
         self, spec: CapabilitySpec, payload: BaseModel, model: type[M]
     ) -> dict[tuple[object, ...], M]:
-        result = self.runtime.execute(self, spec, payload)
-        assert isinstance(result, Mapping)
-        return {key: value for key, value in result.items() if isinstance(value, model)}
+        result = of_type(self.runtime.execute(self, spec, payload), dict, _answer(spec))
+        return {key: of_type(value, model, _answer(spec)) for key, value in result.items()}
 
     def transition(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M:
-        result = self.runtime.execute(self, spec, payload)
-        assert isinstance(result, model)
-        return result
+        return of_type(self.runtime.execute(self, spec, payload), model, _answer(spec))
+
+    def query(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M:
+        """Run a tool query: its provider's answer, or the cached one."""
+        return of_type(self.runtime.execute(self, spec, payload), model, _answer(spec))
 
     def rebuild(self, spec: CapabilitySpec, payload: BaseModel) -> None:
         self.runtime.execute(self, spec, payload)
@@ -73,3 +70,7 @@ class CallContext:
     def handle(self, spec: CapabilitySpec, payload: BaseModel) -> object:
         """Run a handler capability; its answer was validated against `spec.returns`."""
         return self.runtime.execute(self, spec, payload)
+
+
+def _answer(spec: CapabilitySpec) -> str:
+    return f"{spec.id}: the answer of its {spec.operation} operation"

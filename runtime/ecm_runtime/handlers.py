@@ -27,6 +27,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 import pydantic
 import sqlalchemy as sa
 from ecm_contract import CLOCK_FIELD, REASON_FIELD, Access, Role, handler_access
+from ecm_contract.invariants import present
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
@@ -370,8 +371,7 @@ class Handlers:
 
     def _replayed(self, spec: CapabilitySpec, claim: Claim) -> object:
         """A retry's answer: the first call's, as recorded."""
-        assert claim.outcome is not None
-        answer = claim.outcome.get("answer")
+        answer = present(claim.outcome, f"{spec.id}: a replayed claim's outcome").get("answer")
         return None if spec.returns is None else self._output(spec).validate_python(answer)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from ecm_contract import Role
 from ecm_contract.catalog import Lifecycle, Transition
+from ecm_contract.invariants import present
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.catalog import CapabilitySpec
@@ -112,5 +113,6 @@ class Lifecycles:
             )
 
     def _current(self, lifecycle: Lifecycle) -> sa.Table:
-        assert lifecycle.current is not None, f"lifecycle {lifecycle.name} has no current table"
-        return self.tables[lifecycle.current]
+        return self.tables[
+            present(lifecycle.current, f"lifecycle {lifecycle.name}'s current table")
+        ]

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import ecm_contract as contract
 import sqlalchemy as sa
 from ecm_contract import CLOCK_FIELD, REASON_FIELD, REPLAYED_FIELD, AuditColumn, Role, TruthType
+from ecm_contract.invariants import present
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
@@ -44,8 +45,7 @@ class Call:
 
     @property
     def target(self) -> sa.Table:
-        assert self.table is not None, f"{self.spec.id}: its binding names no table"
-        return self.table
+        return present(self.table, f"{self.spec.id}: its binding's table")
 
 
 class Operation:
@@ -95,8 +95,7 @@ class AuditAppend(Operation):
     name = contract.Operation.AUDIT_APPEND
 
     def run(self, call: Call) -> Written:
-        log = self.audit.log
-        assert log is not None
+        log = present(self.audit.log, f"{call.spec.id}: the audit log")
         reason = call.values.get(REASON_FIELD)
         row = self.audit.envelope(call.ctx, call.spec, call.values, call.now, reason, own_row=True)
         event = log.append(call.connection, row)
@@ -184,8 +183,7 @@ class Transition(Operation):
 
     def run(self, call: Call) -> BaseModel:
         ledger, storage, spec = call.target, self.storage, call.spec
-        model = spec.output_model
-        assert model is not None, f"{spec.id}: a lifecycle action answers with a record"
+        model = present(spec.output_model, f"{spec.id}: a lifecycle action's record")
         lifecycle, step = self.lifecycles.step_of(spec)
         row = storage.row(call.ctx, spec, call.values, ledger)
         row[lifecycle.action_column] = step.action
@@ -250,8 +248,7 @@ class Read(Operation):
         return [dict(row) for row in call.connection.execute(query).mappings()]
 
     def model(self, call: Call) -> type[BaseModel]:
-        assert call.spec.output_model is not None, f"{call.spec.id}: a read returns records"
-        return call.spec.output_model
+        return present(call.spec.output_model, f"{call.spec.id}: the record a read returns")
 
 
 class ReadOne(Read):

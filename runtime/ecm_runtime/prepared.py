@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from ecm_contract.invariants import BrokenInvariant, of_type
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -27,8 +28,11 @@ class Prepared:
     def __init__(self, statement: ClauseElement, dialect: Dialect, columns: Sequence[str]) -> None:
         """`columns`: the names the rows bind, as SQLAlchemy would take them from the
         parameters of an execution (an insert's column list); the statement binds nothing else."""
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        assert isinstance(compiled, SQLCompiler)
+        compiled = of_type(
+            statement.compile(dialect=dialect, column_keys=list(columns)),
+            SQLCompiler,
+            "a prepared statement's compilation",
+        )
         self.sql = compiled.string
         self.dialect = dialect
         self.positional = dialect.positional
@@ -36,7 +40,8 @@ class Prepared:
         binding: list[tuple[str, str, Callable[[Any], Any] | None]] = []
         for name in names or ():
             bind = compiled.binds[name]
-            assert bind.key in columns, f"{self.sql}: binds {bind.key}, which no row holds"
+            if bind.key not in columns:
+                raise BrokenInvariant(f"{self.sql}: binds {bind.key}, which no row holds")
             binding.append(
                 (name, bind.key, bind.type.dialect_impl(dialect).bind_processor(dialect))
             )

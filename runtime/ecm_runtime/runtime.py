@@ -19,6 +19,7 @@ import pydantic
 import sqlalchemy as sa
 from ecm_contract import Operation, Role
 from ecm_contract.catalog import AuditEventType, EngineContract
+from ecm_contract.invariants import present
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -205,7 +206,7 @@ class Runtime:
             return self.handlers.run(ctx, spec, payload)
         if spec.operation == Operation.TOOL_QUERY and spec.tool_path is not None:
             return self.tools.run(ctx, spec, payload)
-        if spec.operation is None or spec.operation == Operation.TOOL_QUERY:
+        if spec.operation == Operation.TOOL_QUERY:
             raise ContractViolation(
                 self.refusals.code(spec, Role.CONTRACT_VALIDATION),
                 f"{spec.id} has no storage operation in its wiring",
@@ -305,8 +306,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _begin(connection: Connection) -> None:
         # Straight to the driver: SQLAlchemy's statement path costs more than the BEGIN. The
         # runtime's own transactions are begun on the driver already (transactions.py).
-        driver = connection.connection.dbapi_connection
-        assert driver is not None
+        driver = present(connection.connection.dbapi_connection, "the driver's connection")
         if not driver.in_transaction:
             driver.execute("BEGIN IMMEDIATE")
 

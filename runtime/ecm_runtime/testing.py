@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ecm_contract import CONTEXT_FIELDS, IDEMPOTENCY_FIELD, REASON_FIELD, AuditColumn
 from ecm_contract.catalog import AuditEventType
+from ecm_contract.invariants import of_type
 
 from ecm_runtime.admission import Admission
 from ecm_runtime.catalog import CapabilitySpec
@@ -51,8 +52,9 @@ def example_input(
     """A small input the capability's model admits: its reason code one the spec declares,
     its idempotency key its own, its tenant `tenant_id` (when given), and its audit engine
     and event type (when its input names its own) its engine and one that engine may emit."""
-    value = example(spec.input_model.model_json_schema(by_alias=True))
-    assert isinstance(value, dict)
+    value = of_type(
+        example(spec.input_model.model_json_schema(by_alias=True)), dict, f"{spec.id}: its example"
+    )
     if isinstance(value.get(REASON_FIELD), str) and spec.reason_codes:
         value[REASON_FIELD] = spec.reason_codes[0]
     if IDEMPOTENCY_FIELD in spec.input_model.model_fields:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from ecm_contract import CLOCK_FIELD, REASON_FIELD, TOOL_REQUEST_OMITS, Role
 from ecm_contract import AuditColumn as A
 from ecm_contract.catalog import ToolPath
+from ecm_contract.invariants import present
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
@@ -141,8 +142,9 @@ class ToolRunner:
     # --- one call -----------------------------------------------------------------------
 
     def run(self, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel) -> BaseModel:
-        path, tool, model = spec.tool_path, spec.tool_name, spec.output_model
-        assert path is not None and tool is not None and model is not None
+        path = present(spec.tool_path, f"{spec.id}: its tool path")
+        tool = present(spec.tool_name, f"{spec.id}: its tool name")
+        model = present(spec.output_model, f"{spec.id}: its answer's model")
         values = payload.model_dump(by_alias=True)
         # Before anything runs: a query naming another tenant would hand the provider that
         # tenant's id while its answer lands in this tenant's cache row.
@@ -199,8 +201,7 @@ class ToolRunner:
 
     def _request(self, spec: CapabilitySpec, values: Mapping[str, Any]) -> BaseModel:
         """What the provider is given: the query in its one spelling (`normalised`)."""
-        request_model = spec.request_model
-        assert request_model is not None, f"{spec.id}: a tool query has a request model"
+        request_model = present(spec.request_model, f"{spec.id}: its request model")
         try:
             return request_model.model_validate(normalised(values))
         except ValidationError as error:

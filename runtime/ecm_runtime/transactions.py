@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from ecm_contract import Role
+from ecm_contract.invariants import present
 from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.catalog import CapabilitySpec
@@ -85,8 +86,7 @@ class Transactions:
         costs a write ~15 µs of CPU more. A statement run through SQLAlchemy inside it opens
         SQLAlchemy's transaction on top (the engine's begin hook finds the driver's open and
         adds nothing), and that one then ends the driver's."""
-        driver = connection.connection.driver_connection
-        assert driver is not None
+        driver = present(connection.connection.driver_connection, "the driver's connection")
         if read_only:
             # query_only is state of the connection, not of a transaction: recorded in its
             # info until it is off again, so a connection left with it on is never kept.

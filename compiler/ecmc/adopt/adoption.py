@@ -41,8 +41,12 @@ class Adoption:
         return out
 
     def compile(self) -> Program:
+        return self.diagnosed().program
+
+    def diagnosed(self) -> FrontendResult:
+        """The drafts compiled as they stand, kept as `result`."""
         self.result = compile_texts(dict(self.texts()))
-        return self.result.program
+        return self.result
 
     def document(self, path: str, title: str, header: list[str]) -> Document:
         return self.documents.setdefault(path, Document(title, header))

@@ -10,6 +10,7 @@ the operations that need them are known.
 from __future__ import annotations
 
 from ecm_contract import REPLAYED_FIELD
+from ecm_contract.invariants import present
 
 from ecmc.adopt.adoption import Adoption, wiring_path
 from ecmc.adopt.bindings import binding_proposals
@@ -79,9 +80,7 @@ def _lifecycles(adoption: Adoption, program: Program) -> bool:
 
 
 def _errors(adoption: Adoption) -> int:
-    adoption.compile()
-    assert adoption.result is not None
-    return sum(1 for d in adoption.result.diagnostics if d.severity == "error")
+    return sum(1 for d in adoption.diagnosed().diagnostics if d.severity == "error")
 
 
 def _named_records(cap: Capability, draft: LifecycleDraft) -> list[tuple[str, tuple[str, ...]]]:
@@ -162,9 +161,9 @@ def _place(
 
 def _refused(adoption: Adoption, program: Program, placed: dict[str, BindingDraft]) -> list[str]:
     """The capabilities whose placed binding the last compile reports an error in."""
-    assert adoption.result is not None
+    result = present(adoption.result, "the last compile of the drafts")
     texts = adoption.texts()
-    errors = [d.span for d in adoption.result.diagnostics if d.severity == "error"]
+    errors = [d.span for d in result.diagnostics if d.severity == "error"]
     refused = []
     for cap_id in placed:
         engine_id = next(
@@ -198,9 +197,7 @@ def _tool_paths(adoption: Adoption, program: Program) -> bool:
                 drafted.append((wiring, declared))
     if not drafted:
         return False
-    adoption.compile()
-    assert adoption.result is not None
-    if any(d.severity == "error" for d in adoption.result.diagnostics):
+    if any(d.severity == "error" for d in adoption.diagnosed().diagnostics):
         for wiring, declared in drafted:
             wiring.sections[declared.section].pop(declared.name)
         adoption.compile()
@@ -221,12 +218,9 @@ def _roles(adoption: Adoption, program: Program) -> None:
                 drafted.append((wiring_path(program, engine.engine_id), declared))
     if not drafted:
         return
-    adoption.compile()
-    assert adoption.result is not None
+    result = adoption.diagnosed()
     texts = {path: adoption.texts()[path].splitlines() for path, _ in drafted}
-    errors = {
-        (d.span.path, d.span.line) for d in adoption.result.diagnostics if d.severity == "error"
-    }
+    errors = {(d.span.path, d.span.line) for d in result.diagnostics if d.severity == "error"}
     for path, declared in drafted:
         line = texts[path].index(declared.entry) + 1
         if (path, line) in errors:

@@ -86,10 +86,6 @@ class SqlTable:
     indexes: list[SqlKey] = field(default_factory=list)
     foreign_keys: list[SqlForeignKey] = field(default_factory=list)
 
-    def partial_unique_keys(self) -> list[SqlKey]:
-        """Unique keys enforced only where their nullable columns are set: idempotency keys."""
-        return [k for k in self.unique_keys if k.where is not None]
-
 
 @dataclass(frozen=True, slots=True)
 class Skipped:

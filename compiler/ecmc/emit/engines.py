@@ -217,7 +217,8 @@ class _EngineModule:
                 ")",
             )
             self.tools.append(render(method, INDENT, f" -> {output_model}: ..."))
-        if entry.operation in WRAPPED:
+        answers = output_model != "None" or entry.operation is not Operation.TOOL_QUERY
+        if entry.operation in WRAPPED and answers:
             self.wrappers.append(
                 storage_wrapper(
                     cap,

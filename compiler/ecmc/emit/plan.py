@@ -1,4 +1,4 @@
-"""Stage 5, emit: the IR -> the files of the generated package.
+"""Stage 5, emit: the IR and its lowered catalog -> the files of the generated package.
 
 Views are built here from the IR and hold only strings; one Jinja2 template per output kind
 places them. Each planned file carries a fingerprint of the spec files it is made from, so the

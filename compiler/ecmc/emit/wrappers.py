@@ -21,6 +21,7 @@ WRAPPED: Mapping[Operation, tuple[str, str]] = {
     Operation.READ_ONE: ("read_one", "{model} | None"),
     Operation.READ_MANY: ("read_many", "tuple[{model}, ...]"),
     Operation.READ_MAP: ("read_map", "dict[tuple[object, ...], {model}]"),
+    Operation.TOOL_QUERY: ("query", "{model}"),
 }
 
 

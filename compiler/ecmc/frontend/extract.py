@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from ecm_contract.invariants import present
+
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.bullets import bullets_of, line_text, section_bullets
@@ -79,8 +81,8 @@ def extract(document: Document, diagnostics: Diagnostics) -> SpecSyntax | None:
         return None
     if engine_header is not None:
         return _extract_engine(document, sections, engine_header, diagnostics)
-    assert spec_header is not None
-    return _extract_companion(document, spec_header, diagnostics)
+    header = present(spec_header, "a companion spec's header")
+    return _extract_companion(document, header, diagnostics)
 
 
 def _find(sections: list[Section], title: str) -> Section | None:

@@ -95,8 +95,7 @@ class _Engine:
             effects=tuple(Effect(e) for e in effects.effects) if effects else (),
             output=cap.output.text if cap.output else "",
             audit=tuple(
-                AuditRule(mode=req.mode, keys=tuple(k.name for k in req.keys))
-                for req in cap.audit
+                AuditRule(mode=req.mode, keys=tuple(k.name for k in req.keys)) for req in cap.audit
             ),
             operation=operation,
             table=table,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ecm_contract import FIELD_FAMILY, glob_matches
+from ecm_contract.invariants import present
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
@@ -88,39 +89,37 @@ def build_dictionary(sections: list[CompanionSection], diagnostics: Diagnostics)
 
 
 def _alias(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
-    assert bullet.key is not None and bullet.value is not None
-    name = bullet.key.text
+    key, value = _entry(bullet)
+    name = key.text
     if name in PRIMITIVES or name in dictionary.aliases:
         diagnostics.report(
-            Code.DUPLICATE_DEFINITION, bullet.key.span, f"type alias {name!r} is already defined"
+            Code.DUPLICATE_DEFINITION, key.span, f"type alias {name!r} is already defined"
         )
         return
-    scalar = scalar_type(bullet.value, dictionary, diagnostics)
+    scalar = scalar_type(value, dictionary, diagnostics)
     if scalar is not None:
         dictionary.aliases[name] = scalar
 
 
 def _convention(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
-    assert bullet.key is not None and bullet.value is not None
-    pattern = bullet.key.text
+    key, value = _entry(bullet)
+    pattern = key.text
     if not FIELD_FAMILY.fullmatch(pattern):
         diagnostics.report(
             Code.BAD_NAME_PATTERN,
-            bullet.key.span,
+            key.span,
             f"naming convention {pattern!r} is not '*_suffix' or 'prefix_*'",
         )
         return
     if any(c.pattern == pattern for c in dictionary.conventions):
         diagnostics.report(
             Code.DUPLICATE_DEFINITION,
-            bullet.key.span,
+            key.span,
             f"naming convention {pattern!r} is defined twice",
         )
         return
-    report_unconfirmed(
-        description_of(bullet), bullet.key.span, f"convention {pattern}", diagnostics
-    )
-    scalar = scalar_type(bullet.value, dictionary, diagnostics)
+    report_unconfirmed(description_of(bullet), key.span, f"convention {pattern}", diagnostics)
+    scalar = scalar_type(value, dictionary, diagnostics)
     if scalar is not None:
         dictionary.conventions.append(
             Convention(pattern, scalar, description_of(bullet), bullet.span)
@@ -128,23 +127,23 @@ def _convention(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagno
 
 
 def _field(bullet: Bullet, dictionary: FieldDictionary, diagnostics: Diagnostics) -> None:
-    assert bullet.key is not None and bullet.value is not None
-    name = bullet.key.text
+    key, value = _entry(bullet)
+    name = key.text
     if not FIELD_NAME.fullmatch(name):
         diagnostics.report(
-            Code.BAD_NAME_PATTERN, bullet.key.span, f"field name {name!r} is not snake_case"
+            Code.BAD_NAME_PATTERN, key.span, f"field name {name!r} is not snake_case"
         )
         return
     if name in dictionary.fields:
         diagnostics.report(
             Code.DUPLICATE_DEFINITION,
-            bullet.key.span,
+            key.span,
             f"field {name!r} is defined twice",
             f"first: {dictionary.fields[name].span}",
         )
         return
-    report_unconfirmed(description_of(bullet), bullet.key.span, f"field {name}", diagnostics)
-    scalar = scalar_type(bullet.value, dictionary, diagnostics)
+    report_unconfirmed(description_of(bullet), key.span, f"field {name}", diagnostics)
+    scalar = scalar_type(value, dictionary, diagnostics)
     if scalar is not None:
         dictionary.fields[name] = FieldDef(
             name, scalar, "field", description_of(bullet), bullet.span
@@ -252,3 +251,8 @@ def _with_limits(scalar: Scalar, parsed: FieldTypeExpr, diagnostics: Diagnostics
 
 def _empty_range(low: int | None, high: int | None) -> bool:
     return low is not None and (low < 0 or (high is not None and low > high))
+
+
+def _entry(bullet: Bullet) -> tuple[Text, Text]:
+    """The key and value of an entry the caller has seen both of."""
+    return present(bullet.key, "an entry's key"), present(bullet.value, "an entry's value")

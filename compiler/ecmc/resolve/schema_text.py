@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from ecm_contract.invariants import present
+
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.frontend.syntax import Bullet, Text
@@ -304,8 +306,7 @@ def read_schema(bullet: Bullet, resolver: TypeResolver, diagnostics: Diagnostics
     """A `key: value` schema: by the grammar when it reads it whole (a value's first code
     span, any prose after it a description); otherwise as written (`read_schema_text`), and
     where that finds no reading either, the grammar's error."""
-    value = bullet.value
-    assert value is not None
+    value = present(bullet.value, "a schema's value")
     trailing = bullet.trailing.strip()
     whole = raw_value(bullet)
     described = bool(bullet.codes) and "`" not in trailing and trailing[:1] not in (",", "+")

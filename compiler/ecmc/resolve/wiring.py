@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from ecm_contract import TOOL_FIELD_KEYS, Operation, Role, ToolFields
+from ecm_contract.invariants import present
 
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
@@ -36,18 +37,18 @@ ROLES = frozenset(role.value for role in Role)
 
 
 def referenced_code(bullet: Bullet, declared: set[str], diagnostics: Diagnostics) -> None:
-    assert bullet.value is not None
-    code = bullet.value.text
+    value = present(bullet.value, "a reason code's value")
+    code = value.text
     if not REASON_CODE.fullmatch(code):
         diagnostics.report(
             Code.REASON_CODE_CASE,
-            bullet.value.span,
+            value.span,
             f"reason code {code!r} is not UPPER_SNAKE_CASE",
         )
     elif code not in declared:
         diagnostics.report(
             Code.UNDECLARED_REASON_CODE,
-            bullet.value.span,
+            value.span,
             f"reason code {code} is referenced but no ECM spec declares it",
         )
 

@@ -528,6 +528,93 @@ def tool_fail_commit_row(ctx: CallContext, payload: ToolFailCommitRowInput) -> W
     return ctx.write(TOOL_FAIL_COMMIT_ROW_SPEC, payload)
 
 
+# source: specs/ecm/PH1_E.md:26
+def tool_time_query(ctx: CallContext, payload: ToolTimeQueryInput) -> ToolTimeQueryOutput:
+    """Execute read-only time lookup query (PH1E_TOOL_TIME_QUERY)."""
+    return ctx.query(TOOL_TIME_QUERY_SPEC, payload, ToolTimeQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:33
+def tool_weather_query(ctx: CallContext, payload: ToolWeatherQueryInput) -> ToolWeatherQueryOutput:
+    """Execute read-only weather lookup query (PH1E_TOOL_WEATHER_QUERY)."""
+    return ctx.query(TOOL_WEATHER_QUERY_SPEC, payload, ToolWeatherQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:40
+def tool_web_search_query(
+    ctx: CallContext,
+    payload: ToolWebSearchQueryInput,
+) -> ToolWebSearchQueryOutput:
+    """Execute read-only web search query (PH1E_TOOL_WEB_SEARCH_QUERY)."""
+    return ctx.query(TOOL_WEB_SEARCH_QUERY_SPEC, payload, ToolWebSearchQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:47
+def tool_news_query(ctx: CallContext, payload: ToolNewsQueryInput) -> ToolNewsQueryOutput:
+    """Execute read-only news lookup query (PH1E_TOOL_NEWS_QUERY)."""
+    return ctx.query(TOOL_NEWS_QUERY_SPEC, payload, ToolNewsQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:54
+def tool_url_fetch_and_cite_query(
+    ctx: CallContext,
+    payload: ToolUrlFetchAndCiteQueryInput,
+) -> ToolUrlFetchAndCiteQueryOutput:
+    """Execute read-only URL fetch and citation query (PH1E_TOOL_URL_FETCH_AND_CITE_QUERY)."""
+    return ctx.query(TOOL_URL_FETCH_AND_CITE_QUERY_SPEC, payload, ToolUrlFetchAndCiteQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:61
+def tool_document_understand_query(
+    ctx: CallContext,
+    payload: ToolDocumentUnderstandQueryInput,
+) -> ToolDocumentUnderstandQueryOutput:
+    """Execute read-only document extraction/understand query
+    (PH1E_TOOL_DOCUMENT_UNDERSTAND_QUERY)."""
+    return ctx.query(
+        TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC,
+        payload,
+        ToolDocumentUnderstandQueryOutput,
+    )
+
+
+# source: specs/ecm/PH1_E.md:68
+def tool_photo_understand_query(
+    ctx: CallContext,
+    payload: ToolPhotoUnderstandQueryInput,
+) -> ToolPhotoUnderstandQueryOutput:
+    """Execute read-only image/photo understanding query (PH1E_TOOL_PHOTO_UNDERSTAND_QUERY)."""
+    return ctx.query(TOOL_PHOTO_UNDERSTAND_QUERY_SPEC, payload, ToolPhotoUnderstandQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:75
+def tool_data_analysis_query(
+    ctx: CallContext,
+    payload: ToolDataAnalysisQueryInput,
+) -> ToolDataAnalysisQueryOutput:
+    """Execute read-only uploaded-data analysis query (PH1E_TOOL_DATA_ANALYSIS_QUERY)."""
+    return ctx.query(TOOL_DATA_ANALYSIS_QUERY_SPEC, payload, ToolDataAnalysisQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:82
+def tool_deep_research_query(
+    ctx: CallContext,
+    payload: ToolDeepResearchQueryInput,
+) -> ToolDeepResearchQueryOutput:
+    """Execute read-only deep-research synthesis query (PH1E_TOOL_DEEP_RESEARCH_QUERY)."""
+    return ctx.query(TOOL_DEEP_RESEARCH_QUERY_SPEC, payload, ToolDeepResearchQueryOutput)
+
+
+# source: specs/ecm/PH1_E.md:89
+def tool_record_mode_query(
+    ctx: CallContext,
+    payload: ToolRecordModeQueryInput,
+) -> ToolRecordModeQueryOutput:
+    """Execute read-only recording transcript summary/action-item query
+    (PH1E_TOOL_RECORD_MODE_QUERY)."""
+    return ctx.query(TOOL_RECORD_MODE_QUERY_SPEC, payload, ToolRecordModeQueryOutput)
+
+
 # source: specs/ecm/PH1_E.md:96
 def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.AuditEvent, ...]:
     """Read PH1.E audit rows for one correlation thread (PH1E_READ_AUDIT_ROWS).
