@@ -372,3 +372,57 @@ def test_an_audit_append_taking_its_own_type_needs_types_its_engine_may_emit() -
     found = [d for d in result.diagnostics if "takes its own event_type" in d.message]
     assert [d.severity for d in found] == ["error"]
     assert found[0].message.startswith("PH1J_APPEND_AUDIT_EVENT takes its own event_type")
+
+
+# --- the append's JSON Schema says what the runtime takes ----------------------------------
+
+
+def _schema_admits(schema: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether an event meets one variant of the schema's `anyOf` (the part that tells event
+    types apart: their names, engines, payload keys and severities)."""
+    for variant in schema["anyOf"]:
+        properties = variant["properties"]
+        if properties["event_type"]["const"] != event["event_type"]:
+            continue
+        if "engine" in properties and properties["engine"]["const"] != event["engine"]:
+            continue
+        allowed = properties["payload_min"]["properties"].keys()
+        if not event["payload_min"].keys() <= allowed:
+            continue
+        severity = properties.get("severity")
+        if severity is None or event.get("severity") in severity["enum"]:
+            return True
+    return False
+
+
+def test_the_append_schema_admits_exactly_what_the_runtime_accepts(tmp_path: Path) -> None:
+    from selene_ecm.records import AuditEventInput
+
+    schema = AuditEventInput.model_json_schema()
+    rt = Runtime.open(sqlite_url(tmp_path))
+    ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
+    engines = sorted({spec.engine_id for spec in rt.capabilities.values()})
+    names = [*sorted({t.name for t in rt.event_types}), "NEVER_DECLARED"]
+    keys = sorted({k for t in rt.event_types for k in t.payload_keys})
+    cases = 0
+    for engine in engines:
+        code = next(s.reason_codes[0] for s in rt.capabilities.values() if s.engine_id == engine)
+        for name in names:
+            for payload in ({}, {keys[0]: "x"}, {"not_a_key": "x"}):
+                candidate = event(
+                    engine=engine,
+                    event_type=name,
+                    payload_min=payload,
+                    reason_code=code,
+                    severity="WARN" if cases % 2 else "INFO",
+                    idempotency_key=f"k{cases}",
+                )
+                cases += 1
+                try:
+                    rt.invoke(ctx, "PH1J_APPEND_AUDIT_EVENT", candidate)
+                    accepted = True
+                except ContractViolation:
+                    accepted = False
+                assert _schema_admits(schema, candidate) == accepted, candidate
+    assert cases >= 100
+    rt.close()

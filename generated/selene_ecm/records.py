@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
+import pydantic as pd
 from ecm_runtime.models import SpecModel
 
 from selene_ecm import fields as _f
@@ -78,6 +79,172 @@ class AuditEventInput(SpecModel):
     """An audit event as a writer hands it over; the log assigns the id, the time and the
     digest."""
 
+    model_config = pd.ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "title": "ARTIFACT_APPENDED (ARTIFACTS_LEDGER_TABLES)",
+                    "properties": {
+                        "event_type": {"const": "ARTIFACT_APPENDED"},
+                        "engine": {"const": "ARTIFACTS_LEDGER_TABLES"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {
+                                "event_type": {},
+                                "reason_code": {},
+                                "tenant_id": {},
+                                "idempotency_key": {},
+                            },
+                            "additionalProperties": False,
+                        },
+                        "severity": {"enum": ["INFO", None]},
+                    },
+                },
+                {
+                    "title": "TOOL_CACHE_WRITTEN (ARTIFACTS_LEDGER_TABLES)",
+                    "properties": {
+                        "event_type": {"const": "TOOL_CACHE_WRITTEN"},
+                        "engine": {"const": "ARTIFACTS_LEDGER_TABLES"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {
+                                "event_type": {},
+                                "reason_code": {},
+                                "tenant_id": {},
+                                "idempotency_key": {},
+                            },
+                            "additionalProperties": False,
+                        },
+                        "severity": {"enum": ["INFO", None]},
+                    },
+                },
+                {
+                    "title": "STATE_TRANSITION (PH1.CAPREQ)",
+                    "properties": {
+                        "event_type": {"const": "STATE_TRANSITION"},
+                        "engine": {"const": "PH1.CAPREQ"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {},
+                            "additionalProperties": False,
+                        },
+                        "severity": {"enum": ["INFO", None]},
+                    },
+                },
+                {
+                    "title": "Other (PH1.D)",
+                    "properties": {
+                        "event_type": {"const": "Other"},
+                        "engine": {"const": "PH1.D"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {
+                                "decision": {},
+                                "output_mode": {},
+                                "refined_intent_type": {},
+                                "what_is_missing": {},
+                                "analysis_kind": {},
+                                "fail_code": {},
+                                "request_id": {},
+                                "prompt_template_version": {},
+                                "output_schema_hash": {},
+                                "tool_catalog_hash": {},
+                                "policy_context_hash": {},
+                                "transcript_hash": {},
+                                "model_id": {},
+                                "model_route_class": {},
+                                "temperature_bp": {},
+                                "max_tokens": {},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                {
+                    "title": "ToolOk (PH1.E)",
+                    "properties": {
+                        "event_type": {"const": "ToolOk"},
+                        "engine": {"const": "PH1.E"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"tool_name": {}, "query_hash": {}, "cache_status": {}},
+                            "additionalProperties": False,
+                        },
+                        "severity": {"enum": ["INFO", None]},
+                    },
+                },
+                {
+                    "title": "ToolFail (PH1.E)",
+                    "properties": {
+                        "event_type": {"const": "ToolFail"},
+                        "engine": {"const": "PH1.E"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"tool_name": {}, "fail_code": {}, "cache_status": {}},
+                            "additionalProperties": False,
+                        },
+                        "severity": {"enum": ["WARN", None]},
+                    },
+                },
+                {
+                    "title": "GATE_PASS (any engine)",
+                    "properties": {
+                        "event_type": {"const": "GATE_PASS"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"gate": {}},
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                {
+                    "title": "GATE_FAIL (any engine)",
+                    "properties": {
+                        "event_type": {"const": "GATE_FAIL"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"gate": {}},
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                {
+                    "title": "STATE_TRANSITION (any engine)",
+                    "properties": {
+                        "event_type": {"const": "STATE_TRANSITION"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"state_from": {}, "state_to": {}},
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                {
+                    "title": "TOOL_FAIL (any engine)",
+                    "properties": {
+                        "event_type": {"const": "TOOL_FAIL"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"tool_name": {}, "fail_code": {}},
+                            "additionalProperties": False,
+                        },
+                        "severity": {"enum": ["WARN", None]},
+                    },
+                },
+                {
+                    "title": "J_REDACT_APPLIED (any engine)",
+                    "properties": {
+                        "event_type": {"const": "J_REDACT_APPLIED"},
+                        "payload_min": {
+                            "type": "object",
+                            "properties": {"redacted_field_count": {}},
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+            ]
+        }
+    )
     now: _f.Now
     tenant_id: _f.TenantId | None = None
     work_order_id: _f.WorkOrderId | None = None

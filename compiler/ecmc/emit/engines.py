@@ -11,6 +11,7 @@ from ecm_contract.catalog import Capability as CatalogEntry
 from ecm_contract.catalog import EngineContract
 
 from ecmc.emit.contract_literal import contract_literal, stated
+from ecmc.emit.event_union import schema_config
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import (
     INDENT,
@@ -186,6 +187,8 @@ class _EngineModule:
             output_model = returns if _is_model(output_type, self.names.records) else "None"
         else:
             input_model, output_model = _io_models(cap, stem, self.annotator, source)
+            if entry.operation is Operation.AUDIT_APPEND:
+                self.state_event_union(cap, input_model)
         models: list[tuple[str, Expr | str]] = [("input_model", input_model)]
         if output_model != "None":
             models.append(("output_model", output_model))
@@ -231,6 +234,15 @@ class _EngineModule:
                     entry.scope,
                 )
             )
+
+    def state_event_union(self, cap: Capability, input_model: str) -> None:
+        """An audit append's own input model states the event types it takes (a record's
+        does in records.py)."""
+        view = next((m for m in self.annotator.models if m.name == input_model), None)
+        if view is not None:
+            fields = frozenset(m.name for m in cap.input_fields)
+            config = schema_config(self.program, self.engine.engine_id, fields, self.imports)
+            view.class_vars += [config] if config else []
 
     def handler(
         self, cap: Capability, stem: str, constant: str, input_model: str, returns: str, source: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ecmc.emit.event_union import audit_inputs, schema_config
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import INDENT, LINE_LIMIT, Atom, Group, render
 from ecmc.emit.literals import pyrepr, source_line
@@ -20,6 +21,7 @@ def records_view(program: Program, names: PackageNames, package: str) -> dict[st
     imports = Imports(package, future=True)
     annotator = Annotator(names, imports, in_records=True, reserved=reserved)
     aliases = []
+    appended = audit_inputs(program)
     for record in _dependency_order(program.records):
         source = source_line(record.span)
         if record.alias_of is not None:
@@ -27,7 +29,11 @@ def records_view(program: Program, names: PackageNames, package: str) -> dict[st
             aliases.append({"code": f"{ClassName(record.name)} = {annotation}", "source": source})
             continue
         doc = record.description or f"The {record.name} record."
-        annotator.model(ClassName(record.name), doc, record.members, source, exact=True)
+        view = annotator.model(ClassName(record.name), doc, record.members, source, exact=True)
+        if record.name in appended:
+            fields = frozenset(m.name for m in record.members)
+            config = schema_config(program, appended[record.name], fields, imports)
+            view.class_vars += [config] if config else []
         base_names = {m.name for m in record.members}
         for variant in record.variants:
             extra = tuple(m for m in variant.members if m.name not in base_names)
