@@ -8,9 +8,9 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from conftest import compile_with_project
-from ecmc.codes import REGISTRY
 from ecmc.diagnostics import render_human
 from ecmc.frontend.reader import MAX_SPEC_BYTES
+from ecmc.registry import DIAGNOSTICS as REGISTRY
 
 BROKEN = Path(__file__).parent / "broken_specs"
 BROKEN_FILES = sorted(BROKEN.glob("*.md"))

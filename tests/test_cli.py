@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, reference_files
-from ecmc.codes import REGISTRY
+from ecmc.registry import DIAGNOSTICS as REGISTRY
 
 
 def ecmc(
@@ -137,15 +137,17 @@ def test_explain_gives_the_rule_a_failing_example_and_the_fix() -> None:
 
 
 def test_every_code_is_explained_and_listed() -> None:
-    from ecmc.commands.explain import EXPLANATIONS, explain
+    from ecmc.commands.explain import explain
+    from ecmc.registry import DIFF_RULES, RULES
 
-    assert sorted(EXPLANATIONS) == sorted(REGISTRY)
-    for code, entry in EXPLANATIONS.items():
-        assert entry.rule and entry.example and entry.fix, code
+    assert set(RULES) == set(REGISTRY) | set(DIFF_RULES)
+    for code, rule in RULES.items():
+        assert rule.summary and rule.rule and rule.example and rule.fix, code
         assert (explain(code) or "").startswith(code)
     listed = ecmc("lint", "--list-codes")
     assert listed.returncode == 0
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == list(REGISTRY)
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == list(RULES)
+    assert ecmc("lint", "--explain", "ecmd104").stdout.startswith("ECMD104 (security)")
 
 
 def test_report_is_cut_after_the_limit(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, SPECS, compile_with_project, project_specs
-from ecmc.codes import REGISTRY
 from ecmc.emit.plan import plan
 from ecmc.pipeline import compile_texts
+from ecmc.registry import DIAGNOSTICS as REGISTRY
 from ecmc.write.writer import render_all
 
 SEED_PATHS = sorted(

@@ -67,7 +67,9 @@ def _run_frontend(paths: tuple[Path, ...]) -> FrontendResult:
     help="Diagnostics shown before '... and N more' (human format).",
 )
 @click.option("--fail-on-warning", is_flag=True, help="Exit 1 on warnings as well as errors.")
-@click.option("--explain", metavar="CODE", help="Explain a diagnostic code: rule, example, fix.")
+@click.option(
+    "--explain", metavar="CODE", help="Explain a diagnostic or diff code: rule, example, fix."
+)
 @click.option("--list-codes", is_flag=True, help="List every diagnostic code and exit.")
 def lint(
     paths: tuple[Path, ...],

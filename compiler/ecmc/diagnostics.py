@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ecmc.codes import Code, Severity, lookup
+from ecmc.codes import Code
+from ecmc.registry import Severity, severity
 from ecmc.span import Span
 
 
@@ -42,7 +43,7 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
 
     def report(self, code: Code, span: Span, message: str, *notes: str) -> None:
-        self.items.append(Diagnostic(code, lookup(code).severity, message, span, notes))
+        self.items.append(Diagnostic(code, severity(code), message, span, notes))
 
     def extend(self, other: Iterable[Diagnostic]) -> None:
         self.items.extend(other)

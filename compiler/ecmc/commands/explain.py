@@ -1,28 +1,15 @@
-"""`ecmc lint --explain CODE` and `--list-codes`: the texts, from the explanations and the
-registry of codes."""
+"""`ecmc lint --explain CODE` and `--list-codes`: the texts, from the one rule registry."""
 
 from __future__ import annotations
 
-from ecmc.codes import REGISTRY
-from ecmc.commands.explanations import EXPLANATIONS
-
-__all__ = ["EXPLANATIONS", "explain", "list_codes"]
+from ecmc.registry import RULES
 
 
 def explain(code: str) -> str | None:
-    """The text `--explain` prints, or None for an unknown code."""
-    entry = REGISTRY.get(code)
-    explanation = EXPLANATIONS.get(code)
-    if entry is None or explanation is None:
-        return None
-    example = "\n".join(f"    {line}" for line in explanation.example.split("\n"))
-    return (
-        f"{entry.code} ({entry.severity}): {entry.summary}\n\n"
-        f"Rule: {explanation.rule}\n\n"
-        f"Fails:\n{example}\n\n"
-        f"Fix: {explanation.fix}"
-    )
+    """The text `--explain` prints (any diagnostic or diff code), or None for an unknown code."""
+    rule = RULES.get(code)
+    return rule.explained() if rule is not None else None
 
 
 def list_codes() -> str:
-    return "\n".join(f"{e.code}  {e.severity:<7}  {e.summary}" for e in REGISTRY.values())
+    return "\n".join(f"{r.code}  {r.severity:<8}  {r.summary}" for r in RULES.values())

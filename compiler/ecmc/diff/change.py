@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecmc.diff.rules import RULES, Rule
+from ecmc.registry import DIFF_RULES, Rule
 from ecmc.span import Span
 
 
@@ -31,4 +31,4 @@ def new_change(
     *,
     old_side: bool = False,
 ) -> Change:
-    return Change(RULES[code], subject, message, at, was, old_side)
+    return Change(DIFF_RULES[code], subject, message, at, was, old_side)

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 
 from ecmc.diff.change import Change, new_change
-from ecmc.diff.rules import Severity
 from ecmc.ir import Approval, Program
+from ecmc.registry import Impact
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +19,13 @@ class Judged:
     @property
     def failing(self) -> bool:
         severity = self.change.rule.severity
-        return severity is not Severity.SAFE and self.approval is None
+        return severity is not Impact.SAFE and self.approval is None
 
     @property
     def level(self) -> str:
         if self.failing:
             return "error"
-        return "note" if self.change.rule.severity is Severity.SAFE else "warning"
+        return "note" if self.change.rule.severity is Impact.SAFE else "warning"
 
 
 def judge(changes: list[Change], new: Program) -> list[Judged]:
@@ -60,14 +60,14 @@ def render_human(judged: list[Judged], include_safe: bool = True) -> str:
         change = item.change
         if change.rule.code == "ECMD299":
             level = "warning"
-        elif not include_safe and change.rule.severity is Severity.SAFE:
+        elif not include_safe and change.rule.severity is Impact.SAFE:
             continue
         else:
             level = item.level
         at = change.at
         lines.append(
             f"{at.path}:{at.line}:{at.col}: {level}[{change.rule.code}]: {change.message} "
-            f"({change.rule.severity}: {change.rule.title})"
+            f"({change.rule.severity}: {change.rule.summary})"
         )
         if change.old_side:
             lines.append("  = note: shown where it stood in the old specs; it is gone")
@@ -87,7 +87,7 @@ def render_json(judged: list[Judged]) -> str:
             {
                 "rule": item.change.rule.code,
                 "severity": str(item.change.rule.severity),
-                "title": item.change.rule.title,
+                "title": item.change.rule.summary,
                 "subject": item.change.subject,
                 "message": item.change.message,
                 "path": item.change.at.path,
