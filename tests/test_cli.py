@@ -32,16 +32,15 @@ def ecmc(
 def test_lint_is_clean_on_the_project_specs() -> None:
     run = ecmc("lint")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.splitlines()[-1].startswith("0 error(s)")
-    codes = {line.split("[")[1].split("]")[0] for line in run.stdout.splitlines() if "]: " in line}
-    assert codes == {"ECM067"}  # only the readings of prose, by design
+    # The readings of prose (ECM067) are acknowledged in the specs, each with its reason.
+    assert run.stdout.strip().endswith("no problems (5 suppressed)"), run.stdout
 
 
 def test_inspect_lists_the_seed_engines() -> None:
     run = ecmc("inspect", "--format", "json")
     assert run.returncode == 0, run.stderr
     ir = json.loads(run.stdout)
-    assert {d["code"] for d in ir["diagnostics"]} <= {"ECM067"}  # prose readings only
+    assert ir["diagnostics"] == []  # the prose readings are acknowledged in the specs
     engines = {e["engine_id"]: e for e in ir["engines"]}
     counts = {
         "ARTIFACTS_LEDGER_TABLES": (4, 4),

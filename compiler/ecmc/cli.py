@@ -99,9 +99,11 @@ def lint(
     if fmt == "json":
         click.echo(render_json(result.diagnostics))
     elif result.diagnostics:
-        click.echo(render_human(result.diagnostics, result.sources, max_diagnostics))
+        count = len(result.suppressed)
+        click.echo(render_human(result.diagnostics, result.sources, max_diagnostics, count))
     else:
-        click.echo(f"ecmc: {len(result.reported)} spec file(s), no problems")
+        quiet = f" ({len(result.suppressed)} suppressed)" if result.suppressed else ""
+        click.echo(f"ecmc: {len(result.reported)} spec file(s), no problems{quiet}")
     sys.exit(EXIT_DIAGNOSTICS if failing(result, fail_on_warning) else EXIT_CLEAN)
 
 

@@ -60,6 +60,7 @@ def render_human(
     diagnostics: list[Diagnostic],
     sources: Mapping[str, list[str]],
     limit: int | None = 50,
+    suppressed: int = 0,
 ) -> str:
     """`path:line:col: severity[CODE]: message`, the source line, and a caret underline."""
     shown = diagnostics if limit is None else diagnostics[:limit]
@@ -84,7 +85,8 @@ def render_human(
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
     if diagnostics:
-        out.append(f"{errors} error(s), {warnings} warning(s)")
+        quiet = f", {suppressed} suppressed" if suppressed else ""
+        out.append(f"{errors} error(s), {warnings} warning(s){quiet}")
     return "\n".join(out)
 
 

@@ -1,4 +1,5 @@
-"""The pipeline up to the IR in one call: read -> parse -> extract -> resolve -> check.
+"""The pipeline up to the IR in one call: read -> parse -> extract -> resolve -> check, then
+the warnings the specs acknowledge set apart.
 
 Context specs (the project's own, when the user names other files) take part in resolution, so
 a file is checked against the project's field dictionary, records and callers, but only the
@@ -17,6 +18,7 @@ from ecmc.diagnostics import Diagnostic, Diagnostics
 from ecmc.frontend.extract import extract
 from ecmc.frontend.markdown import parse_document
 from ecmc.frontend.reader import SpecFile, decode_spec, find_spec_files, read_spec
+from ecmc.frontend.suppressions import Suppression, apply_suppressions, read_suppressions
 from ecmc.frontend.syntax import SpecSyntax
 from ecmc.ir import Program, to_jsonable
 from ecmc.resolve.program import resolve_program
@@ -29,6 +31,8 @@ class FrontendResult:
     sources: dict[str, list[str]]
     reported: frozenset[str]
     """Paths whose engines, definitions and diagnostics are the subject of the run."""
+    suppressed: tuple[Diagnostic, ...] = ()
+    """Warnings the specs acknowledge (`<!-- ecmc: allow CODE reason -->`), counted apart."""
 
     @property
     def has_errors(self) -> bool:
@@ -87,14 +91,21 @@ def compile_specs(
     specs: list[SpecFile], reported: frozenset[str], diagnostics: Diagnostics
 ) -> FrontendResult:
     parsed: list[tuple[SpecFile, SpecSyntax]] = []
+    suppressions: list[Suppression] = []
     for spec in specs:
         if spec.text is None:
             continue
-        syntax = extract(parse_document(spec.path, spec.text), diagnostics)
+        text, found = read_suppressions(spec.path, spec.text)
+        suppressions += [s for s in found if spec.path in reported]
+        syntax = extract(parse_document(spec.path, text), diagnostics)
         if syntax is not None:
             parsed.append((spec, syntax))
     program = resolve_program(parsed, diagnostics)
     run_checks(program, diagnostics)
-    shown = [d for d in diagnostics.sorted() if d.span.path in reported]
+    own = Diagnostics()
+    shown, suppressed = apply_suppressions(
+        [d for d in diagnostics.sorted() if d.span.path in reported], suppressions, own
+    )
     sources = {spec.path: spec.lines for spec in specs if spec.path in reported}
-    return FrontendResult(program, shown, sources, reported)
+    shown = sorted([*shown, *own.items], key=Diagnostic.sort_key)
+    return FrontendResult(program, shown, sources, reported, tuple(suppressed))

@@ -1,5 +1,5 @@
 """The rules of companion specs (field dictionary, wiring, records, callers) and of what the
-runtime relies on (ECM050-ECM076)."""
+runtime relies on, and of suppressions (ECM050-ECM077)."""
 
 from __future__ import annotations
 
@@ -329,5 +329,16 @@ RULES: tuple[Rule, ...] = (
         ),
         example="- `side_effects`: `EXTERNAL_SEND`",
         fix=("Nothing, if right; write the canonical spelling the note gives to silence it."),
+    ),
+    Rule(
+        Code.SUPPRESSION,
+        _W,
+        summary="a suppression names an error or no code, states no reason, or silences nothing",
+        rule=(
+            "A warning is acknowledged next to what it silences, with the reason "
+            "(`<!-- ecmc: allow CODE reason -->`); errors are fixed, not silenced."
+        ),
+        example="<!-- ecmc: allow ECM067 -->  (no reason)",
+        fix="State why the warning is right here, or delete the suppression.",
     ),
 )
