@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecm_runtime.testing import narrowed
 from hypothesis import strategies as st
 
 # Annotations only: they admit every value, so they narrow nothing.
@@ -44,6 +45,9 @@ def from_schema(
         return ANY_JSON
     if "$ref" in schema:
         return st.deferred(lambda: from_schema(defs[schema["$ref"].rsplit("/", 1)[-1]], defs))
+    if "anyOf" in schema and "properties" in schema:
+        # An object narrowed by one branch of constraints on its fields (an audit append).
+        return st.one_of(*(from_schema(narrowed(schema, b), defs) for b in schema["anyOf"]))
     if "anyOf" in schema:
         return st.one_of(*(from_schema(option, defs) for option in schema["anyOf"]))
     if "enum" in schema:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime
 from ecm_runtime.catalog import CapabilitySpec
-from ecm_runtime.testing import example_input
+from ecm_runtime.testing import example_input, narrowed
 
 PG_SERVER = os.environ.get("ECM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -76,6 +76,8 @@ def example(schema: dict[str, Any], name: str = "", defs: dict[str, Any] | None 
     defs = defs if defs is not None else schema.get("$defs", {})
     if "$ref" in schema:
         return example(defs[schema["$ref"].rsplit("/", 1)[-1]], name, defs)
+    if "anyOf" in schema and "properties" in schema:
+        return example(narrowed(schema, schema["anyOf"][0]), name, defs)
     if "anyOf" in schema:
         options = [s for s in schema["anyOf"] if s.get("type") != "null"]
         return example(options[0], name, defs)

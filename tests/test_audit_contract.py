@@ -390,7 +390,7 @@ def _schema_admits(schema: dict[str, Any], event: dict[str, Any]) -> bool:
         if not event["payload_min"].keys() <= allowed:
             continue
         severity = properties.get("severity")
-        if severity is None or event.get("severity") in severity["enum"]:
+        if severity is None or event.get("severity") == severity["const"]:
             return True
     return False
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime
-from ecm_runtime.errors import IdempotencyConflict, StorageError
-from ecm_runtime.handlers import HandlerCall, HandlerFailed
+from ecm_runtime.errors import HandlerFailed, IdempotencyConflict, StorageError
+from ecm_runtime.handlers import HandlerCall
 
 from storage import table_counts
 from test_handlers import DECIDE, PROVIDE, TENANT, Team, ctx_for, package, rt

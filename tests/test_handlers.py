@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime
-from ecm_runtime.errors import CallerRefused, ContractViolation
-from ecm_runtime.handlers import HandlerCall, HandlerFailed, HandlerMissing
+from ecm_runtime.errors import CallerRefused, ContractViolation, HandlerFailed, HandlerMissing
+from ecm_runtime.handlers import HandlerCall
 
 from conftest import make_project, problems
 from ecmc.commands.build import build

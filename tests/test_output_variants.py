@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from ecm_runtime import Runtime
-from ecm_runtime.handlers import HandlerFailed
+from ecm_runtime.errors import HandlerFailed
 
 from conftest import SPECS, make_project
 from ecmc.commands.build import build

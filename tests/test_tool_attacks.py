@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from ecm_runtime import Runtime, StorageError
-from ecm_runtime.tools import ToolError, ToolPolicy
+from ecm_runtime.errors import ToolError
+from ecm_runtime.tools import ToolPolicy
 from pydantic import BaseModel
 
 from storage import BACKENDS, runtime_on
@@ -141,7 +142,8 @@ def test_a_provider_that_never_answers_does_not_keep_the_process_alive(tmp_path:
     script = f"""
 import threading, time
 from ecm_runtime import Runtime
-from ecm_runtime.tools import ToolError, ToolPolicy
+from ecm_runtime.errors import ToolError
+from ecm_runtime.tools import ToolPolicy
 rt = Runtime.open("sqlite:///{tmp_path / "hang.sqlite3"}")
 rt.tools.register("web_search", lambda request: threading.Event().wait())
 rt.tools.policy = ToolPolicy(timeout_seconds=0.2)

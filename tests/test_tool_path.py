@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from ecm_contract import Role
 from ecm_runtime import Runtime, StorageError
+from ecm_runtime.errors import ToolError, ToolFailure
 from ecm_runtime.providers import TimeProvider, UrlFetchProvider
-from ecm_runtime.tools import ToolError, ToolFailure, ToolPolicy
+from ecm_runtime.tools import ToolPolicy
 from pydantic import BaseModel
 
 from storage import postgres_url, sqlite_url

@@ -97,7 +97,7 @@ class AuditEventInput(SpecModel):
                             },
                             "additionalProperties": False,
                         },
-                        "severity": {"enum": ["INFO", None]},
+                        "severity": {"const": "INFO"},
                     },
                 },
                 {
@@ -115,7 +115,7 @@ class AuditEventInput(SpecModel):
                             },
                             "additionalProperties": False,
                         },
-                        "severity": {"enum": ["INFO", None]},
+                        "severity": {"const": "INFO"},
                     },
                 },
                 {
@@ -128,7 +128,7 @@ class AuditEventInput(SpecModel):
                             "properties": {},
                             "additionalProperties": False,
                         },
-                        "severity": {"enum": ["INFO", None]},
+                        "severity": {"const": "INFO"},
                     },
                 },
                 {
@@ -170,7 +170,7 @@ class AuditEventInput(SpecModel):
                             "properties": {"tool_name": {}, "query_hash": {}, "cache_status": {}},
                             "additionalProperties": False,
                         },
-                        "severity": {"enum": ["INFO", None]},
+                        "severity": {"const": "INFO"},
                     },
                 },
                 {
@@ -183,7 +183,7 @@ class AuditEventInput(SpecModel):
                             "properties": {"tool_name": {}, "fail_code": {}, "cache_status": {}},
                             "additionalProperties": False,
                         },
-                        "severity": {"enum": ["WARN", None]},
+                        "severity": {"const": "WARN"},
                     },
                 },
                 {
@@ -228,7 +228,7 @@ class AuditEventInput(SpecModel):
                             "properties": {"tool_name": {}, "fail_code": {}},
                             "additionalProperties": False,
                         },
-                        "severity": {"enum": ["WARN", None]},
+                        "severity": {"const": "WARN"},
                     },
                 },
                 {

@@ -1,6 +1,9 @@
-"""The one error hierarchy of the runtime: every refusal carries a reason code from the specs."""
+"""The one error hierarchy of the runtime: every refusal carries a reason code from the specs.
+(ToolFailure is what a provider raises; the runtime answers it with a ToolError.)"""
 
 from __future__ import annotations
+
+from ecm_contract import Role
 
 
 class StorageError(Exception):
@@ -48,6 +51,28 @@ class TransitionInvalid(StorageError):
 class StorageUnavailable(StorageError):
     """The database could not be reached, or held a lock past the timeout; nothing of the
     call was committed, and it may be retried."""
+
+
+class HandlerMissing(StorageError):
+    """A handler capability was called and no implementation is registered for it."""
+
+
+class HandlerFailed(StorageError):
+    """A handler raised, answered outside its capability's output type, or tried a statement
+    outside its declared side effects."""
+
+
+class ToolError(StorageError):
+    """A tool query failed; `reason_code` is the engine's code, and a fail row was audited."""
+
+
+class ToolFailure(Exception):
+    """Raised by a provider: `role` is a reason-code role (timeout, budget_exceeded,
+    policy_block, forbidden_domain, forbidden_tool, provider_error)."""
+
+    def __init__(self, role: Role, message: str) -> None:
+        super().__init__(message)
+        self.role = role
 
 
 class UnknownCapability(LookupError):

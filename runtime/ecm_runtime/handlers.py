@@ -35,7 +35,13 @@ from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.confinement import HandlerConnection, confined
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import ContractViolation, IdempotencyConflict, StorageError
+from ecm_runtime.errors import (
+    ContractViolation,
+    HandlerFailed,
+    HandlerMissing,
+    IdempotencyConflict,
+    StorageError,
+)
 from ecm_runtime.facts import facts
 from ecm_runtime.idempotency import Claim, ClaimState, KeyedCall
 from ecm_runtime.refusals import Refusals
@@ -71,15 +77,6 @@ CLAIM_LEASE_MS = 300_000
 call may take it over (its process died): longer than any handler runs."""
 _POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 """Waits between looks at a key whose first call is still running."""
-
-
-class HandlerMissing(StorageError):
-    """A handler capability was called and no implementation is registered for it."""
-
-
-class HandlerFailed(StorageError):
-    """A handler raised, answered outside its capability's output type, or tried a statement
-    outside its declared side effects."""
 
 
 @dataclass(frozen=True, slots=True)

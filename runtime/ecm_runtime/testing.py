@@ -96,6 +96,10 @@ class _Builder:
             return schema["const"]
         if "enum" in schema:
             return schema["enum"][0]
+        if "anyOf" in schema and "properties" in schema:
+            # An object with its own fields and a union of constraints on some of them (an
+            # audit append's event types): the object, narrowed by the first branch.
+            return self._first([narrowed(schema, b) for b in schema["anyOf"]], depth)
         for key in ("anyOf", "oneOf", "allOf"):
             if key in schema:
                 return self._first(schema[key], depth)
@@ -132,6 +136,14 @@ class _Builder:
             value_schema = extra if isinstance(extra, Mapping) else {}
             out[f"k{index}"] = self.value(value_schema, depth + 1)
         return out
+
+
+def narrowed(schema: Mapping[str, Any], branch: Mapping[str, Any]) -> dict[str, Any]:
+    """An object schema with an `anyOf` of constraints beside its own fields, as the one
+    schema it is with `branch` chosen: each field the branch constrains takes its constraint."""
+    own = {k: v for k, v in schema.items() if k != "anyOf"}
+    properties = {**schema.get("properties", {}), **branch.get("properties", {})}
+    return {**own, "properties": properties}
 
 
 def _string(schema: Mapping[str, Any]) -> str:

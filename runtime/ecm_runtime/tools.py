@@ -30,7 +30,7 @@ from ecm_runtime.budgets import Budgets
 from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import ContractViolation, StorageError
+from ecm_runtime.errors import ContractViolation, ToolError, ToolFailure
 from ecm_runtime.facts import facts
 from ecm_runtime.handlers import Handler, HandlerCall, Handlers
 from ecm_runtime.idempotency import Claim
@@ -42,19 +42,6 @@ HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 NO_LOCALE = "und"  # BCP 47 "undetermined": the cache key needs a locale
 _TOOL_SCOPE = "tool"
 """The scope of a tool query's idempotency keys, beside the tenant: one key, one query."""
-
-
-class ToolFailure(Exception):
-    """Raised by a provider: `role` is a reason-code role (timeout, budget_exceeded,
-    policy_block, forbidden_domain, forbidden_tool, provider_error)."""
-
-    def __init__(self, role: Role, message: str) -> None:
-        super().__init__(message)
-        self.role = role
-
-
-class ToolError(StorageError):
-    """A tool query failed; `reason_code` is the engine's code, and a fail row was audited."""
 
 
 @dataclass(frozen=True)

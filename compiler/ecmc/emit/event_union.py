@@ -76,7 +76,7 @@ def _variant(
             "additionalProperties": False,
         }
     if AuditColumn.SEVERITY in fields and event_type.severity is not None:
-        properties[AuditColumn.SEVERITY] = {"enum": [event_type.severity, None]}
+        properties[AuditColumn.SEVERITY] = {"const": event_type.severity}
     owner = "any engine" if event_type.any_engine else event_type.engine_id
     return {"title": f"{event_type.name} ({owner})", "properties": properties}
 

@@ -20,7 +20,8 @@ import httpx
 from ecm_contract import Role
 from pydantic import BaseModel
 
-from ecm_runtime.tools import ToolFailure, domain_allowed
+from ecm_runtime.errors import ToolFailure
+from ecm_runtime.tools import domain_allowed
 
 SUMMARY_CHARS = 280
 _SNIFF_BYTES = 2048
