@@ -1,8 +1,8 @@
-"""The runtime: opens storage, checks every call against its spec, and runs it.
-
-Order of checks for every call, from the spec: the caller class (fail closed), then the input
-contract, then tenant scope; then the capability's operation runs in one transaction with its
-audit row. Capabilities declared `side_effects: NONE` run in a read-only transaction.
+"""The runtime: composition and the public API. It opens storage (connect.py), loads the
+generated package's catalog, hands each piece the narrow things it needs, and passes every call
+to `Dispatch` (dispatch.py): the caller class (fail closed), the input contract, tenant scope,
+then the capability's operation in one transaction with its audit row (read-only for
+`side_effects: NONE`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from typing import Any
 
 import pydantic
 import sqlalchemy as sa
-from ecm_contract import Operation, Role
+from ecm_contract import Operation
 from ecm_contract.catalog import AuditEventType, EngineContract
-from ecm_contract.invariants import present
-from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.admission import Admission
@@ -28,8 +26,10 @@ from ecm_runtime.audit import EventTypes
 from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.budgets import Budgets
 from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.connect import make_engine
 from ecm_runtime.context import CallContext
-from ecm_runtime.errors import CallerRefused, ContractViolation, StorageError, UnknownCapability
+from ecm_runtime.dispatch import Dispatch
+from ecm_runtime.errors import StorageError, UnknownCapability
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.handlers import Handlers
 from ecm_runtime.idempotency import metadata as runtime_tables
@@ -46,10 +46,6 @@ from ecm_runtime.transactions import Transactions
 DEFAULT_URL = "sqlite:///ecm.sqlite3"
 URL_VARIABLE = "ECM_DATABASE_URL"
 DEFAULT_PACKAGE = "selene_ecm"
-CONNECT_TIMEOUT = 10
-"""Seconds a PostgreSQL connection may take to open, unless the URL says otherwise."""
-BUSY_TIMEOUT = 30
-"""Seconds a SQLite writer waits for another's lock, unless the URL says (`?timeout=`)."""
 
 
 def unix_ms() -> int:
@@ -88,10 +84,7 @@ class Runtime:
             for table in ledger_tables(self.metadata)
         }
         """Every ledger's event log: the one way rows enter a ledger."""
-        audit_table = _audit_table(self.metadata, self.capabilities.values())
-        audit_log = self.logs[audit_table.name] if audit_table is not None else None
-        event_types = EventTypes(self.event_types, self.capabilities.values())
-        self.audit = AuditLog(audit_log, event_types, self.refusals)
+        self.audit = self._audit_log()
         lifecycles = Lifecycles(self.capabilities.values(), self.metadata.tables, self.refusals)
         self.lifecycles = lifecycles
         self.operations = Operations(
@@ -112,9 +105,28 @@ class Runtime:
             Budgets(self.storage.insert),
         )
         """Providers of tool queries (`rt.tools.register(...)`) and their policy."""
+        self.dispatch = self._dispatch()
+        """Gates and runs every call that comes through `invoke` and `execute`."""
         _register_zero_setup(self.tools, self.capabilities.values(), clock)
         install_append_only(self.metadata)
         install_row_security(self.metadata)
+
+    def _dispatch(self) -> Dispatch:
+        return Dispatch(
+            self,
+            self.admission,
+            self.refusals,
+            self.handlers,
+            self.tools,
+            self.operations,
+            self.transactions,
+        )
+
+    def _audit_log(self) -> AuditLog:
+        audit_table = _audit_table(self.metadata, self.capabilities.values())
+        audit_log = self.logs[audit_table.name] if audit_table is not None else None
+        event_types = EventTypes(self.event_types, self.capabilities.values())
+        return AuditLog(audit_log, event_types, self.refusals)
 
     @classmethod
     def open(
@@ -127,7 +139,7 @@ class Runtime:
     ) -> Runtime:
         """Open storage by URL (default: `ECM_DATABASE_URL`, else `./ecm.sqlite3` in WAL mode)
         and create the schema unless `create` is False (e.g. when migrations own it)."""
-        engine = _make_engine(url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
+        engine = make_engine(url or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
         runtime = cls(engine, importlib.import_module(package), clock=clock)
         if create:
             runtime.create_schema()
@@ -176,8 +188,8 @@ class Runtime:
         spec = self.capabilities.get(capability_id)
         if spec is None:
             raise UnknownCapability(f"no compiled spec declares capability {capability_id!r}")
-        self._gate(ctx, spec)
-        return self._run(ctx, spec, self.admission.built(spec, payload))
+        self.dispatch.gate(ctx, spec)
+        return self.dispatch.run(ctx, spec, self.admission.built(spec, payload))
 
     def invoke_within(
         self,
@@ -189,7 +201,7 @@ class Runtime:
         """Call a storage capability inside the caller's open transaction (the tool path's
         cache write and audit row), with the same gate and input contract as `invoke`."""
         spec = self.capabilities[capability_id]
-        self._gate(ctx, spec)
+        self.dispatch.gate(ctx, spec)
         return self.operations.run(connection, ctx, spec, self.admission.built(spec, payload))
 
     def execute(
@@ -197,35 +209,8 @@ class Runtime:
     ) -> object:
         """Run a capability with an already-built input model (the typed wrappers' path)."""
         spec = self.admission.own(spec)
-        self._gate(ctx, spec)
-        return self._run(ctx, spec, self.admission.built(spec, payload))
-
-    def _run(self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel) -> object:
-        """Run a gated call with its validated input: its operation."""
-        if spec.operation == Operation.HANDLER:
-            return self.handlers.run(ctx, spec, payload)
-        if spec.operation == Operation.TOOL_QUERY and spec.tool_path is not None:
-            return self.tools.run(ctx, spec, payload)
-        if spec.operation == Operation.TOOL_QUERY:
-            raise ContractViolation(
-                self.refusals.code(spec, Role.CONTRACT_VALIDATION),
-                f"{spec.id} has no storage operation in its wiring",
-            )
-        with self.transaction(read_only=not spec.writes, spec=spec) as connection:
-            return self.operations.run(connection, ctx, spec, payload)
-
-    def _gate(self, ctx: CallContext, spec: CapabilitySpec) -> None:
-        if ctx.runtime is not self:
-            raise CallerRefused(
-                self.refusals.code(spec, Role.CALLER_REFUSED), "context of another runtime"
-            )
-        if ctx.caller not in spec.callers:
-            raise CallerRefused(
-                self.refusals.code(spec, Role.CALLER_REFUSED),
-                f"{spec.id} admits {', '.join(spec.callers) or 'no caller'} "
-                f"({spec.allowed_callers}), not {ctx.caller!r}",
-            )
-        self.admission.context(ctx, spec)
+        self.dispatch.gate(ctx, spec)
+        return self.dispatch.run(ctx, spec, self.admission.built(spec, payload))
 
     def transaction(
         self, *, read_only: bool, spec: CapabilitySpec | None = None
@@ -274,41 +259,6 @@ def _audit_table(metadata: sa.MetaData, specs: Iterable[CapabilitySpec]) -> sa.T
     if len(tables) > 1:
         raise ValueError(f"audit_append capabilities write to several tables: {tables}")
     return metadata.tables[tables.pop()] if tables else None
-
-
-def _make_engine(url: str) -> Engine:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        # A server that never answers fails a connection in seconds, not never.
-        parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
-    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
-        # How long a writer waits for another's lock before its call is refused.
-        parsed = parsed.update_query_dict({"timeout": str(BUSY_TIMEOUT)})
-    engine = sa.create_engine(parsed)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
-    return engine
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and transactions that take the write lock up front
-    when they will write, so concurrent writers queue instead of failing to upgrade."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not pysqlite's
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode = WAL", "foreign_keys = ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # Straight to the driver: SQLAlchemy's statement path costs more than the BEGIN. The
-        # runtime's own transactions are begun on the driver already (transactions.py).
-        driver = present(connection.connection.dbapi_connection, "the driver's connection")
-        if not driver.in_transaction:
-            driver.execute("BEGIN IMMEDIATE")
 
 
 __all__ = ["Runtime", "StorageError"]
