@@ -5,6 +5,8 @@ tool path."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
+from typing import TypeVar
 
 from ecm_contract import Effect, Operation, Role, Scope, SideEffects
 from ecm_contract.catalog import (
@@ -22,6 +24,8 @@ from ecm_contract.catalog import (
 from ecmc import ir
 from ecmc.resolve.shapes import map_key_fields
 from ecmc.typeref import ResultRef, ScalarRef, UnionRef
+
+T = TypeVar("T")
 
 
 def lower(program: ir.Program) -> Catalog:
@@ -140,44 +144,21 @@ def variant_field(cap: ir.Capability) -> str | None:
 
 
 def lower_event_type(event_type: ir.AuditEventType) -> AuditEventType:
-    return AuditEventType(
-        name=event_type.name,
-        engine_id=event_type.engine_id,
-        payload_keys=event_type.payload_keys,
-        severity=Severity(event_type.severity) if event_type.severity else None,
-        any_engine=event_type.any_engine,
-    )
+    severity = Severity(event_type.severity) if event_type.severity else None
+    return _same_fields(AuditEventType, event_type, severity=severity)
 
 
 def lower_tool_path(path: ir.ToolPath) -> ToolPath:
-    return ToolPath(
-        cache_read=path.cache_read,
-        cache_write=path.cache_write,
-        ok_commit=path.ok_commit,
-        fail_commit=path.fail_commit,
-        cache_ttl_ms=path.cache_ttl_ms,
-        reason_code=path.reason_code,
-        fields=path.fields,
-    )
+    return _same_fields(ToolPath, path)
 
 
 def lower_lifecycle(lifecycle: ir.Lifecycle) -> Lifecycle:
-    return Lifecycle(
-        name=lifecycle.name,
-        ledger=lifecycle.ledger,
-        current=lifecycle.current,
-        state_column=lifecycle.state_column,
-        action_column=lifecycle.action_column,
-        states=lifecycle.states,
-        final_states=lifecycle.final_states,
-        transitions=tuple(
-            Transition(
-                action=t.action,
-                from_states=t.from_states,
-                to_state=t.to_state,
-                reason_code=t.reason_code,
-                capability_id=t.capability_id,
-            )
-            for t in lifecycle.transitions
-        ),
-    )
+    transitions = tuple(_same_fields(Transition, t) for t in lifecycle.transitions)
+    return _same_fields(Lifecycle, lifecycle, transitions=transitions)
+
+
+def _same_fields(kind: type[T], source: object, **lowered: object) -> T:
+    """A catalog object from the IR object that has its fields by the same names (the IR's
+    spans and descriptions stay behind), with the fields `lowered` gives in their types."""
+    given = {f.name: getattr(source, f.name) for f in fields(kind)}  # type: ignore[arg-type]
+    return kind(**{**given, **lowered})
