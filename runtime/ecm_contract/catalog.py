@@ -17,7 +17,7 @@ from typing import Any
 from ecm_contract import Effect, Operation, Role, Scope, SideEffects, ToolFields
 
 CONTRACT_VERSION = 2
-"""Raised whenever a catalog object gains, loses or changes a field the runtime reads."""
+"""Bumped whenever a catalog object gains, loses or changes a field the runtime reads."""
 
 
 class IncompatiblePackage(ImportError):

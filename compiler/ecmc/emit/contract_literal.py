@@ -3,7 +3,7 @@ constructor called with every field that differs from the field's default, by na
 
 Serialising by the objects' own fields is what keeps the generated package and the contract
 one truth: a new contract field is stated by every package built after it with no change
-here (DESIGN §5; sqlglot's generator, by node class, is the model).
+here (the way sqlglot's generator renders each node by its class).
 """
 
 from __future__ import annotations
