@@ -212,6 +212,7 @@ class AuditEventInput(SpecModel):
                     "title": "STATE_TRANSITION (any engine)",
                     "properties": {
                         "event_type": {"const": "STATE_TRANSITION"},
+                        "engine": {"enum": ["ARTIFACTS_LEDGER_TABLES", "PH1.D", "PH1.E", "PH1.J"]},
                         "payload_min": {
                             "type": "object",
                             "properties": {"state_from": {}, "state_to": {}},

@@ -37,7 +37,8 @@ def schema_config(
     program: Program, engine_id: str, fields: frozenset[str], imports: Imports
 ) -> str | None:
     """The `model_config` line that states the union in the model's JSON Schema."""
-    union = event_union(program.audit_event_types, engine_id, fields)
+    engines = tuple(e.engine_id for e in program.engines)
+    union = event_union(program.audit_event_types, engines, engine_id, fields)
     if union is None:
         return None
     config = call(
@@ -48,27 +49,44 @@ def schema_config(
 
 
 def event_union(
-    event_types: Iterable[AuditEventType], engine_id: str, fields: frozenset[str]
+    event_types: Iterable[AuditEventType],
+    engines: tuple[str, ...],
+    engine_id: str,
+    fields: frozenset[str],
 ) -> dict[str, JsonValue] | None:
     """`anyOf` the event types an append by `engine_id`'s capability with input `fields`
     may carry; None when the input names no event type (nothing to tell apart)."""
     if AuditColumn.EVENT_TYPE not in fields:
         return None
+    declared = tuple(event_types)
     names_engine = AuditColumn.ENGINE in fields
     variants: list[JsonValue] = [
-        _variant(t, fields, names_engine)
-        for t in event_types
+        _variant(t, fields, _engines_of(t, declared, engines) if names_engine else None)
+        for t in declared
         if t.any_engine or names_engine or t.engine_id == engine_id
     ]
     return {"anyOf": variants} if variants else None
 
 
+def _engines_of(
+    event_type: AuditEventType, declared: tuple[AuditEventType, ...], engines: tuple[str, ...]
+) -> list[JsonValue] | None:
+    """The engines whose rows may carry the type, as the runtime finds it: its own engine; for
+    a type declared for every engine, every engine but those declaring their own of its name
+    (an engine's own declaration wins); None: every engine."""
+    if not event_type.any_engine:
+        return [event_type.engine_id]
+    own = {t.engine_id for t in declared if t.name == event_type.name and not t.any_engine}
+    return [e for e in engines if e not in own] if own else None
+
+
 def _variant(
-    event_type: AuditEventType, fields: frozenset[str], names_engine: bool
+    event_type: AuditEventType, fields: frozenset[str], engines: list[JsonValue] | None
 ) -> dict[str, JsonValue]:
     properties: dict[str, JsonValue] = {AuditColumn.EVENT_TYPE: {"const": event_type.name}}
-    if names_engine and not event_type.any_engine:
-        properties[AuditColumn.ENGINE] = {"const": event_type.engine_id}
+    if engines is not None:
+        one = len(engines) == 1
+        properties[AuditColumn.ENGINE] = {"const": engines[0]} if one else {"enum": engines}
     if AuditColumn.PAYLOAD in fields:
         properties[AuditColumn.PAYLOAD] = {
             "type": "object",
