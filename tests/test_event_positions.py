@@ -31,6 +31,7 @@ TENANT = "tenant-1"
 WRITER = """
 import json, random, sys, time
 from ecm_runtime import Runtime
+from ecm_runtime.call import Call
 rt = Runtime.open(sys.argv[1], create=False)
 log = rt.event_log("audit_events")
 ctx = rt.context("SELENE_OS", sys.argv[2])
@@ -46,8 +47,8 @@ for n in range(int(sys.argv[4])):
                       reason_code="J_IDEMPOTENCY_REPLAY", severity="INFO", correlation_id=n,
                       turn_id=1, payload_min={"gate": "w" + sys.argv[3]},
                       idempotency_key="w%s-%d" % (sys.argv[3], n))
-        log.append(connection, rt.audit.envelope(ctx, spec, values, 1, values["reason_code"],
-                                                 own_row=True))
+        call = Call.of(ctx, spec, spec.input_model.model_validate(values), lambda: 1)
+        log.append(connection, rt.audit.envelope(call, values["reason_code"], own_row=True))
         time.sleep(rng.random() * 0.02)  # after: its commit comes late
 print("done", flush=True)
 """

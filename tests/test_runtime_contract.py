@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from blake3 import blake3
 from ecm_runtime import Runtime, Written, projection
+from ecm_runtime.call import Call
 from ecm_runtime.canonical import canonical_json
 from ecm_runtime.errors import (
     AppendOnlyViolation,
@@ -435,7 +436,8 @@ class RuntimeContract:
         ctx = rt.context(caller="SELENE_OS", tenant_id=TENANT)
         spec = rt.capabilities["PH1D_CHAT_COMMIT_ROW"]
         values = commit_row(idempotency_key="rolled-back")
-        row = rt.audit.envelope(ctx, spec, values, NOW, "D_FAIL_TIMEOUT", own_row=True)
+        call = Call.of(ctx, spec, spec.input_model.model_validate(values), lambda: NOW)
+        row = rt.audit.envelope(call, "D_FAIL_TIMEOUT", own_row=True)
         cache = rt.metadata.tables["tool_cache"]
         cached = {"tenant_id": TENANT, "tool_name": "t", "query_hash": "q", "locale": "en"}
         cached |= {"result_payload": {}}

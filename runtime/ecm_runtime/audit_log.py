@@ -17,9 +17,9 @@ from ecm_contract.invariants import BrokenInvariant
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit import EventTypes, unknown_keys
+from ecm_runtime.call import Call
 from ecm_runtime.canonical import canonical_json, text_digest
 from ecm_runtime.catalog import CapabilitySpec
-from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.refusals import Refusals
@@ -38,20 +38,13 @@ class AuditLog:
         self.event_types = event_types
         self.refusals = refusals
 
-    def write(
-        self,
-        connection: Connection,
-        ctx: CallContext,
-        spec: CapabilitySpec,
-        values: Mapping[str, Any],
-        now: int,
-        reason_code: str | None,
-    ) -> None:
+    def write(self, connection: Connection, call: Call, reason_code: str | None) -> None:
         """The audit row of a data write, in the same transaction, when its binding names an
         event type (the wiring's explicit word, never the ECM text's prose)."""
+        spec = call.spec
         if self.log is None or spec.event_type is None:
             return
-        row = self.envelope(ctx, spec, values, now, reason_code, own_row=False)
+        row = self.envelope(call, reason_code, own_row=False)
         if self.log.append(connection, row) is None:
             # The audit log's own keys: one audited write per idempotency key and thread.
             self._refuse(
@@ -60,18 +53,10 @@ class AuditLog:
                 "another audited write in this correlation thread",
             )
 
-    def envelope(
-        self,
-        ctx: CallContext,
-        spec: CapabilitySpec,
-        values: Mapping[str, Any],
-        now: int,
-        reason_code: str | None,
-        *,
-        own_row: bool,
-    ) -> dict[str, Any]:
+    def envelope(self, call: Call, reason_code: str | None, *, own_row: bool) -> dict[str, Any]:
         """An audit row. With `own_row` the call's input is the event (audit_append): its
         fields fill the envelope and its idempotency key dedupes it."""
+        ctx, spec, values = call.ctx, call.spec, call.values
         if self.table is None:
             raise BrokenInvariant(f"{spec.id}: an audit row, and the package has no audit log")
         columns = self.columns
@@ -108,7 +93,7 @@ class AuditLog:
             self._refuse(spec, f"{engine}'s {event_type} events have severity {fixed}, not {given}")
         row.update(
             {
-                A.CREATED_AT: now,
+                A.CREATED_AT: call.now,
                 A.ENGINE: engine,
                 A.EVENT_TYPE: event_type,
                 A.REASON_CODE: reason_code,

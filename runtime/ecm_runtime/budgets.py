@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.canonical import digest
-from ecm_runtime.idempotency import metadata
+from ecm_runtime.outcomes import metadata
 
 BUDGETS = sa.Table(
     "ecm_budgets",

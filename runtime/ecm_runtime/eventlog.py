@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ecm_runtime.facts import facts
 from ecm_runtime.guards import NOTIFY_CHANNEL
+from ecm_runtime.idempotency import held_row
 from ecm_runtime.positions import after
 from ecm_runtime.projection import EVERY_TENANT, Projector, TenantScope
 from ecm_runtime.transactions import Transactions
@@ -72,7 +73,7 @@ class EventLog:
         event = self.append(connection, row)
         if event is not None:
             return event
-        original = self.storage.replay_of(connection, self.table, row)
+        original = held_row(connection, self.table, row)
         if original is None:
             raise ValueError(f"a unique key of {self.table.name} already holds another event")
         return self._event(original)

@@ -17,7 +17,7 @@ query's capability, around its cache and policy.
 from __future__ import annotations
 
 import dataclasses
-import time
+import functools
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,12 +26,13 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 import pydantic
 import sqlalchemy as sa
-from ecm_contract import CLOCK_FIELD, REASON_FIELD, Access, Role, handler_access
+from ecm_contract import REASON_FIELD, Access, Role, handler_access
 from ecm_contract.invariants import present
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit_log import AuditLog
+from ecm_runtime.call import Call
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.confinement import HandlerConnection, confined
 from ecm_runtime.context import CallContext
@@ -39,11 +40,11 @@ from ecm_runtime.errors import (
     ContractViolation,
     HandlerFailed,
     HandlerMissing,
-    IdempotencyConflict,
     StorageError,
 )
 from ecm_runtime.facts import facts
-from ecm_runtime.idempotency import Claim, ClaimState, KeyedCall
+from ecm_runtime.idempotency import Idempotency
+from ecm_runtime.outcomes import Claim, ClaimState
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.storage import Storage
 from ecm_runtime.transactions import Transactions
@@ -72,12 +73,6 @@ class HandlerCall(Generic[M]):
 
 Handler = Callable[[HandlerCall[Any]], object]
 
-CLAIM_LEASE_MS = 300_000
-"""How long a call that runs outside a transaction holds its idempotency key before another
-call may take it over (its process died): longer than any handler runs."""
-_POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
-"""Waits between looks at a key whose first call is still running."""
-
 
 @dataclass(frozen=True, slots=True)
 class _NoCalls:
@@ -99,11 +94,12 @@ class Handlers:
         capabilities: Mapping[str, CapabilitySpec],
         storage: Storage,
         audit: AuditLog,
+        idempotency: Idempotency,
         transactions: Transactions,
         refusals: Refusals,
     ) -> None:
         self.capabilities = capabilities
-        self.storage, self.audit = storage, audit
+        self.storage, self.audit, self.idempotency = storage, audit, idempotency
         self.transactions, self.refusals = transactions, refusals
         self.registry: dict[str, Handler] = {}
         self._outputs: dict[str, pydantic.TypeAdapter[Any]] = {}
@@ -158,29 +154,27 @@ class Handlers:
 
     # --- one call -----------------------------------------------------------------------
 
-    def run(self, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel) -> object:
+    def run(self, call: Call) -> object:
+        ctx, spec, payload, now = call.ctx, call.spec, call.payload, call.now
         handler = self.handler(spec)
-        values = payload.model_dump(by_alias=True)
-        self.storage.check_tenant(ctx, spec, values, None)
-        given = values.get(CLOCK_FIELD)
-        now = given if isinstance(given, int) else self.storage.clock()
+        self.storage.check_tenant(call, None)
         access = handler_access(spec.effects)
         asking = dataclasses.replace(ctx, runtime=self.no_calls)
         if not spec.writes:
             with self._confined(ctx, spec, writes=False) as reading:
                 return self._answer(spec, handler, HandlerCall(payload, asking, spec, now, reading))
-        keyed = self.storage.keyed(ctx, spec, values, [_HANDLER_SCOPE])
+        keyed = self.idempotency.keyed(call, [_HANDLER_SCOPE])
         if access is Access.WRITE:
             with self.transactions.begin(read_only=False, spec=spec) as connection:
                 claim = None
                 if keyed is not None:
-                    claim = self.storage.claim_in(connection, spec, keyed, self.storage.clock())
+                    claim = self.idempotency.claim(connection, spec, keyed, self.storage.clock())
                     if claim.state is ClaimState.REPLAY:
                         return self._replayed(spec, claim)
                 for handler_connection in self._confine(connection, ctx, spec, writes=True):
-                    call = HandlerCall(payload, asking, spec, now, handler_connection)
-                    answer = self._answer(spec, handler, call)
-                self._commit(connection, ctx, spec, now, values, answer, claim)
+                    asked = HandlerCall(payload, asking, spec, now, handler_connection)
+                    answer = self._answer(spec, handler, asked)
+                self._commit(connection, call, answer, claim)
                 return answer
 
         def run_apart(claim: Claim | None) -> object:
@@ -188,13 +182,14 @@ class Handlers:
                 answer = self._answer(spec, handler, HandlerCall(payload, asking, spec, now, None))
             else:
                 with self._confined(ctx, spec, writes=False) as reading:
-                    call = HandlerCall(payload, asking, spec, now, reading)
-                    answer = self._answer(spec, handler, call)
+                    asked = HandlerCall(payload, asking, spec, now, reading)
+                    answer = self._answer(spec, handler, asked)
             with self.transactions.begin(read_only=False, spec=spec) as connection:
-                self._commit(connection, ctx, spec, now, values, answer, claim)
+                self._commit(connection, call, answer, claim)
             return answer
 
-        return self.once(spec, keyed, run_apart, lambda claim: self._replayed(spec, claim))
+        replay = functools.partial(self._replayed, spec)
+        return self.idempotency.once(spec, keyed, run_apart, replay)
 
     @contextmanager
     def _confined(
@@ -216,44 +211,6 @@ class Handlers:
             owned=owned,
         ) as handler_connection:
             yield handler_connection
-
-    def once(
-        self,
-        spec: CapabilitySpec,
-        keyed: KeyedCall | None,
-        run: Callable[[Claim | None], T],
-        replay: Callable[[Claim], T],
-    ) -> T:
-        """Run a call that works outside the runtime's transaction exactly once per key: its
-        claim commits first, as pending, so a concurrent call with the key waits for the
-        outcome and replays it; a call that fails releases its claim, so the key can be
-        retried; a claim left pending past its lease is taken over. `run` records the outcome
-        in the transaction that writes the call's audit row."""
-        if keyed is None:
-            return run(None)
-        claim = self._claim_apart(spec, keyed)
-        if claim.state is ClaimState.REPLAY:
-            return replay(claim)
-        try:
-            return run(claim)
-        except BaseException:
-            with self.transactions.begin(read_only=False, spec=spec) as connection:
-                self.storage.outcomes.release(connection, claim)
-            raise
-
-    def _claim_apart(self, spec: CapabilitySpec, keyed: KeyedCall) -> Claim:
-        """This call's claim on its key (FIRST), or the finished first call's (REPLAY)."""
-        outcomes, clock = self.storage.outcomes, self.storage.clock
-        waits = iter(_POLL_SECONDS)
-        while True:
-            with self.transactions.begin(read_only=False, spec=spec) as connection:
-                claim = self.storage.claim_in(connection, spec, keyed, clock(), pending_ok=True)
-                expired = clock() - claim.claimed_at > CLAIM_LEASE_MS
-                if claim.state is ClaimState.PENDING and expired:
-                    claim = outcomes.take_over(connection, claim, clock()) or claim
-            if claim.state is not ClaimState.PENDING:
-                return claim
-            time.sleep(next(waits, _POLL_SECONDS[-1]))
 
     def _answer(self, spec: CapabilitySpec, handler: Handler, call: HandlerCall[Any]) -> object:
         """The handler's answer, validated against the output type; failures fail closed."""
@@ -324,20 +281,14 @@ class Handlers:
     # --- audit, idempotency -------------------------------------------------------------
 
     def _commit(
-        self,
-        connection: Connection,
-        ctx: CallContext,
-        spec: CapabilitySpec,
-        now: int,
-        values: Mapping[str, Any],
-        answer: object,
-        claim: Claim | None,
+        self, connection: Connection, call: Call, answer: object, claim: Claim | None
     ) -> None:
         """The audit row its binding names (its keys from the input and the answer) and the
         outcome a retry replays, in the call's transaction."""
+        spec = call.spec
         dumped = self._dump(spec, answer)
-        fields = {**values, **(dumped if isinstance(dumped, Mapping) else {})}
-        reason = fields.get(REASON_FIELD)
+        call = call.seeing(dumped if isinstance(dumped, Mapping) else {})
+        reason = call.values.get(REASON_FIELD)
         reason = reason if isinstance(reason, str) else spec.success_reason_code
         if spec.event_type is not None and reason is None:
             raise ContractViolation(
@@ -345,21 +296,9 @@ class Handlers:
                 f"{spec.id}: its audit row needs a reason code; neither the input, the answer "
                 "nor the binding gives one",
             )
-        self.audit.write(connection, ctx, spec, fields, now, reason)
+        self.audit.write(connection, call, reason)
         if claim is not None:
-            self.record(connection, spec, claim, {"answer": dumped})
-
-    def record(
-        self, connection: Connection, spec: CapabilitySpec, claim: Claim, outcome: Mapping[str, Any]
-    ) -> None:
-        """A call's outcome, for its retries; refused when its claim passed its lease and
-        another call took the key over (that call's outcome is the key's)."""
-        if not self.storage.outcomes.record_outcome(connection, claim, outcome):
-            raise IdempotencyConflict(
-                self.refusals.code(spec, Role.IDEMPOTENCY_REPLAY),
-                f"{spec.id}: the call outlived its claim on the idempotency key, which another "
-                "call took over",
-            )
+            self.idempotency.record(connection, spec, claim, {"answer": dumped})
 
     def _dump(self, spec: CapabilitySpec, answer: object) -> Any:
         if spec.returns is None:

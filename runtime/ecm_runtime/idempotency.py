@@ -1,177 +1,215 @@
-"""Idempotency for writes whose own table cannot hold the key: upserts of CURRENT and CACHE
-rows (one row takes many writes, so a key on the row would only remember the last), appends
-to tables that declare no idempotency key, handlers and tool queries.
+"""Idempotency: one rule for every call that takes an idempotency key.
 
-The outcome of each keyed call is kept in a table of the runtime's own, claimed before the
-call and filled after it. A retry finds the claim and answers with the first call's outcome,
-however the rows changed since; two concurrent first attempts meet at the claim's primary key,
-so one runs and the other replays. A key names one call: a claim records which capability and
-which input it was for, and a key reused for another capability or another input is a
-conflict, not a replay.
+A retry (the same key, the same capability, the same input) answers with its first call's
+outcome and writes nothing; a key reused for another call is refused with the spec's
+IDEMPOTENCY_REPLAY code, never replayed. Where that outcome is kept depends on the write,
+and nowhere else:
 
-A claim written in the call's own transaction commits with what the call wrote, or not at
-all. A call that runs outside any transaction (a provider call) commits its claim first, as
-*pending*: a concurrent call with the same key waits for the outcome instead of running
-again, a failed call releases the claim so the key can be retried, and a claim left pending
-past its lease (its process died) is taken over.
+- a row whose table declares a unique key holding the idempotency key (a ledger's) is its own
+  claim: the insert that finds the key taken *is* the claim's answer, and the row it finds is
+  the first call's outcome (`original`, compared column by column);
+- every other keyed call (upserts, whose row takes many writes; appends to tables without an
+  idempotency key; handlers and tool queries) claims its key in the outcomes table
+  (outcomes.py) in its own transaction, so the claim commits with what the call wrote, or
+  not at all;
+- a call that runs outside any transaction (a provider or handler call) commits its claim
+  first, as *pending* (`once`): a concurrent call with the key waits for the outcome, a
+  failed call releases the claim, and one left pending past its lease is taken over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from ecm_contract import IDEMPOTENCY_FIELD, Role
 from sqlalchemy.engine import Connection
 
+from ecm_runtime.call import Call
 from ecm_runtime.canonical import digest
-from ecm_runtime.results import RowId
+from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.errors import ContractViolation, IdempotencyConflict
+from ecm_runtime.facts import facts
+from ecm_runtime.outcomes import OUTCOMES, Claim, ClaimState, KeyedCall, Outcomes
+from ecm_runtime.refusals import Refusals
+from ecm_runtime.results import RowId, Written
+from ecm_runtime.transactions import Transactions
 
-metadata = sa.MetaData()
-"""The runtime's own tables, beside the generated package's: created with them."""
+T = TypeVar("T")
 
-OUTCOMES = sa.Table(
-    "ecm_write_outcomes",
-    metadata,
-    sa.Column("scope_digest", sa.String(64), primary_key=True),
-    sa.Column("capability_id", sa.Text(), nullable=False),
-    sa.Column("tenant_id", sa.Text(), nullable=True),
-    sa.Column("idempotency_key", sa.Text(), nullable=False),
-    sa.Column("request_digest", sa.String(64), nullable=False),
-    sa.Column(
-        "outcome",
-        sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"),
-        nullable=True,
-    ),
-    sa.Column("created_at", sa.BigInteger(), nullable=False),
-    comment="Outcomes of idempotent calls, for replays (ecm_runtime); a NULL outcome is a call "
-    "still running, claimed at created_at.",
-)
+CLAIM_LEASE_MS = 300_000
+"""How long a pending claim holds its key before another call may take it over: longer than
+any call a provider or handler is given (their timeouts are seconds)."""
+
+_POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+"""The waits of a call whose key a running call holds, growing to the last."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyedCall:
-    """One call under an idempotency key: what the key names."""
+class Idempotency:
+    def __init__(
+        self,
+        insert: Callable[[sa.Table], Any],
+        refusals: Refusals,
+        clock: Callable[[], int],
+        transactions: Transactions,
+    ) -> None:
+        self.outcomes = Outcomes(OUTCOMES, insert)
+        self.refusals, self.clock, self.transactions = refusals, clock, transactions
 
-    capability_id: str
-    tenant_id: str | None
-    scope: tuple[object, ...]
-    """What the key is unique within, beside the tenant (a table and its key's values)."""
-    key: str
-    request_digest: str
-    """The digest of the call's whole input: a retry asks exactly what the first call did."""
+    # --- a row that holds its own key ---------------------------------------------------
 
-    @property
-    def scope_digest(self) -> str:
-        return digest([self.tenant_id, *self.scope, self.key])
+    def original(
+        self,
+        connection: Connection,
+        spec: CapabilitySpec,
+        table: sa.Table,
+        row: Mapping[str, Any],
+        *,
+        clock_columns: frozenset[str] = frozenset(),
+    ) -> Mapping[str, Any]:
+        """A write that inserted nothing: the caller's own earlier row under the same
+        idempotency key, which must be the row this call would have written (but for
+        `clock_columns`, the runtime's time of each attempt); else a refusal. Every key is
+        its tenant's own (ECM074), so no other tenant's row is ever found."""
+        original = held_row(connection, table, row)
+        if original is None:
+            self.refusals.refuse(
+                spec,
+                Role.CONTRACT_VALIDATION,
+                ContractViolation,
+                f"{spec.id}: a row with the same unique key already exists in {table.name}",
+            )
+        identity = facts(table).identity
+        differs = sorted(
+            column
+            for column, value in row.items()
+            if column != identity and column not in clock_columns and original.get(column) != value
+        )
+        if differs:
+            self.conflict(spec, f"its first call wrote other values of {', '.join(differs)}")
+        return original
 
+    # --- a claim in the outcomes table --------------------------------------------------
 
-class ClaimState(Enum):
-    FIRST = "first"
-    """This call holds the key: it runs, and records its outcome."""
-    REPLAY = "replay"
-    """The key's first call finished: this call answers with its outcome."""
-    CONFLICT = "conflict"
-    """The key names another call (another capability or another input)."""
-    PENDING = "pending"
-    """The key's first call is still running (outside any transaction)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    scope_digest: str
-    state: ClaimState
-    claimed_at: int
-    """When the holder claimed the key: the version a release, record or take-over checks."""
-    outcome: Mapping[str, Any] | None = None
-    """The first call's whole outcome, for a replay (a handler's: its answer)."""
-
-    @property
-    def replay(self) -> RowId | None:
-        """The first write's row id when this call replays it; None otherwise."""
-        if self.state is not ClaimState.REPLAY or self.outcome is None:
+    def keyed(self, call: Call, scope: Sequence[object]) -> KeyedCall | None:
+        """The call under its idempotency key, within `scope`; None: it has no key."""
+        key = call.values.get(IDEMPOTENCY_FIELD)
+        if key is None:
             return None
-        stored = self.outcome.get("id")
-        return tuple(stored) if isinstance(stored, list) else stored
+        scope = tuple(scope)
+        return KeyedCall(call.spec.id, call.ctx.tenant_id, scope, str(key), digest(call.values))
 
+    def claim_row(
+        self,
+        connection: Connection,
+        call: Call,
+        table: sa.Table,
+        row: Mapping[str, Any],
+        key: Sequence[str],
+    ) -> Claim | None:
+        """Claim the call's key in the table's scope of the row (its declared idempotency
+        key's columns, else the columns the write is keyed by); None: no key."""
+        declared = next(iter(facts(table).idempotency_keys), ())
+        columns = [c for c in declared if c != IDEMPOTENCY_FIELD] or list(key)
+        keyed = self.keyed(call, [table.name, *(row.get(c) for c in columns)])
+        return None if keyed is None else self.claim(connection, call.spec, keyed, call.now)
 
-class Outcomes:
-    def __init__(self, table: sa.Table, insert: Callable[[sa.Table], Any]) -> None:
-        self.table = table
-        self._claim = insert(table).on_conflict_do_nothing().returning(table.c.scope_digest)
+    def claim(
+        self,
+        connection: Connection,
+        spec: CapabilitySpec,
+        keyed: KeyedCall,
+        now: int,
+        *,
+        pending_ok: bool = False,
+    ) -> Claim:
+        """Claim a key. In the call's own transaction the claim commits with the call, so no
+        other call sees it pending (a concurrent one waits at the database, then replays);
+        only a call that runs apart (`pending_ok`) meets a pending claim."""
+        claim = self.outcomes.claim(connection, keyed, now)
+        if claim.state is ClaimState.CONFLICT:
+            self.conflict(spec, "another capability or another input")
+        if claim.state is ClaimState.PENDING and not pending_ok:
+            self.conflict(spec, "a call still running outside a transaction")
+        return claim
 
-    def claim(self, connection: Connection, call: KeyedCall, now: int) -> Claim:
-        """Claim the call's key, or say who holds it."""
-        row = {
-            "scope_digest": call.scope_digest,
-            "capability_id": call.capability_id,
-            "tenant_id": call.tenant_id,
-            "idempotency_key": call.key,
-            "request_digest": call.request_digest,
-            "outcome": None,
-            "created_at": now,
-        }
+    def record(
+        self, connection: Connection, spec: CapabilitySpec, claim: Claim, outcome: Mapping[str, Any]
+    ) -> None:
+        """A call's outcome, for its retries; refused when its claim passed its lease and
+        another call took the key over (that call's outcome is the key's)."""
+        if not self.outcomes.record_outcome(connection, claim, outcome):
+            self.conflict(spec, "the call outlived its claim, which another call took over")
+
+    def record_row(
+        self, connection: Connection, spec: CapabilitySpec, claim: Claim, row_id: RowId
+    ) -> None:
+        stored = list(row_id) if isinstance(row_id, tuple) else row_id
+        self.record(connection, spec, claim, {"id": stored})
+
+    def once(
+        self,
+        spec: CapabilitySpec,
+        keyed: KeyedCall | None,
+        run: Callable[[Claim | None], T],
+        replay: Callable[[Claim], T],
+    ) -> T:
+        """Run a call that works outside the runtime's transaction exactly once per key: its
+        claim commits first, as pending; a call that fails releases it. `run` records the
+        outcome in the transaction that writes the call's audit row."""
+        if keyed is None:
+            return run(None)
+        claim = self._claim_apart(spec, keyed)
+        if claim.state is ClaimState.REPLAY:
+            return replay(claim)
+        try:
+            return run(claim)
+        except BaseException:
+            with self.transactions.begin(read_only=False, spec=spec) as connection:
+                self.outcomes.release(connection, claim)
+            raise
+
+    def _claim_apart(self, spec: CapabilitySpec, keyed: KeyedCall) -> Claim:
+        """This call's claim on its key (FIRST), or the finished first call's (REPLAY)."""
+        waits = iter(_POLL_SECONDS)
         while True:
-            if connection.execute(self._claim, row).first() is not None:
-                return Claim(call.scope_digest, ClaimState.FIRST, now)
-            held = self.held(connection, call)
-            if held is not None:
-                return held
-            # Released between the two statements (its call failed): the key is free again.
+            with self.transactions.begin(read_only=False, spec=spec) as connection:
+                claim = self.claim(connection, spec, keyed, self.clock(), pending_ok=True)
+                expired = self.clock() - claim.claimed_at > CLAIM_LEASE_MS
+                if claim.state is ClaimState.PENDING and expired:
+                    claim = self.outcomes.take_over(connection, claim, self.clock()) or claim
+            if claim.state is not ClaimState.PENDING:
+                return claim
+            time.sleep(next(waits, _POLL_SECONDS[-1]))
 
-    def held(self, connection: Connection, call: KeyedCall) -> Claim | None:
-        """The claim another call holds on this call's key; None when nobody holds it."""
-        table = self.table
-        query = sa.select(
-            table.c.capability_id, table.c.request_digest, table.c.outcome, table.c.created_at
-        ).where(table.c.scope_digest == call.scope_digest)
-        found = connection.execute(query).first()
-        if found is None:
-            return None
-        capability_id, request_digest, outcome, claimed_at = found
-        if (capability_id, request_digest) != (call.capability_id, call.request_digest):
-            return Claim(call.scope_digest, ClaimState.CONFLICT, int(claimed_at))
-        if outcome is None:
-            return Claim(call.scope_digest, ClaimState.PENDING, int(claimed_at))
-        return Claim(call.scope_digest, ClaimState.REPLAY, int(claimed_at), dict(outcome))
+    # --- the answers ----------------------------------------------------------------------
 
-    def record(self, connection: Connection, claim: Claim, row_id: RowId) -> None:
-        self.record_outcome(
-            connection, claim, {"id": list(row_id) if isinstance(row_id, tuple) else row_id}
+    def conflict(self, spec: CapabilitySpec, why: str) -> NoReturn:
+        """A used idempotency key, reused for another call: refused, never replayed."""
+        self.refusals.refuse(
+            spec,
+            Role.IDEMPOTENCY_REPLAY,
+            IdempotencyConflict,
+            f"{spec.id}: the idempotency key names another call ({why}); a retry repeats its "
+            "call exactly, and a new call needs a new key",
         )
 
-    def record_outcome(
-        self, connection: Connection, claim: Claim, outcome: Mapping[str, Any]
-    ) -> bool:
-        """Fill the claim's outcome; False when the claim is no longer this call's (a pending
-        claim past its lease was taken over)."""
-        statement = self._held(claim).values(outcome=dict(outcome))
-        return connection.execute(statement).rowcount == 1
+    def replayed(self, spec: CapabilitySpec, row_id: RowId) -> Written:
+        return Written(row_id, True, self.refusals.code(spec, Role.IDEMPOTENCY_REPLAY))
 
-    def take_over(self, connection: Connection, claim: Claim, now: int) -> Claim | None:
-        """Take a pending claim past its lease; None when its holder moved first."""
-        statement = self._held(claim).values(created_at=now)
-        if connection.execute(statement).rowcount != 1:
-            return None
-        return Claim(claim.scope_digest, ClaimState.FIRST, now)
 
-    def release(self, connection: Connection, claim: Claim) -> None:
-        """Give a pending claim up: its call failed, so the key may be used again."""
-        table = self.table
-        held = sa.and_(
-            table.c.scope_digest == claim.scope_digest,
-            table.c.outcome.is_(None),
-            table.c.created_at == claim.claimed_at,
-        )
-        connection.execute(table.delete().where(held))
-
-    def _held(self, claim: Claim) -> Any:
-        table = self.table
-        return table.update().where(
-            table.c.scope_digest == claim.scope_digest,
-            table.c.outcome.is_(None),
-            table.c.created_at == claim.claimed_at,
-        )
+def held_row(
+    connection: Connection, table: sa.Table, row: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """The row that holds this row's complete idempotency key, if one does (a row of no
+    tenant is the system scope's: its NULL tenant is a value of the key)."""
+    tenant = facts(table).tenant_column
+    for key in facts(table).idempotency_keys:
+        if all(row.get(column) is not None for column in key if column != tenant):
+            condition = sa.and_(*(table.c[column] == row[column] for column in key))
+            found = connection.execute(sa.select(table).where(condition)).mappings().first()
+            if found is not None:
+                return dict(found)
+    return None

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from ecm_runtime.check_constraints import check_problems
 from ecm_runtime.guards import guard_problems, guard_triggers, install_guard, live_triggers
-from ecm_runtime.idempotency import metadata as runtime_metadata
+from ecm_runtime.outcomes import metadata as runtime_metadata
 from ecm_runtime.schema import ledger_tables
 from ecm_runtime.sqltypes import UnsignedDecimal
 

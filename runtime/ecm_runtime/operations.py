@@ -1,8 +1,8 @@
 """The operations a capability binding can name: one class each, in a registry by name.
 
-Each runs inside the caller's transaction with a `Call` (the connection, the context, the
-spec, the validated input). Everything engine-specific comes from the spec and the generated
-tables; the pieces they share are `Storage`, the `AuditLog` and the `Projector`.
+Each runs inside the caller's transaction (its connection) with the `Call`. Everything
+engine-specific comes from the spec and the generated tables; the pieces they share are
+`Storage`, the `AuditLog` and the `Projector`.
 """
 
 from __future__ import annotations
@@ -19,68 +19,55 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.audit_log import AuditLog
-from ecm_runtime.catalog import CapabilitySpec
-from ecm_runtime.context import CallContext
+from ecm_runtime.call import Call
 from ecm_runtime.errors import ContractViolation, ScopeViolation
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.facts import facts
-from ecm_runtime.idempotency import Claim
+from ecm_runtime.idempotency import Idempotency, held_row
 from ecm_runtime.lifecycle import Lifecycles
+from ecm_runtime.outcomes import Claim
 from ecm_runtime.positions import after
 from ecm_runtime.projection import Projector
 from ecm_runtime.results import RowId, Written
 from ecm_runtime.storage import Storage
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    connection: Connection
-    ctx: CallContext
-    spec: CapabilitySpec
-    payload: BaseModel
-    values: Mapping[str, Any]
-    """The input by its spec names."""
-    now: int
-    table: sa.Table | None
+@dataclass(frozen=True)
+class Parts:
+    """What the operations share."""
 
-    @property
-    def target(self) -> sa.Table:
-        return present(self.table, f"{self.spec.id}: its binding's table")
+    storage: Storage
+    audit: AuditLog
+    projector: Projector
+    logs: Mapping[str, EventLog]
+    """Ledger name -> its event log: every ledger row is appended through one."""
+    lifecycles: Lifecycles
+    idempotency: Idempotency
 
 
 class Operation:
     name: ClassVar[contract.Operation]
 
-    def __init__(
-        self,
-        storage: Storage,
-        audit: AuditLog,
-        projector: Projector,
-        logs: Mapping[str, EventLog],
-        lifecycles: Lifecycles,
-    ) -> None:
-        self.storage = storage
-        self.audit = audit
-        self.projector = projector
-        self.logs = logs
-        """Ledger name -> its event log: every ledger row is appended through one."""
-        self.lifecycles = lifecycles
+    def __init__(self, parts: Parts) -> None:
+        self.storage, self.audit, self.projector = parts.storage, parts.audit, parts.projector
+        self.logs, self.lifecycles = parts.logs, parts.lifecycles
+        self.idempotency = parts.idempotency
 
-    def run(self, call: Call) -> object:  # pragma: no cover - every operation overrides it
-        raise NotImplementedError
+    def run(self, connection: Connection, call: Call) -> object:  # pragma: no cover
+        raise NotImplementedError  # every operation overrides it
 
-    def claim(self, call: Call, row: Mapping[str, Any], key: list[str]) -> Claim | None:
-        """The call's idempotency claim (docs/runtime-contracts.md), None without a key."""
-        return self.storage.claim(
-            call.connection, call.ctx, call.spec, call.values, call.now, call.target, row, key
-        )
+    def table(self, call: Call) -> sa.Table:
+        """The table the call's binding names."""
+        return self.storage.tables[present(call.spec.table, f"{call.spec.id}: its table")]
 
-    def written(self, call: Call, claim: Claim | None, row_id: RowId) -> Written:
+    def written(
+        self, connection: Connection, call: Call, claim: Claim | None, row_id: RowId
+    ) -> Written:
         """A new row's ending: its audit row, its idempotency outcome, the answer."""
         reason = self.reason(call)
-        self.audit.write(call.connection, call.ctx, call.spec, call.values, call.now, reason)
+        self.audit.write(connection, call, reason)
         if claim is not None:
-            self.storage.outcomes.record(call.connection, claim, row_id)
+            self.idempotency.record_row(connection, call.spec, claim, row_id)
         return Written(row_id, False, reason)
 
     def reason(self, call: Call) -> str | None:
@@ -94,20 +81,19 @@ class AuditAppend(Operation):
 
     name = contract.Operation.AUDIT_APPEND
 
-    def run(self, call: Call) -> Written:
+    def run(self, connection: Connection, call: Call) -> Written:
         log = present(self.audit.log, f"{call.spec.id}: the audit log")
         reason = call.values.get(REASON_FIELD)
-        row = self.audit.envelope(call.ctx, call.spec, call.values, call.now, reason, own_row=True)
-        event = log.append(call.connection, row)
+        row = self.audit.envelope(call, reason, own_row=True)
+        event = log.append(connection, row)
         if event is not None:
             return Written(event.sequence, False, row[AuditColumn.REASON_CODE])
         # The time of an attempt is the runtime's, unless the input gives it.
         given = call.values.get(CLOCK_FIELD) is not None
         clock = frozenset() if given else frozenset({AuditColumn.CREATED_AT})
-        original = self.storage.original(
-            call.connection, call.spec, log.table, row, clock_columns=clock
-        )
-        return self.storage.replayed(call.spec, original[log.sequence.name])
+        idempotency = self.idempotency
+        original = idempotency.original(connection, call.spec, log.table, row, clock_columns=clock)
+        return self.idempotency.replayed(call.spec, original[log.sequence.name])
 
 
 class Append(Operation):
@@ -115,28 +101,26 @@ class Append(Operation):
 
     name = contract.Operation.APPEND
 
-    def run(self, call: Call) -> Written:
-        table, storage = call.target, self.storage
-        row = storage.row(call.ctx, call.spec, call.values, table)
+    def run(self, connection: Connection, call: Call) -> Written:
+        table, storage = self.table(call), self.storage
+        row = storage.row(call, table)
         claim = None
         if not facts(table).keyed_by_idempotency:
-            claim = storage.claim(
-                call.connection, call.ctx, call.spec, call.values, call.now, table, row, ()
-            )
+            claim = self.idempotency.claim_row(connection, call, table, row, ())
             if claim is not None and claim.replay is not None:
-                return storage.replayed(call.spec, claim.replay)
+                return self.idempotency.replayed(call.spec, claim.replay)
         lifecycle = self.lifecycles.governing.get(table.name)
         if lifecycle is not None:
             # A row of a governed ledger is a transition, whoever appends it.
             step = self.lifecycles.step_written(call.spec, lifecycle, row)
-            self.lifecycles.lock(call.connection, lifecycle, row)
-            if storage.replay_of(call.connection, table, row) is None:
-                self.lifecycles.check(call.connection, call.spec, lifecycle, step, row)
-        event = self.logs[table.name].append(call.connection, row)
+            self.lifecycles.lock(connection, lifecycle, row)
+            if held_row(connection, table, row) is None:
+                self.lifecycles.check(connection, call.spec, lifecycle, step, row)
+        event = self.logs[table.name].append(connection, row)
         if event is None:
-            original = storage.original(call.connection, call.spec, table, row)
-            return storage.replayed(call.spec, original[facts(table).numbered])
-        return self.written(call, claim, event.sequence)
+            original = self.idempotency.original(connection, call.spec, table, row)
+            return self.idempotency.replayed(call.spec, original[facts(table).numbered])
+        return self.written(connection, call, claim, event.sequence)
 
 
 class Upsert(Operation):
@@ -144,16 +128,14 @@ class Upsert(Operation):
 
     name = contract.Operation.UPSERT
 
-    def run(self, call: Call) -> Written:
-        table, storage, spec = call.target, self.storage, call.spec
-        row = storage.row(call.ctx, spec, call.values, table)
+    def run(self, connection: Connection, call: Call) -> Written:
+        table, storage, spec = self.table(call), self.storage, call.spec
+        row = storage.row(call, table)
         primary_key = tuple(c.name for c in table.primary_key.columns)
         key = list(contract.upsert_key(spec.lookup, primary_key, facts(table).tenant_column))
-        claim = storage.claim(
-            call.connection, call.ctx, spec, call.values, call.now, table, row, key
-        )
+        claim = self.idempotency.claim_row(connection, call, table, row, key)
         if claim is not None and claim.replay is not None:
-            return storage.replayed(spec, claim.replay)
+            return self.idempotency.replayed(spec, claim.replay)
         returned = _row_id_columns(table)
         tenant = facts(table).tenant_column
         system_row = tenant is not None and row.get(tenant) is None
@@ -165,7 +147,7 @@ class Upsert(Operation):
                 *returned
             ),
         )
-        written = call.connection.execute(statement, row).first()
+        written = connection.execute(statement, row).first()
         if written is None:
             storage.refusals.refuse(
                 spec,
@@ -173,7 +155,8 @@ class Upsert(Operation):
                 ScopeViolation,
                 f"{spec.id}: the row with this key in {table.name} belongs to another tenant",
             )
-        return self.written(call, claim, written[0] if len(written) == 1 else tuple(written))
+        row_id = written[0] if len(written) == 1 else tuple(written)
+        return self.written(connection, call, claim, row_id)
 
 
 class Transition(Operation):
@@ -181,27 +164,27 @@ class Transition(Operation):
 
     name = contract.Operation.TRANSITION
 
-    def run(self, call: Call) -> BaseModel:
-        ledger, storage, spec = call.target, self.storage, call.spec
+    def run(self, connection: Connection, call: Call) -> BaseModel:
+        ledger, storage, spec = self.table(call), self.storage, call.spec
         model = present(spec.output_model, f"{spec.id}: a lifecycle action's record")
         lifecycle, step = self.lifecycles.step_of(spec)
-        row = storage.row(call.ctx, spec, call.values, ledger)
+        row = storage.row(call, ledger)
         row[lifecycle.action_column] = step.action
         row[lifecycle.state_column] = step.to_state
         if REASON_FIELD in ledger.c and step.reason_code is not None:
             row[REASON_FIELD] = step.reason_code
         # The subject's lock first: a concurrent first call with the same key then finds this
         # call's row and replays, instead of finding its state moved on.
-        self.lifecycles.lock(call.connection, lifecycle, row)
-        if storage.replay_of(call.connection, ledger, row) is not None:
-            original = storage.original(call.connection, spec, ledger, row)
+        self.lifecycles.lock(connection, lifecycle, row)
+        if held_row(connection, ledger, row) is not None:
+            original = self.idempotency.original(connection, spec, ledger, row)
             return build(model, {**original, REPLAYED_FIELD: True})
-        self.lifecycles.check(call.connection, spec, lifecycle, step, row)
-        event = self.logs[ledger.name].append(call.connection, row)
+        self.lifecycles.check(connection, spec, lifecycle, step, row)
+        event = self.logs[ledger.name].append(connection, row)
         if event is None:
-            original = storage.original(call.connection, spec, ledger, row)
+            original = self.idempotency.original(connection, spec, ledger, row)
             return build(model, {**original, REPLAYED_FIELD: True})
-        self.audit.write(call.connection, call.ctx, spec, call.values, call.now, step.reason_code)
+        self.audit.write(connection, call, step.reason_code)
         return build(model, {**event.row, REPLAYED_FIELD: False})
 
 
@@ -210,15 +193,15 @@ class Rebuild(Operation):
 
     name = contract.Operation.REBUILD
 
-    def run(self, call: Call) -> None:
-        self.projector.rebuild(call.connection, call.target, call.ctx.tenant_id)
+    def run(self, connection: Connection, call: Call) -> None:
+        self.projector.rebuild(connection, self.table(call), call.ctx.tenant_id)
 
 
 class Read(Operation):
     """Rows of a table: by lookup columns, in the caller's tenant, alive (CACHE), in order."""
 
-    def rows(self, call: Call) -> list[dict[str, Any]]:
-        table, spec, values = call.target, call.spec, call.values
+    def rows(self, connection: Connection, call: Call) -> list[dict[str, Any]]:
+        table, spec, values = self.table(call), call.spec, call.values
         query = sa.select(table)
         for column in spec.lookup:
             query = query.where(table.c[column] == values.get(column))
@@ -236,7 +219,7 @@ class Read(Operation):
                 # A cursor on a ledger's sequence pages the log: positions.py.
                 given = values.get(field)
                 since = given if isinstance(given, int) else 0
-                query = after(call.connection, table, table.c[column], query, since)
+                query = after(connection, table, table.c[column], query, since)
                 logged = True
             elif values.get(field) is not None:
                 query = query.where(table.c[column] > values[field])
@@ -245,7 +228,7 @@ class Read(Operation):
             query = query.order_by(*(table.c[c] for c in order))
         if spec.limit and values.get(spec.limit) is not None:
             query = query.limit(values[spec.limit])
-        return [dict(row) for row in call.connection.execute(query).mappings()]
+        return [dict(row) for row in connection.execute(query).mappings()]
 
     def model(self, call: Call) -> type[BaseModel]:
         return present(call.spec.output_model, f"{call.spec.id}: the record a read returns")
@@ -254,25 +237,26 @@ class Read(Operation):
 class ReadOne(Read):
     name = contract.Operation.READ_ONE
 
-    def run(self, call: Call) -> BaseModel | None:
-        rows = self.rows(call)
+    def run(self, connection: Connection, call: Call) -> BaseModel | None:
+        rows = self.rows(connection, call)
         return build(self.model(call), rows[0]) if rows else None
 
 
 class ReadMany(Read):
     name = contract.Operation.READ_MANY
 
-    def run(self, call: Call) -> tuple[BaseModel, ...]:
+    def run(self, connection: Connection, call: Call) -> tuple[BaseModel, ...]:
         model = self.model(call)
-        return tuple(build(model, row) for row in self.rows(call))
+        return tuple(build(model, row) for row in self.rows(connection, call))
 
 
 class ReadMap(Read):
     name = contract.Operation.READ_MAP
 
-    def run(self, call: Call) -> dict[tuple[object, ...], BaseModel]:
+    def run(self, connection: Connection, call: Call) -> dict[tuple[object, ...], BaseModel]:
         model, key = self.model(call), call.spec.map_key
-        return {tuple(row[k] for k in key): build(model, row) for row in self.rows(call)}
+        rows = self.rows(connection, call)
+        return {tuple(row[k] for k in key): build(model, row) for row in rows}
 
 
 OPERATIONS: tuple[type[Operation], ...] = (
@@ -290,22 +274,12 @@ OPERATIONS: tuple[type[Operation], ...] = (
 class Operations:
     """The registry: an operation's name -> the object that runs it."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        audit: AuditLog,
-        projector: Projector,
-        logs: Mapping[str, EventLog],
-        lifecycles: Lifecycles,
-    ) -> None:
-        self.storage = storage
-        self.registry: dict[str, Operation] = {
-            op.name: op(storage, audit, projector, logs, lifecycles) for op in OPERATIONS
-        }
+    def __init__(self, parts: Parts) -> None:
+        self.storage = parts.storage
+        self.registry: dict[str, Operation] = {op.name: op(parts) for op in OPERATIONS}
 
-    def run(
-        self, connection: Connection, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel
-    ) -> object:
+    def run(self, connection: Connection, call: Call) -> object:
+        spec = call.spec
         operation = self.registry.get(spec.operation or "")
         if operation is None:
             self.storage.refusals.refuse(
@@ -314,12 +288,9 @@ class Operations:
                 ContractViolation,
                 f"{spec.id} has no storage operation the runtime knows ({spec.operation})",
             )
-        values = payload.model_dump(by_alias=True)
         table = self.storage.tables[spec.table] if spec.table else None
-        self.storage.check_tenant(ctx, spec, values, table)
-        given = values.get(CLOCK_FIELD)
-        now = given if isinstance(given, int) else self.storage.clock()
-        return operation.run(Call(connection, ctx, spec, payload, values, now, table))
+        self.storage.check_tenant(call, table)
+        return operation.run(connection, call)
 
 
 def _is_sequence(table: sa.Table, column: str) -> bool:

@@ -25,6 +25,7 @@ from ecm_runtime.admission import Admission
 from ecm_runtime.audit import EventTypes
 from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.budgets import Budgets
+from ecm_runtime.call import Call
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.connect import make_engine
 from ecm_runtime.context import CallContext
@@ -32,9 +33,10 @@ from ecm_runtime.dispatch import Dispatch
 from ecm_runtime.errors import StorageError, UnknownCapability
 from ecm_runtime.eventlog import EventLog
 from ecm_runtime.handlers import Handlers
-from ecm_runtime.idempotency import metadata as runtime_tables
+from ecm_runtime.idempotency import Idempotency
 from ecm_runtime.lifecycle import Lifecycles
-from ecm_runtime.operations import Operations
+from ecm_runtime.operations import Operations, Parts
+from ecm_runtime.outcomes import metadata as runtime_tables
 from ecm_runtime.projection import Projector
 from ecm_runtime.providers import ZERO_SETUP
 from ecm_runtime.refusals import Refusals
@@ -87,11 +89,17 @@ class Runtime:
         self.audit = self._audit_log()
         lifecycles = Lifecycles(self.capabilities.values(), self.metadata.tables, self.refusals)
         self.lifecycles = lifecycles
+        self.idempotency = Idempotency(self.storage.insert, self.refusals, clock, self.transactions)
         self.operations = Operations(
-            self.storage, self.audit, self.projector, self.logs, lifecycles
+            Parts(self.storage, self.audit, self.projector, self.logs, lifecycles, self.idempotency)
         )
         self.handlers = Handlers(
-            self.capabilities, self.storage, self.audit, self.transactions, self.refusals
+            self.capabilities,
+            self.storage,
+            self.audit,
+            self.idempotency,
+            self.transactions,
+            self.refusals,
         )
         """The team's code for handler capabilities (`rt.handlers.register(...)`)."""
         self.tools = ToolRunner(
@@ -120,6 +128,7 @@ class Runtime:
             self.tools,
             self.operations,
             self.transactions,
+            self.clock,
         )
 
     def _audit_log(self) -> AuditLog:
@@ -202,7 +211,8 @@ class Runtime:
         cache write and audit row), with the same gate and input contract as `invoke`."""
         spec = self.capabilities[capability_id]
         self.dispatch.gate(ctx, spec)
-        return self.operations.run(connection, ctx, spec, self.admission.built(spec, payload))
+        call = Call.of(ctx, spec, self.admission.built(spec, payload), self.clock)
+        return self.operations.run(connection, call)
 
     def execute(
         self, ctx: CallContext, spec: CapabilitySpec, payload: pydantic.BaseModel

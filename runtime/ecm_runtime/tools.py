@@ -27,13 +27,14 @@ from sqlalchemy.engine import Connection
 from ecm_runtime.admission import unstorable
 from ecm_runtime.blocking import blocked
 from ecm_runtime.budgets import Budgets
+from ecm_runtime.call import Call
 from ecm_runtime.canonical import digest
 from ecm_runtime.catalog import CapabilitySpec
 from ecm_runtime.context import CallContext
 from ecm_runtime.errors import ContractViolation, ToolError, ToolFailure
 from ecm_runtime.facts import facts
 from ecm_runtime.handlers import Handler, HandlerCall, Handlers
-from ecm_runtime.idempotency import Claim
+from ecm_runtime.outcomes import Claim
 from ecm_runtime.refusals import Refusals
 from ecm_runtime.transactions import Transactions
 
@@ -128,14 +129,14 @@ class ToolRunner:
 
     # --- one call -----------------------------------------------------------------------
 
-    def run(self, ctx: CallContext, spec: CapabilitySpec, payload: BaseModel) -> BaseModel:
+    def run(self, call: Call) -> BaseModel:
+        ctx, spec, values = call.ctx, call.spec, call.values
         path = present(spec.tool_path, f"{spec.id}: its tool path")
         tool = present(spec.tool_name, f"{spec.id}: its tool name")
         model = present(spec.output_model, f"{spec.id}: its answer's model")
-        values = payload.model_dump(by_alias=True)
         # Before anything runs: a query naming another tenant would hand the provider that
         # tenant's id while its answer lands in this tenant's cache row.
-        self.handlers.storage.check_tenant(ctx, spec, values, None)
+        self.handlers.storage.check_tenant(call, None)
         request = self._request(spec, values)
         names = path.fields
         asked = request.model_dump(mode="json", by_alias=True)
@@ -146,44 +147,44 @@ class ToolRunner:
             names.query_hash: digest({"caller": ctx.caller, "request": asked}),
             names.locale: values.get(names.locale) or NO_LOCALE,
         }
-        call = _Call(ctx, spec, path, values, key, request)
+        query = _Query(call, path, key, request)
         # One key, one query: concurrent calls with it wait for the first and replay it.
-        keyed = self.handlers.storage.keyed(ctx, spec, values, [_TOOL_SCOPE])
-        return self.handlers.once(
+        keyed = self.handlers.idempotency.keyed(call, [_TOOL_SCOPE])
+        return self.handlers.idempotency.once(
             spec,
             keyed,
-            lambda claim: self._answer(call, model, claim),
-            lambda claim: self._replayed(call, model, claim),
+            lambda claim: self._answer(query, model, claim),
+            lambda claim: self._replayed(query, model, claim),
         )
 
-    def _answer(self, call: _Call, model: type[BaseModel], claim: Claim | None) -> BaseModel:
-        path, names, ctx = call.path, call.path.fields, call.ctx
-        cached_here = call.spec.tool_name not in self.policy.uncached_tools
+    def _answer(self, query: _Query, model: type[BaseModel], claim: Claim | None) -> BaseModel:
+        path, names, ctx = query.path, query.path.fields, query.call.ctx
+        cached_here = query.spec.tool_name not in self.policy.uncached_tools
         status = MISS if cached_here and self._cacheable(ctx, path) else BYPASS
-        self._check_policy(call, status, claim)
+        self._check_policy(query, status, claim)
         if status == MISS:
-            cached = self.calls.invoke(ctx, path.cache_read, call.key)
+            cached = self.calls.invoke(ctx, path.cache_read, query.key)
             if isinstance(cached, BaseModel):
                 response = model.model_validate(cached.model_dump()[names.payload])
-                with self.transactions.begin(read_only=False, spec=call.spec) as connection:
-                    self._commit(call, path.ok_commit, HIT, None, connection)
-                    self._record(connection, call, claim, {"answer": _json(response)})
+                with self.transactions.begin(read_only=False, spec=query.spec) as connection:
+                    self._commit(query, path.ok_commit, HIT, None, connection)
+                    self._record(connection, query, claim, {"answer": _json(response)})
                 return response
-        response = self._provide(call, model, status, claim)
+        response = self._provide(query, model, status, claim)
         # The cache row, the ok row and the outcome commit together, or none of them.
-        with self.transactions.begin(read_only=False, spec=call.spec) as connection:
+        with self.transactions.begin(read_only=False, spec=query.spec) as connection:
             if status == MISS:
                 now = self.clock()
                 entry = {
-                    **call.key,
+                    **query.key,
                     CLOCK_FIELD: now,
                     names.payload: _json(response),
                     names.expiry: now + path.cache_ttl_ms,
                 }
                 write = self.capabilities[path.cache_write]
                 self.calls.invoke_within(connection, ctx, write.id, _accepted(write, entry))
-            self._commit(call, path.ok_commit, status, None, connection)
-            self._record(connection, call, claim, {"answer": _json(response)})
+            self._commit(query, path.ok_commit, status, None, connection)
+            self._record(connection, query, claim, {"answer": _json(response)})
         return response
 
     def _request(self, spec: CapabilitySpec, values: Mapping[str, Any]) -> BaseModel:
@@ -205,113 +206,115 @@ class ToolRunner:
         tenant = facts(table).tenant_column
         return ctx.tenant_id is not None or not tenant or bool(table.c[tenant].nullable)
 
-    def _check_policy(self, call: _Call, status: str, claim: Claim | None) -> None:
-        policy, tool = self.policy, call.spec.tool_name or ""
+    def _check_policy(self, query: _Query, status: str, claim: Claim | None) -> None:
+        policy, tool = self.policy, query.spec.tool_name or ""
         allowed = policy.allowed_tools
-        registered = call.spec.id in self.handlers.registry
+        registered = query.spec.id in self.handlers.registry
         if not registered or (allowed is not None and tool not in allowed):
-            self._fail(call, claim, Role.FORBIDDEN_TOOL, status, f"tool {tool} is not allowed")
-        asked = call.request.model_dump(mode="json")
+            self._fail(query, claim, Role.FORBIDDEN_TOOL, status, f"tool {tool} is not allowed")
+        asked = query.request.model_dump(mode="json")
         if blocked(" ".join(str(v) for v in asked.values()), policy.blocked_terms):
-            self._fail(call, claim, Role.POLICY_BLOCK, status, f"the query to {tool} is blocked")
-        url = call.values.get(call.path.fields.url)
+            self._fail(query, claim, Role.POLICY_BLOCK, status, f"the query to {tool} is blocked")
+        url = query.call.values.get(query.path.fields.url)
         if isinstance(url, str) and not domain_allowed(url, policy.allowed_domains):
-            self._fail(call, claim, Role.FORBIDDEN_DOMAIN, status, f"{url!r} is not allowed")
+            self._fail(query, claim, Role.FORBIDDEN_DOMAIN, status, f"{url!r} is not allowed")
         budget = policy.budget_per_correlation
-        if budget is not None and not self._spend(call, budget):
+        if budget is not None and not self._spend(query, budget):
             self._fail(
-                call, claim, Role.BUDGET_EXCEEDED, status, "the correlation's tool budget is spent"
+                query, claim, Role.BUDGET_EXCEEDED, status, "the correlation's tool budget is spent"
             )
 
-    def _spend(self, call: _Call, budget: int) -> bool:
+    def _spend(self, query: _Query, budget: int) -> bool:
         """One query of the thread's budget, counted at the database: concurrent queries of
         one thread each take their own unit, and none past the budget."""
-        scope = [call.ctx.tenant_id, call.spec.engine_id, call.values.get(A.CORRELATION_ID)]
-        with self.transactions.begin(read_only=False, spec=call.spec) as connection:
+        ctx, values = query.call.ctx, query.call.values
+        scope = [ctx.tenant_id, query.spec.engine_id, values.get(A.CORRELATION_ID)]
+        with self.transactions.begin(read_only=False, spec=query.spec) as connection:
             return self.budgets.spend(connection, scope, budget)
 
     def _provide(
-        self, call: _Call, model: type[BaseModel], status: str, claim: Claim | None
+        self, query: _Query, model: type[BaseModel], status: str, claim: Claim | None
     ) -> BaseModel:
-        handler = self.handlers.handler(call.spec)
+        handler = self.handlers.handler(query.spec)
         # The provider sees the request and who asks as far as the cache key says: the caller
         # class and the tenant, not the user, the device or the thread.
-        asking = CallContext(self.handlers.no_calls, call.ctx.caller, call.ctx.tenant_id)
-        request = HandlerCall(call.request, asking, call.spec, self.clock(), None)
+        ctx = query.call.ctx
+        asking = CallContext(self.handlers.no_calls, ctx.caller, ctx.tenant_id)
+        request = HandlerCall(query.request, asking, query.spec, self.clock(), None)
         timeout = self.policy.timeout_seconds
         try:
             answer = _within(timeout, handler, request)
         except TimeoutError:
-            self._fail(call, claim, Role.TIMEOUT, status, f"no answer in {timeout} s")
+            self._fail(query, claim, Role.TIMEOUT, status, f"no answer in {timeout} s")
         except ToolFailure as failure:
-            self._fail(call, claim, failure.role, status, str(failure))
+            self._fail(query, claim, failure.role, status, str(failure))
         except Exception as error:  # a provider's bug must still end in an audited failure
             problem = f"{type(error).__name__}: {error}"
-            self._fail(call, claim, Role.PROVIDER_ERROR, status, problem)
+            self._fail(query, claim, Role.PROVIDER_ERROR, status, problem)
         try:
             response = answer if isinstance(answer, model) else model.model_validate(answer)
         except ValidationError as error:
             problem = f"answer breaks the contract: {error}"
-            self._fail(call, claim, Role.PROVIDER_ERROR, status, problem)
+            self._fail(query, claim, Role.PROVIDER_ERROR, status, problem)
         if unstorable(response) is not None:
             problem = f"answer {unstorable(response)}"
-            self._fail(call, claim, Role.PROVIDER_ERROR, status, problem)
+            self._fail(query, claim, Role.PROVIDER_ERROR, status, problem)
         return response
 
     # --- audit, replay ------------------------------------------------------------------
 
     def _commit(
         self,
-        call: _Call,
+        query: _Query,
         capability: str,
         status: str,
         code: str | None,
         connection: Connection | None = None,
     ) -> None:
         """The ok or fail audit row of a call, in `connection`'s transaction if given."""
-        spec, names = self.capabilities[capability], call.path.fields
+        spec, names = self.capabilities[capability], query.path.fields
         fields = {
-            **call.values,
+            **query.call.values,
             CLOCK_FIELD: self.clock(),
-            names.tool_name: call.key[names.tool_name],
-            names.query_hash: call.key[names.query_hash],
+            names.tool_name: query.key[names.tool_name],
+            names.query_hash: query.key[names.query_hash],
             names.status: status,
             names.fail_code: code,
-            REASON_FIELD: code or call.path.reason_code,
+            REASON_FIELD: code or query.path.reason_code,
         }
         row = _accepted(spec, fields)
         if connection is None:
-            self.calls.invoke(call.ctx, capability, row)
+            self.calls.invoke(query.call.ctx, capability, row)
         else:
-            self.calls.invoke_within(connection, call.ctx, capability, row)
+            self.calls.invoke_within(connection, query.call.ctx, capability, row)
 
     def _fail(
-        self, call: _Call, claim: Claim | None, role: Role, status: str, message: str
+        self, query: _Query, claim: Claim | None, role: Role, status: str, message: str
     ) -> NoReturn:
         """The fail row and the failed outcome (a retry replays the failure), then the error."""
-        code = self.refusals.code(call.spec, role)
-        with self.transactions.begin(read_only=False, spec=call.spec) as connection:
-            self._commit(call, call.path.fail_commit, status, code, connection)
-            self._record(connection, call, claim, {"failed": code, "message": message})
-        raise ToolError(code, f"{call.spec.id}: {message}")
+        code = self.refusals.code(query.spec, role)
+        with self.transactions.begin(read_only=False, spec=query.spec) as connection:
+            self._commit(query, query.path.fail_commit, status, code, connection)
+            self._record(connection, query, claim, {"failed": code, "message": message})
+        raise ToolError(code, f"{query.spec.id}: {message}")
 
     def _record(
         self,
         connection: Connection,
-        call: _Call,
+        query: _Query,
         claim: Claim | None,
         outcome: Mapping[str, Any],
     ) -> None:
         if claim is not None:
-            self.handlers.record(connection, call.spec, claim, outcome)
+            self.handlers.idempotency.record(connection, query.spec, claim, outcome)
 
-    def _replayed(self, call: _Call, model: type[BaseModel], claim: Claim) -> BaseModel:
+    def _replayed(self, query: _Query, model: type[BaseModel], claim: Claim) -> BaseModel:
         """A retry answers as the first call did, without running the tool again."""
         outcome = claim.outcome or {}
         failed = outcome.get("failed")
         if isinstance(failed, str):
             message = outcome.get("message")
-            raise ToolError(failed, f"{call.spec.id}: replay of a failed query: {message}")
+            raise ToolError(failed, f"{query.spec.id}: replay of a failed query: {message}")
         return model.model_validate(outcome.get("answer"))
 
 
@@ -360,11 +363,15 @@ def _accepted(spec: CapabilitySpec, values: Mapping[str, Any]) -> dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class _Call:
-    ctx: CallContext
-    spec: CapabilitySpec
+class _Query:
+    """One tool query: its call, its tool path, its cache key and the provider's request."""
+
+    call: Call
     path: ToolPath
-    values: Mapping[str, Any]
     key: Mapping[str, Any]
     request: BaseModel
     """What the provider is given."""
+
+    @property
+    def spec(self) -> CapabilitySpec:
+        return self.call.spec
