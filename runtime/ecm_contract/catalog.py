@@ -206,6 +206,13 @@ class Catalog:
     engines: tuple[EngineContract, ...]
     capabilities: tuple[Capability, ...]
 
+    def event_type(self, engine_id: str, name: str) -> AuditEventType | None:
+        """The engine's own declaration of an event type, else one declared for every
+        engine: the one the runtime checks an audit row of that engine against."""
+        types = [t for e in self.engines for t in e.event_types if t.name == name]
+        own = next((t for t in types if t.engine_id == engine_id), None)
+        return own or next((t for t in types if t.any_engine), None)
+
 
 def defaults(cls: type[Any]) -> dict[str, Any]:
     """Each field's default, for a serialiser that states only what differs from it."""

@@ -7,6 +7,7 @@ from ecmc.check.lifecycles import check_lifecycle_mapping
 from ecmc.codes import Code
 from ecmc.diagnostics import Diagnostics
 from ecmc.ir import Program
+from ecmc.lower.catalog import lower
 from ecmc.span import Span
 
 
@@ -19,7 +20,7 @@ def run_checks(program: Program, diagnostics: Diagnostics) -> None:
     _enum_reason_codes_exist(program, diagnostics)
     _unbound_handlers_that_must_audit(program, diagnostics)
     check_lifecycle_mapping(program, diagnostics)
-    check_runtime_contract(program, diagnostics)
+    check_runtime_contract(program, lower(program), diagnostics)
 
 
 def _unique_engines(program: Program, diagnostics: Diagnostics) -> None:
