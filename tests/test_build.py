@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
+import ecm_contract
 import pytest
 
+import ecmc as compiler
 from conftest import make_project, project_counts
 from ecmc.commands.build import build
 from ecmc.config import load_config
-from ecmc.write.manifest import MANIFEST_NAME, load_manifest, package_files
+from ecmc.write.manifest import MANIFEST_NAME, generator_digest, load_manifest, package_files
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -160,6 +164,19 @@ def test_check_catches_a_changed_generator(project: Path) -> None:
     run = ecmc(project, "check")
     assert run.returncode == 1
     assert "ecmc-manifest.json: is out of date" in run.stdout
+
+
+@pytest.mark.parametrize("package", [compiler, ecm_contract], ids=lambda p: p.__name__)
+def test_the_generator_digest_covers_the_compiler_and_its_contract(
+    package: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The contract's version is written into every package: a new contract is a new build.
+    copy = tmp_path / package.__name__
+    shutil.copytree(Path(package.__file__ or "").parent, copy)
+    monkeypatch.setattr(package, "__file__", str(copy / "__init__.py"))
+    before = generator_digest()
+    (copy / "__init__.py").write_text((copy / "__init__.py").read_text() + "\n# changed\n")
+    assert generator_digest() != before
 
 
 def test_manifest_records_every_input_and_output(project: Path) -> None:

@@ -52,6 +52,30 @@ class Operation(StrEnum):
         """The truth types of the tables it may act on; empty: it acts on none."""
         return _ACTS_ON[self]
 
+    @property
+    def answer(self) -> Answer:
+        """The shape of what a call of it answers."""
+        return _ANSWERS[self]
+
+
+class Answer(StrEnum):
+    """The shape of a call's answer, each named after the `CallContext` method that checks
+    an answer of that shape (its typed wrapper calls it): a new operation that answers in an
+    existing shape needs no new method and no new wrapper."""
+
+    WRITTEN = "write"
+    """A `Written`: the row's id, whether it was a replay, the reason code."""
+    ONE = "one"
+    """One record of the output model."""
+    ONE_OR_NONE = "one_or_none"
+    MANY = "many"
+    """A tuple of records, in order."""
+    MAPPED = "mapped"
+    """Records by their key's values."""
+    NOTHING = "run"
+    HANDLED = "handle"
+    """The handler's answer, validated against the output type by the runtime."""
+
 
 class TruthType(StrEnum):
     LEDGER = "LEDGER"
@@ -80,6 +104,20 @@ _ACTS_ON: dict[Operation, frozenset[TruthType]] = {
     Operation.READ_MAP: _ANY,
     Operation.TOOL_QUERY: frozenset(),
     Operation.HANDLER: frozenset(),
+}
+
+
+_ANSWERS: dict[Operation, Answer] = {
+    Operation.AUDIT_APPEND: Answer.WRITTEN,
+    Operation.APPEND: Answer.WRITTEN,
+    Operation.UPSERT: Answer.WRITTEN,
+    Operation.TRANSITION: Answer.ONE,
+    Operation.REBUILD: Answer.NOTHING,
+    Operation.READ_ONE: Answer.ONE_OR_NONE,
+    Operation.READ_MANY: Answer.MANY,
+    Operation.READ_MAP: Answer.MAPPED,
+    Operation.TOOL_QUERY: Answer.ONE,
+    Operation.HANDLER: Answer.HANDLED,
 }
 
 

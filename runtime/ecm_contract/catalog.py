@@ -16,8 +16,9 @@ from typing import Any
 
 from ecm_contract import Effect, Operation, Role, Scope, SideEffects, ToolFields
 
-CONTRACT_VERSION = 2
-"""Bumped whenever a catalog object gains, loses or changes a field the runtime reads."""
+CONTRACT_VERSION = 3
+"""Bumped whenever a catalog object gains, loses or changes a field the runtime reads, or the
+generated wrappers call the runtime differently (v3: one `CallContext` method per answer shape)."""
 
 
 class IncompatiblePackage(ImportError):

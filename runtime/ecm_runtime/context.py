@@ -40,31 +40,29 @@ class CallContext:
     device_id: str | None = None
     work_order_id: str | None = None
 
+    # One method per answer shape (ecm_contract.Answer): the typed wrappers call them.
+
     def write(self, spec: CapabilitySpec, payload: BaseModel) -> Written:
         return of_type(self.runtime.execute(self, spec, payload), Written, _answer(spec))
 
-    def read_one(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M | None:
+    def one(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M:
+        return of_type(self.runtime.execute(self, spec, payload), model, _answer(spec))
+
+    def one_or_none(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M | None:
         result = self.runtime.execute(self, spec, payload)
         return None if result is None else of_type(result, model, _answer(spec))
 
-    def read_many(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> tuple[M, ...]:
+    def many(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> tuple[M, ...]:
         result = of_type(self.runtime.execute(self, spec, payload), tuple, _answer(spec))
         return tuple(of_type(item, model, _answer(spec)) for item in result)
 
-    def read_map(
+    def mapped(
         self, spec: CapabilitySpec, payload: BaseModel, model: type[M]
     ) -> dict[tuple[object, ...], M]:
         result = of_type(self.runtime.execute(self, spec, payload), dict, _answer(spec))
         return {key: of_type(value, model, _answer(spec)) for key, value in result.items()}
 
-    def transition(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M:
-        return of_type(self.runtime.execute(self, spec, payload), model, _answer(spec))
-
-    def query(self, spec: CapabilitySpec, payload: BaseModel, model: type[M]) -> M:
-        """Run a tool query: its provider's answer, or the cached one."""
-        return of_type(self.runtime.execute(self, spec, payload), model, _answer(spec))
-
-    def rebuild(self, spec: CapabilitySpec, payload: BaseModel) -> None:
+    def run(self, spec: CapabilitySpec, payload: BaseModel) -> None:
         self.runtime.execute(self, spec, payload)
 
     def handle(self, spec: CapabilitySpec, payload: BaseModel) -> object:

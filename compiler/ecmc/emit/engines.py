@@ -27,7 +27,7 @@ from ecmc.emit.literals import GENERATED_NOTE, comment, pyrepr, source_line
 from ecmc.emit.models import Annotator
 from ecmc.emit.names import PythonIdentifier, capability_prefix, pascal, snake
 from ecmc.emit.package_names import PackageNames
-from ecmc.emit.wrappers import WRAPPED, handler_wrapper, storage_wrapper
+from ecmc.emit.wrappers import RETURNS, handler_wrapper, storage_wrapper
 from ecmc.ir import Capability, Engine, Lifecycle, Program, Record, TypeRef
 from ecmc.resolve.shapes import output_row
 from ecmc.typeref import InlineRecordRef, RecordRef, ResultRef, TupleRef, UnitRef
@@ -221,7 +221,7 @@ class _EngineModule:
             )
             self.tools.append(render(method, INDENT, f" -> {output_model}: ..."))
         answers = output_model != "None" or entry.operation is not Operation.TOOL_QUERY
-        if entry.operation in WRAPPED and answers:
+        if entry.operation.answer in RETURNS and answers:
             self.wrappers.append(
                 storage_wrapper(
                     cap,

@@ -5,24 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ecm_contract import Operation, Scope
+from ecm_contract import Answer, Operation, Scope
 
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import INDENT, Atom, Group, call, prefixed, render
 from ecmc.emit.names import PythonIdentifier, snake
 from ecmc.ir import Capability
 
-WRAPPED: Mapping[Operation, tuple[str, str]] = {
-    Operation.AUDIT_APPEND: ("write", "{written}"),
-    Operation.APPEND: ("write", "{written}"),
-    Operation.UPSERT: ("write", "{written}"),
-    Operation.TRANSITION: ("transition", "{model}"),
-    Operation.REBUILD: ("rebuild", "None"),
-    Operation.READ_ONE: ("read_one", "{model} | None"),
-    Operation.READ_MANY: ("read_many", "tuple[{model}, ...]"),
-    Operation.READ_MAP: ("read_map", "dict[tuple[object, ...], {model}]"),
-    Operation.TOOL_QUERY: ("query", "{model}"),
+RETURNS: Mapping[Answer, str] = {
+    Answer.WRITTEN: "{written}",
+    Answer.ONE: "{model}",
+    Answer.ONE_OR_NONE: "{model} | None",
+    Answer.MANY: "tuple[{model}, ...]",
+    Answer.MAPPED: "dict[tuple[object, ...], {model}]",
+    Answer.NOTHING: "None",
 }
+"""Each answer shape's return type; the wrapper calls the context's method of that shape."""
 
 
 _SCOPE_NOTES = {
@@ -56,14 +54,14 @@ def storage_wrapper(
 ) -> dict[str, str]:
     """A typed function that calls one capability through the caller's context."""
     input_model, output_model = models
-    method, returns = WRAPPED[operation]
+    answer = operation.answer
+    returns = RETURNS[answer]
     function = _function_name(stem)
     arguments = [constant, "payload"]
-    if method not in ("write", "rebuild"):
+    if "{model}" in returns:
         arguments.append(output_model)
-    if method == "write":
-        returns = returns.format(written=imports.name("ecm_runtime.results", "Written"))
-    returns = returns.format(model=output_model)
+    written = imports.name("ecm_runtime.results", "Written") if "{written}" in returns else ""
+    returns = returns.format(model=output_model, written=written)
     context = imports.name("ecm_runtime.context", "CallContext")
     parameters = (Atom(f"ctx: {context}"), Atom(f"payload: {input_model}"))
     return {
@@ -71,7 +69,7 @@ def storage_wrapper(
         "signature": render(Group(f"def {function}", "(", parameters, ")"), 0, f" -> {returns}:"),
         "returns": returns,
         "doc": f"{cap.name or cap.id} ({cap.id}).{_SCOPE_NOTES[scope] if scope else ''}",
-        "body": render(prefixed("return ", call(f"ctx.{method}", *arguments)), INDENT),
+        "body": render(prefixed("return ", call(f"ctx.{answer}", *arguments)), INDENT),
     }
 
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import ecm_contract
 from blake3 import blake3
 
 import ecmc
@@ -73,13 +74,15 @@ def digest_file(path: Path) -> str | None:
 
 
 def generator_digest() -> str:
-    """A digest of the compiler itself: templates or emitter changes make all output stale."""
-    root = Path(ecmc.__file__).parent
+    """A digest of the compiler and of the contract it emits for (ecm_contract: its version
+    and vocabulary shape the output): a change to either makes all output stale."""
     hasher = blake3()
-    for path in sorted([*root.rglob("*.py"), *root.rglob("templates/*.j2")]):
-        hasher.update(path.relative_to(root).as_posix().encode() + b"\0")
-        # Line endings are normalised: a Windows checkout is the same compiler.
-        hasher.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    for package in (ecmc, ecm_contract):
+        root = Path(package.__file__ or "").parent
+        for path in sorted([*root.rglob("*.py"), *root.rglob("templates/*.j2")]):
+            hasher.update(f"{package.__name__}/{path.relative_to(root).as_posix()}".encode())
+            # Line endings are normalised: a Windows checkout is the same compiler.
+            hasher.update(b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
     return hasher.hexdigest()
 
 

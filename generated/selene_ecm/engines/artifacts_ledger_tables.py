@@ -81,7 +81,7 @@ def read_artifact_ledger_row(
     """Read artifact ledger row by scope/type/version (ART_READ_ARTIFACT_LEDGER_ROW).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_one(READ_ARTIFACT_LEDGER_ROW_SPEC, payload, _r.ArtifactLedgerRow)
+    return ctx.one_or_none(READ_ARTIFACT_LEDGER_ROW_SPEC, payload, _r.ArtifactLedgerRow)
 
 
 # source: specs/ecm/ARTIFACTS_LEDGER_TABLES.md:26
@@ -97,7 +97,7 @@ def read_tool_cache_row(ctx: CallContext, payload: ReadToolCacheRowInput) -> _r.
     """Read tool cache row by deterministic key (ART_READ_TOOL_CACHE_ROW).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_one(READ_TOOL_CACHE_ROW_SPEC, payload, _r.ToolCacheRow)
+    return ctx.one_or_none(READ_TOOL_CACHE_ROW_SPEC, payload, _r.ToolCacheRow)
 
 
 # --- the catalog: what the runtime reads --------------------------------------------------

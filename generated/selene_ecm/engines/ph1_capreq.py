@@ -100,7 +100,7 @@ def create_draft_execute(
     """Execute create-draft lifecycle action (PH1CAPREQ_CREATE_DRAFT_EXECUTE).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.transition(CREATE_DRAFT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+    return ctx.one(CREATE_DRAFT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:21
@@ -111,7 +111,7 @@ def submit_for_approval_execute(
     """Execute submit-for-approval lifecycle action (PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.transition(SUBMIT_FOR_APPROVAL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+    return ctx.one(SUBMIT_FOR_APPROVAL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:28
@@ -122,7 +122,7 @@ def approve_execute(
     """Execute approve lifecycle action (PH1CAPREQ_APPROVE_EXECUTE).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.transition(APPROVE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+    return ctx.one(APPROVE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:35
@@ -133,7 +133,7 @@ def reject_execute(
     """Execute reject lifecycle action (PH1CAPREQ_REJECT_EXECUTE).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.transition(REJECT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+    return ctx.one(REJECT_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:42
@@ -144,7 +144,7 @@ def fulfill_execute(
     """Execute fulfill lifecycle action (PH1CAPREQ_FULFILL_EXECUTE).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.transition(FULFILL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+    return ctx.one(FULFILL_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:49
@@ -155,7 +155,7 @@ def cancel_revoke_execute(
     """Execute cancel/revoke lifecycle action (PH1CAPREQ_CANCEL_REVOKE_EXECUTE).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.transition(CANCEL_REVOKE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
+    return ctx.one(CANCEL_REVOKE_EXECUTE_SPEC, payload, _r.Ph1CapreqResponse)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:58
@@ -174,7 +174,7 @@ def read_ledger_rows(
     """Read CAPREQ ledger rows (PH1CAPREQ_READ_LEDGER_ROWS).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_many(READ_LEDGER_ROWS_SPEC, payload, _r.CapabilityRequestLedgerEvent)
+    return ctx.many(READ_LEDGER_ROWS_SPEC, payload, _r.CapabilityRequestLedgerEvent)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:72
@@ -185,7 +185,7 @@ def read_current_rows(
     """Read CAPREQ current projection map (PH1CAPREQ_READ_CURRENT_ROWS).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_map(READ_CURRENT_ROWS_SPEC, payload, _r.CapabilityRequestCurrentRecord)
+    return ctx.mapped(READ_CURRENT_ROWS_SPEC, payload, _r.CapabilityRequestCurrentRecord)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:79
@@ -196,7 +196,7 @@ def read_current_row(
     """Read one CAPREQ current projection row (PH1CAPREQ_READ_CURRENT_ROW).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_one(READ_CURRENT_ROW_SPEC, payload, _r.CapabilityRequestCurrentRecord)
+    return ctx.one_or_none(READ_CURRENT_ROW_SPEC, payload, _r.CapabilityRequestCurrentRecord)
 
 
 # source: specs/ecm/PH1_CAPREQ.md:86
@@ -205,7 +205,7 @@ def rebuild_current_rows(ctx: CallContext, payload: RebuildCurrentRowsInput) -> 
     (PH1CAPREQ_REBUILD_CURRENT_ROWS).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.rebuild(REBUILD_CURRENT_ROWS_SPEC, payload)
+    return ctx.run(REBUILD_CURRENT_ROWS_SPEC, payload)
 
 
 # --- the catalog: what the runtime reads --------------------------------------------------

@@ -258,7 +258,7 @@ def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.A
     """Read PH1.D audit rows for one correlation thread (PH1D_READ_AUDIT_ROWS).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
+    return ctx.many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
 
 
 # --- the catalog: what the runtime reads --------------------------------------------------

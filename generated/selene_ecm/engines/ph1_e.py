@@ -531,13 +531,13 @@ def tool_fail_commit_row(ctx: CallContext, payload: ToolFailCommitRowInput) -> W
 # source: specs/ecm/PH1_E.md:26
 def tool_time_query(ctx: CallContext, payload: ToolTimeQueryInput) -> ToolTimeQueryOutput:
     """Execute read-only time lookup query (PH1E_TOOL_TIME_QUERY)."""
-    return ctx.query(TOOL_TIME_QUERY_SPEC, payload, ToolTimeQueryOutput)
+    return ctx.one(TOOL_TIME_QUERY_SPEC, payload, ToolTimeQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:33
 def tool_weather_query(ctx: CallContext, payload: ToolWeatherQueryInput) -> ToolWeatherQueryOutput:
     """Execute read-only weather lookup query (PH1E_TOOL_WEATHER_QUERY)."""
-    return ctx.query(TOOL_WEATHER_QUERY_SPEC, payload, ToolWeatherQueryOutput)
+    return ctx.one(TOOL_WEATHER_QUERY_SPEC, payload, ToolWeatherQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:40
@@ -546,13 +546,13 @@ def tool_web_search_query(
     payload: ToolWebSearchQueryInput,
 ) -> ToolWebSearchQueryOutput:
     """Execute read-only web search query (PH1E_TOOL_WEB_SEARCH_QUERY)."""
-    return ctx.query(TOOL_WEB_SEARCH_QUERY_SPEC, payload, ToolWebSearchQueryOutput)
+    return ctx.one(TOOL_WEB_SEARCH_QUERY_SPEC, payload, ToolWebSearchQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:47
 def tool_news_query(ctx: CallContext, payload: ToolNewsQueryInput) -> ToolNewsQueryOutput:
     """Execute read-only news lookup query (PH1E_TOOL_NEWS_QUERY)."""
-    return ctx.query(TOOL_NEWS_QUERY_SPEC, payload, ToolNewsQueryOutput)
+    return ctx.one(TOOL_NEWS_QUERY_SPEC, payload, ToolNewsQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:54
@@ -561,7 +561,7 @@ def tool_url_fetch_and_cite_query(
     payload: ToolUrlFetchAndCiteQueryInput,
 ) -> ToolUrlFetchAndCiteQueryOutput:
     """Execute read-only URL fetch and citation query (PH1E_TOOL_URL_FETCH_AND_CITE_QUERY)."""
-    return ctx.query(TOOL_URL_FETCH_AND_CITE_QUERY_SPEC, payload, ToolUrlFetchAndCiteQueryOutput)
+    return ctx.one(TOOL_URL_FETCH_AND_CITE_QUERY_SPEC, payload, ToolUrlFetchAndCiteQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:61
@@ -571,11 +571,7 @@ def tool_document_understand_query(
 ) -> ToolDocumentUnderstandQueryOutput:
     """Execute read-only document extraction/understand query
     (PH1E_TOOL_DOCUMENT_UNDERSTAND_QUERY)."""
-    return ctx.query(
-        TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC,
-        payload,
-        ToolDocumentUnderstandQueryOutput,
-    )
+    return ctx.one(TOOL_DOCUMENT_UNDERSTAND_QUERY_SPEC, payload, ToolDocumentUnderstandQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:68
@@ -584,7 +580,7 @@ def tool_photo_understand_query(
     payload: ToolPhotoUnderstandQueryInput,
 ) -> ToolPhotoUnderstandQueryOutput:
     """Execute read-only image/photo understanding query (PH1E_TOOL_PHOTO_UNDERSTAND_QUERY)."""
-    return ctx.query(TOOL_PHOTO_UNDERSTAND_QUERY_SPEC, payload, ToolPhotoUnderstandQueryOutput)
+    return ctx.one(TOOL_PHOTO_UNDERSTAND_QUERY_SPEC, payload, ToolPhotoUnderstandQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:75
@@ -593,7 +589,7 @@ def tool_data_analysis_query(
     payload: ToolDataAnalysisQueryInput,
 ) -> ToolDataAnalysisQueryOutput:
     """Execute read-only uploaded-data analysis query (PH1E_TOOL_DATA_ANALYSIS_QUERY)."""
-    return ctx.query(TOOL_DATA_ANALYSIS_QUERY_SPEC, payload, ToolDataAnalysisQueryOutput)
+    return ctx.one(TOOL_DATA_ANALYSIS_QUERY_SPEC, payload, ToolDataAnalysisQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:82
@@ -602,7 +598,7 @@ def tool_deep_research_query(
     payload: ToolDeepResearchQueryInput,
 ) -> ToolDeepResearchQueryOutput:
     """Execute read-only deep-research synthesis query (PH1E_TOOL_DEEP_RESEARCH_QUERY)."""
-    return ctx.query(TOOL_DEEP_RESEARCH_QUERY_SPEC, payload, ToolDeepResearchQueryOutput)
+    return ctx.one(TOOL_DEEP_RESEARCH_QUERY_SPEC, payload, ToolDeepResearchQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:89
@@ -612,7 +608,7 @@ def tool_record_mode_query(
 ) -> ToolRecordModeQueryOutput:
     """Execute read-only recording transcript summary/action-item query
     (PH1E_TOOL_RECORD_MODE_QUERY)."""
-    return ctx.query(TOOL_RECORD_MODE_QUERY_SPEC, payload, ToolRecordModeQueryOutput)
+    return ctx.one(TOOL_RECORD_MODE_QUERY_SPEC, payload, ToolRecordModeQueryOutput)
 
 
 # source: specs/ecm/PH1_E.md:96
@@ -620,7 +616,7 @@ def read_audit_rows(ctx: CallContext, payload: ReadAuditRowsInput) -> tuple[_r.A
     """Read PH1.E audit rows for one correlation thread (PH1E_READ_AUDIT_ROWS).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
+    return ctx.many(READ_AUDIT_ROWS_SPEC, payload, _r.AuditEvent)
 
 
 class ToolProvider(t.Protocol):

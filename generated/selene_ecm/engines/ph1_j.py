@@ -77,7 +77,7 @@ def read_audit_events_by_correlation(
     """Read the audit events of one correlation thread (PH1J_READ_AUDIT_EVENTS_BY_CORRELATION).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_many(READ_AUDIT_EVENTS_BY_CORRELATION_SPEC, payload, _r.AuditEvent)
+    return ctx.many(READ_AUDIT_EVENTS_BY_CORRELATION_SPEC, payload, _r.AuditEvent)
 
 
 # source: specs/ecm/PH1_J.md:26
@@ -88,7 +88,7 @@ def read_audit_events_by_tenant(
     """Read a tenant's audit events after a cursor (PH1J_READ_AUDIT_EVENTS_BY_TENANT).
 
     Tenant scope: reads and writes stay within the caller's tenant."""
-    return ctx.read_many(READ_AUDIT_EVENTS_BY_TENANT_SPEC, payload, _r.AuditEvent)
+    return ctx.many(READ_AUDIT_EVENTS_BY_TENANT_SPEC, payload, _r.AuditEvent)
 
 
 # --- the catalog: what the runtime reads --------------------------------------------------
