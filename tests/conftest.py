@@ -52,6 +52,15 @@ def reference_files() -> list[Path]:
     return sorted(REFERENCE.glob("ECM_*.md"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _app_role() -> Iterator[None]:
+    """The run's own application role, dropped when the run ends (tests/storage.py)."""
+    from storage import drop_app_role
+
+    yield
+    drop_app_role()
+
+
 @pytest.fixture(scope="session")
 def project() -> FrontendResult:
     return compile_texts(project_specs())

@@ -40,6 +40,21 @@ def postgres_url() -> Iterator[str]:
 
 BACKENDS = ("sqlite", "postgresql")
 
+APP_ROLE = os.environ["ECM_APP_ROLE"] = f"ecm_app_test_{uuid.uuid4().hex[:12]}"
+"""The application role migrations grant in tests: one of the run's own (roles are the whole
+server's), dropped when the run ends (tests/conftest.py)."""
+
+
+def drop_app_role() -> None:
+    admin = sa.create_engine(PG_SERVER)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{APP_ROLE}"')
+    except sa.exc.OperationalError:
+        pass  # no server, so no role
+    finally:
+        admin.dispose()
+
 
 def backend_runtime(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """A runtime on one backend for a whole module; a PostgreSQL schema is dropped after."""

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import click
 from ecm_contract.invariants import present
 
+from ecmc.commands.audit import audit
+
 if TYPE_CHECKING:
     from ecmc.config import Config
     from ecmc.pipeline import FrontendResult
@@ -327,3 +329,6 @@ def docs(out_dir: Path | None, fmt: str) -> None:
         f"ecmc: catalog of {len(result.program.engines)} engines in {out}; "
         f"{written} file(s) written"
     )
+
+
+main.add_command(audit)  # ecmc audit ...: its own module, its commands' imports lazy too

@@ -35,6 +35,8 @@ artifacts_ledger = sa.Table(
     sa.Column("status", sa.String(64), nullable=False),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
     sa.Column("ecm_xact", sa.BigInteger(), nullable=True),
+    sa.Column("ecm_chain_seq", sa.BigInteger(), nullable=True),
+    sa.Column("ecm_chain_digest", sa.String(71), nullable=True),
     sa.PrimaryKeyConstraint("artifact_id", name="pk_artifacts_ledger"),
     comment="Append-only artifact history; rollback and deprecation are new rows with a new status.",
     info={
@@ -156,6 +158,8 @@ capreq_ledger = sa.Table(
     sa.Column("created_at", sa.BigInteger(), nullable=False),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
     sa.Column("ecm_xact", sa.BigInteger(), nullable=True),
+    sa.Column("ecm_chain_seq", sa.BigInteger(), nullable=True),
+    sa.Column("ecm_chain_digest", sa.String(71), nullable=True),
     sa.PrimaryKeyConstraint("capreq_event_id", name="pk_capreq_ledger"),
     comment="Every lifecycle action on every capability request, in order; corrections are new events.",
     info={
@@ -265,6 +269,8 @@ audit_events = sa.Table(
     sa.Column("evidence_ref", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=True),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
     sa.Column("ecm_xact", sa.BigInteger(), nullable=True),
+    sa.Column("ecm_chain_seq", sa.BigInteger(), nullable=True),
+    sa.Column("ecm_chain_digest", sa.String(71), nullable=True),
     sa.PrimaryKeyConstraint("event_id", name="pk_audit_events"),
     sa.CheckConstraint(
         sa.column("severity").in_(("INFO", "WARN", "ERROR", "CRITICAL")),

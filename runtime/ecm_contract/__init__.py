@@ -261,6 +261,15 @@ that inserted the row (set by a trigger), by which a reader of the log orders ro
 back those whose transaction may still be running (ecm_runtime.eventlog); NULL on SQLite,
 whose writers commit in sequence order."""
 
+CHAIN_SEQ_COLUMN = "ecm_chain_seq"
+"""A column of every LEDGER table the runtime owns: the row's place in its chain (the
+ledger's rows of one tenant, or of the system scope), 1, 2, 3... with no gaps."""
+
+CHAIN_DIGEST_COLUMN = "ecm_chain_digest"
+"""A column of every LEDGER table the runtime owns: the chained digest of the row's
+envelope, spelled with its algorithm (`sha256:<hex>`); ecm_runtime.chain says what it
+covers."""
+
 TOOL_REQUEST_OMITS: frozenset[str] = frozenset(
     {*CONTEXT_FIELDS, IDEMPOTENCY_FIELD, CLOCK_FIELD} - {AuditColumn.TENANT_ID}
 )

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from ecm_contract import TruthType
 from sqlalchemy.engine import Connection, Engine
 
+from ecm_runtime.chain import Chains
 from ecm_runtime.facts import facts
 from ecm_runtime.guards import NOTIFY_CHANNEL
 from ecm_runtime.idempotency import held_row
@@ -47,10 +48,13 @@ class ViewWriter(Protocol):
 
 
 class EventLog:
-    def __init__(self, table: sa.Table, transactions: Transactions, projector: Projector):
+    def __init__(
+        self, table: sa.Table, transactions: Transactions, projector: Projector, chains: Chains
+    ):
         if facts(table).truth_type is not TruthType.LEDGER or not facts(table).identity:
             raise ValueError(f"{table.name} is not a ledger with a sequence column")
         self.table, self.transactions, self.projector = table, transactions, projector
+        self.chains = chains
         self.storage = projector.storage
         self.sequence = table.c[facts(table).numbered]
 
@@ -60,10 +64,14 @@ class EventLog:
 
     def append(self, connection: Connection, row: Mapping[str, Any]) -> LedgerEvent | None:
         """Insert one event and project it, in the caller's transaction; None when a unique
-        key of the ledger already holds it (the caller decides what a retry answers)."""
-        sequence = self.storage.insert_new(connection, self.table, row)
+        key of the ledger already holds it (the caller decides what a retry answers). The row
+        takes its place in its chain (chain.py), and the chain moves on only if it went in."""
+        stamped, head = self.chains.stamped(connection, self.table, row)
+        sequence = self.storage.insert_new(connection, self.table, stamped)
         if sequence is None:
             return None
+        self.chains.advance(connection, head)
+        row = stamped
         event = LedgerEvent(self.table.name, int(sequence), {**row, self.sequence.name: sequence})
         self.projector.project(connection, self.table, event.row)
         return event

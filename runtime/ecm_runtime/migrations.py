@@ -17,6 +17,7 @@ for a ledger whose triggers are missing (a new ledger, a hand-dropped trigger) a
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -34,6 +35,7 @@ from sqlalchemy.engine import Connection
 from ecm_runtime.check_constraints import check_problems
 from ecm_runtime.guards import guard_problems, guard_triggers, install_guard, live_triggers
 from ecm_runtime.outcomes import metadata as runtime_metadata
+from ecm_runtime.privileges import APP_ROLE, grant_application_role
 from ecm_runtime.schema import ledger_tables
 from ecm_runtime.sqltypes import UnsignedDecimal
 
@@ -58,6 +60,15 @@ def options(package: str) -> dict[str, Any]:
         "render_as_batch": True,
         "compare_type": True,
     }
+
+
+def grant_application(connection: Connection, package: str) -> None:
+    """After the migrations, as their owner: grant the application role (`ECM_APP_ROLE`,
+    default `ecm_app`; empty: none) what the runtime needs and no more (privileges.py)."""
+    role = os.environ.get("ECM_APP_ROLE", APP_ROLE)
+    if role:
+        tables = [t for m in target_metadata(package) for t in m.sorted_tables]
+        grant_application_role(connection, tables, role)
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:

@@ -27,6 +27,7 @@ from ecm_runtime.audit_log import AuditLog
 from ecm_runtime.budgets import Budgets
 from ecm_runtime.call import Call
 from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.chain import Chains
 from ecm_runtime.connect import make_engine
 from ecm_runtime.context import CallContext
 from ecm_runtime.dispatch import Dispatch
@@ -81,8 +82,10 @@ class Runtime:
         self.transactions = Transactions(engine, self.refusals)
         self.storage = Storage(self.metadata, engine.dialect, self.refusals, clock)
         self.projector = Projector(self.storage)
+        self.chains = Chains(self.storage.insert)
+        """The chain heads of every ledger (chain.py)."""
         self.logs = {
-            table.name: EventLog(table, self.transactions, self.projector)
+            table.name: EventLog(table, self.transactions, self.projector, self.chains)
             for table in ledger_tables(self.metadata)
         }
         """Every ledger's event log: the one way rows enter a ledger."""

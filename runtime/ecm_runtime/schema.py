@@ -75,7 +75,13 @@ def row_security_statements(table: Table) -> list[str]:
         if tenant
         else "true"
     )
-    owner = f"current_setting('{ENGINE_SETTING}', true) = '{engine}'"
+    # The restrictive policies bind a handler's statements (current_user is ecm_handler, a
+    # role it cannot leave); a role that is only a member of it, like the application role
+    # of privileges.py that takes it for handlers, is not bound by them itself.
+    owner = (
+        f"(current_user <> '{HANDLER_ROLE}' "
+        f"OR current_setting('{ENGINE_SETTING}', true) = '{engine}')"
+    )
     statements = [
         f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {HANDLER_ROLE}",

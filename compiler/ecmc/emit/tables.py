@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from blake3 import blake3
-from ecm_contract import POSITION_COLUMN, TABLE_FACT_NAMES, TruthType
+from ecm_contract import (
+    CHAIN_DIGEST_COLUMN,
+    CHAIN_SEQ_COLUMN,
+    POSITION_COLUMN,
+    TABLE_FACT_NAMES,
+    TruthType,
+)
 
 from ecmc.emit.imports import Imports
 from ecmc.emit.layout import Expr, call, dict_of, literal, prefixed, render
@@ -35,6 +41,11 @@ def _table_view(table: Table, imports: Imports, tables: Mapping[str, Table]) -> 
     items.extend(_column(table, column, imports, tables) for column in table.columns)
     if table.truth_type is TruthType.LEDGER:
         items.append(call("sa.Column", pyrepr(POSITION_COLUMN), "sa.BigInteger()", "nullable=True"))
+        items.append(
+            call("sa.Column", pyrepr(CHAIN_SEQ_COLUMN), "sa.BigInteger()", "nullable=True")
+        )
+        digest = call("sa.Column", pyrepr(CHAIN_DIGEST_COLUMN), "sa.String(71)", "nullable=True")
+        items.append(digest)
     items.extend(_composite_references(table, tables))
     items.append(
         call(
