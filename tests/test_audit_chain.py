@@ -279,6 +279,17 @@ def test_the_commands_verify_prove_and_report(log: Log, tmp_path: Path) -> None:
     proof.write_text(json.dumps(bent))
     refused = ecmc("check-proof", str(proof), "--public-key", str(keys / "public.key"))
     assert refused.returncode == 1 and "proof bad" in refused.stdout
+    origin = f"audit_events/{chain_of(TENANT)}"
+    extended = ecmc("consistency", origin, str(CHECKPOINTED), *common)
+    assert extended.returncode == 0, extended.stderr
+    proof.write_text(extended.stdout)
+    checked = ecmc("check-proof", str(proof), "--public-key", str(keys / "public.key"))
+    assert checked.returncode == 0 and "extends" in checked.stdout, checked.stdout
+    bent = json.loads(extended.stdout)
+    bent["consistency"][0] = "00" * 32
+    proof.write_text(json.dumps(bent))
+    refused = ecmc("check-proof", str(proof), "--public-key", str(keys / "public.key"))
+    assert refused.returncode == 1 and "does not extend" in refused.stdout
     log.update(log.rows()[0], severity="CRITICAL")
     failed = ecmc("verify", *common, "--format", "json")
     assert failed.returncode == 1

@@ -105,6 +105,11 @@ def _checked_elsewhere(
 DELIBERATE: list[tuple[str, str, Reason]] = [
     (r"add_table: table (ecm_\w+)", "the runtime's own table (its migration adds it)", _always),
     (r"add_column: \w+ column ecm_xact", "a ledger's position column, the runtime's", _always),
+    (
+        r"add_column: \w+ column ecm_chain_(seq|digest)",
+        "a ledger's chain columns, the runtime's",
+        _always,
+    ),
     (r"add_index: index ix_\w+_position on \w+", "a ledger's position index", _always),
     (
         r"add_append_only_guard: .*",

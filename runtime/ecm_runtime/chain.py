@@ -14,11 +14,13 @@ chain and a digest that covers its whole envelope and the digest of the row befo
   leaf hash (merkle.py), so the same leaves build the Merkle tree a checkpoint signs, and
   `digest(0)` a genesis value naming the ledger and the chain, so a row copied into another
   chain does not verify there.
-- **Two writers never fork a chain.** A writer takes its chain's head row (the runtime's
-  `ecm_chain_heads`) with an upsert that locks it until the writer's transaction ends, so
-  the writers of one chain take their places one after another, and the writers of
-  different tenants never wait for each other. A write that inserts nothing (a retry) leaves
-  the head as it was.
+- **Two writers never fork a chain.** A writer moves its chain's head row (the runtime's
+  `ecm_chain_heads`) before it inserts its row, with an UPDATE that also locks the head until
+  the writer's transaction ends, so the writers of one chain take their places one after
+  another, and the writers of different tenants never wait for each other. A write that
+  inserts nothing (a retry) puts the head back; a transaction that rolls back takes its
+  move with it. The chain's throughput is one writer at a time: the price of one order per
+  tenant, which per-tenant chains keep from being the whole database's.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from ecm_contract import CHAIN_DIGEST_COLUMN, CHAIN_SEQ_COLUMN, POSITION_COLUMN, AuditColumn
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from ecm_runtime.canonical import canonical_json
 from ecm_runtime.facts import facts
 from ecm_runtime.merkle import leaf_hash
 from ecm_runtime.outcomes import metadata
+from ecm_runtime.prepared import Prepared
 
 ALGORITHM = "sha256"
 SYSTEM_CHAIN = "system"
@@ -49,6 +52,7 @@ HEADS = sa.Table(
     sa.Column("chain", sa.Text(), primary_key=True),
     sa.Column("seq", sa.BigInteger(), nullable=False),
     sa.Column("digest", sa.String(71), nullable=False),
+    sqlite_with_rowid=False,  # one b-tree, so a write dirties one page more, not two
     comment="The last row of each ledger's chain (ecm_runtime.chain): taken, and so locked, "
     "by each writer of the chain until its transaction ends.",
 )
@@ -98,8 +102,13 @@ def entry(columns: tuple[str, ...], row: Mapping[str, Any]) -> bytes:
     return canonical_json({name: _plain(row.get(name)) for name in columns}).encode()
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def _plain(value: object) -> object:
     """One spelling per value, however the driver hands it back."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
     if isinstance(value, bytes | memoryview):
@@ -113,47 +122,98 @@ def _plain(value: object) -> object:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    ledger: str
-    chain: str
+    """A chain's last row: its place and its digest."""
+
     seq: int
     digest: bytes
 
 
 class Chains:
-    """The chain heads of every ledger: taken before a row is inserted, advanced after."""
+    """The chain heads of every ledger, moved on as each row is stamped.
 
-    def __init__(self, insert: Callable[[sa.Table], Any]) -> None:
+    A writer moves its chain's head *before* it inserts the row, with an UPDATE conditioned
+    on the head it expects, which also locks the head until the writer's transaction ends:
+    one statement per row while this process's last view of the head is right (it wrote the
+    chain's last row). When it is not (another process wrote since, or a transaction of this
+    one rolled back), the writer takes the head as it stands, locked, and moves it then. An
+    insert that adds nothing (a retry) puts the head back."""
+
+    def __init__(self, insert: Callable[[sa.Table], Any], dialect: Dialect) -> None:
         statement = insert(HEADS)
-        self._take = statement.on_conflict_do_update(
+        take = statement.on_conflict_do_update(
             index_elements=[HEADS.c.ledger, HEADS.c.chain],
             set_={"seq": statement.excluded.seq + HEADS.c.seq},  # + 0: a lock, no change
         ).returning(HEADS.c.seq, HEADS.c.digest)
-        self._advance = (
-            HEADS.update()
-            .where(HEADS.c.ledger == sa.bindparam("l"), HEADS.c.chain == sa.bindparam("c"))
-            .values(seq=sa.bindparam("s"), digest=sa.bindparam("d"))
-        )
+        self._take = Prepared(take, dialect, ("ledger", "chain", "seq", "digest"))
+        at = (HEADS.c.ledger == sa.bindparam("l"), HEADS.c.chain == sa.bindparam("c"))
+        moved: dict[str, Any] = {"seq": sa.bindparam("s"), "digest": sa.bindparam("d")}
+        move = HEADS.update().where(*at).values(moved)
+        self._move = Prepared(move, dialect, ("l", "c", "s", "d"))
+        expected = (HEADS.c.seq == sa.bindparam("was_s"), HEADS.c.digest == sa.bindparam("was_d"))
+        move_from = HEADS.update().where(*at, *expected).values(moved)
+        self._move_from = Prepared(move_from, dialect, ("l", "c", "s", "d", "was_s", "was_d"))
+        self._known: dict[tuple[str, str], Head] = {}
+        """(ledger, chain) -> the head as this process last moved it: a guess, checked."""
         self._columns: dict[str, tuple[str, ...]] = {}
 
     def stamped(
         self, connection: Connection, table: sa.Table, row: Mapping[str, Any]
     ) -> tuple[dict[str, Any], Head]:
-        """The row with its place and digest in its chain, and the head it would make."""
+        """The row with its place and digest in its chain, the head moved on to it; and the
+        head it moved from (for `put_back`)."""
         tenant = facts(table).tenant_column
         chain = chain_of(row.get(tenant) if tenant else None)
-        start = {"ledger": table.name, "chain": chain, "seq": 0}
-        start["digest"] = spelled(genesis(table.name, chain))
-        seq, digest = connection.execute(self._take, start).one()
+        key = (table.name, chain)
         columns = self._columns.get(table.name)
         if columns is None:
             columns = self._columns[table.name] = entry_columns(table)
+        leaf = leaf_hash(entry(columns, row))
+        where = {"l": table.name, "c": chain}
+        before = self._known.get(key)
+        if before is not None:
+            after = Head(before.seq + 1, link(before.digest, leaf))
+            guessed = {**where, "was_s": before.seq, "was_d": spelled(before.digest)}
+            if _run(self._move_from, connection, {**guessed, **_values(after)}) != 1:
+                before = None
+        if before is None:
+            before = self._take_head(connection, table.name, chain)
+            after = Head(before.seq + 1, link(before.digest, leaf))
+            _run(self._move, connection, {**where, **_values(after)})
+        self._known[key] = after
+        stamped = {**row, CHAIN_SEQ_COLUMN: after.seq, CHAIN_DIGEST_COLUMN: spelled(after.digest)}
+        return stamped, before
+
+    def _take_head(self, connection: Connection, ledger: str, chain: str) -> Head:
+        start = {"ledger": ledger, "chain": chain, "seq": 0}
+        start["digest"] = spelled(genesis(ledger, chain))
+        cursor = self._take.execute(connection, start)
+        try:
+            seq, digest = cursor.fetchone()
+        finally:
+            cursor.close()
         previous = parsed(digest)
         if previous is None:
-            raise ValueError(f"the head of {table.name}'s chain {chain} is unreadable: {digest}")
-        new = link(previous, leaf_hash(entry(columns, row)))
-        stamped = {**row, CHAIN_SEQ_COLUMN: seq + 1, CHAIN_DIGEST_COLUMN: spelled(new)}
-        return stamped, Head(table.name, chain, seq + 1, new)
+            raise ValueError(f"the head of {ledger}'s chain {chain} is unreadable: {digest}")
+        return Head(int(seq), previous)
 
-    def advance(self, connection: Connection, head: Head) -> None:
-        values = {"l": head.ledger, "c": head.chain, "s": head.seq, "d": spelled(head.digest)}
-        connection.execute(self._advance, values)
+    def put_back(
+        self, connection: Connection, table: sa.Table, row: Mapping[str, Any], before: Head
+    ) -> None:
+        """The head as it was before `stamped` moved it: its row was not inserted."""
+        tenant = facts(table).tenant_column
+        chain = chain_of(row.get(tenant) if tenant else None)
+        _run(self._move, connection, {"l": table.name, "c": chain, **_values(before)})
+        self._known[(table.name, chain)] = before
+
+
+def _run(statement: Prepared, connection: Connection, values: Mapping[str, Any]) -> int:
+    """Run a statement that returns no rows; the rows it changed."""
+    cursor = statement.execute(connection, values)
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def _values(head: Head) -> dict[str, Any]:
+    return {"s": head.seq, "d": spelled(head.digest)}

@@ -257,9 +257,34 @@ def _proof(chain: Chain, index: int, directory: Path, verifier: Verifier) -> dic
     }
 
 
+def prove_consistency(
+    chains: Sequence[Chain], origin: str, old_size: int, directory: Path, verifier: Verifier
+) -> dict[str, Any]:
+    """A consistency proof (RFC 6962 §2.1.2) from a chain's checkpoint of `old_size` to its
+    latest: that the later tree head extends the earlier one, nothing in it rewritten."""
+    chain = next((c for c in chains if c.origin == origin), None)
+    new = latest(directory, verifier, origin)
+    paths = {int(p.stem): p for p in checkpoints.stored(directory, origin) if p.stem.isdigit()}
+    if chain is None or new is None or old_size not in paths:
+        raise LookupError(f"no checkpoints of {origin} at {old_size} and after it")
+    if merkle.root(chain.leaves[: new.size]) != new.root:
+        raise LookupError(f"{origin} does not match its checkpoint: run `ecmc audit verify`")
+    return {
+        "origin": origin,
+        "old": paths[old_size].read_text(encoding="utf-8"),
+        "new": checkpoints.path_of(directory, new).read_text(encoding="utf-8"),
+        "consistency": [
+            p.hex() for p in merkle.consistency_proof(chain.leaves[: new.size], old_size)
+        ],
+    }
+
+
 def check_proof(proof: Mapping[str, Any], verifier: Verifier) -> str | None:
     """What is wrong with a proof (None: it holds): its checkpoint is the key's, and its
-    entry is leaf `index` of that checkpoint's tree."""
+    entry is leaf `index` of that checkpoint's tree; or, for a consistency proof, both its
+    checkpoints are the key's and the later extends the earlier."""
+    if "consistency" in proof:
+        return _check_consistency(proof, verifier)
     try:
         note = str(proof["checkpoint"])
         found = checkpoints.opened(Path("checkpoint"), note, verifier)
@@ -300,3 +325,19 @@ def snapshot(url: str, tables: Sequence[sa.Table]) -> list[Chain]:
                 return read_chains(connection, tables)
     finally:
         engine.dispose()
+
+
+def _check_consistency(proof: Mapping[str, Any], verifier: Verifier) -> str | None:
+    try:
+        old = checkpoints.opened(Path("old"), str(proof["old"]), verifier)
+        new = checkpoints.opened(Path("new"), str(proof["new"]), verifier)
+        path = [bytes.fromhex(str(p)) for p in proof["consistency"]]
+    except CheckpointError as error:
+        return str(error)
+    except (KeyError, TypeError, ValueError) as error:
+        return f"not a proof: {error}"
+    if old.origin != new.origin:
+        return "its checkpoints are of two chains"
+    if not merkle.verify_consistency(old.size, new.size, old.root, new.root, path):
+        return f"the tree of {new.size} does not extend the checkpointed tree of {old.size}"
+    return None

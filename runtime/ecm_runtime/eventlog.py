@@ -65,12 +65,12 @@ class EventLog:
     def append(self, connection: Connection, row: Mapping[str, Any]) -> LedgerEvent | None:
         """Insert one event and project it, in the caller's transaction; None when a unique
         key of the ledger already holds it (the caller decides what a retry answers). The row
-        takes its place in its chain (chain.py), and the chain moves on only if it went in."""
-        stamped, head = self.chains.stamped(connection, self.table, row)
+        takes its place in its chain (chain.py); the chain stays as it was if it did not go in."""
+        stamped, before = self.chains.stamped(connection, self.table, row)
         sequence = self.storage.insert_new(connection, self.table, stamped)
         if sequence is None:
+            self.chains.put_back(connection, self.table, row, before)
             return None
-        self.chains.advance(connection, head)
         row = stamped
         event = LedgerEvent(self.table.name, int(sequence), {**row, self.sequence.name: sequence})
         self.projector.project(connection, self.table, event.row)

@@ -82,7 +82,7 @@ class Runtime:
         self.transactions = Transactions(engine, self.refusals)
         self.storage = Storage(self.metadata, engine.dialect, self.refusals, clock)
         self.projector = Projector(self.storage)
-        self.chains = Chains(self.storage.insert)
+        self.chains = Chains(self.storage.insert, engine.dialect)
         """The chain heads of every ledger (chain.py)."""
         self.logs = {
             table.name: EventLog(table, self.transactions, self.projector, self.chains)
@@ -96,14 +96,7 @@ class Runtime:
         self.operations = Operations(
             Parts(self.storage, self.audit, self.projector, self.logs, lifecycles, self.idempotency)
         )
-        self.handlers = Handlers(
-            self.capabilities,
-            self.storage,
-            self.audit,
-            self.idempotency,
-            self.transactions,
-            self.refusals,
-        )
+        self.handlers = self._handlers()
         """The team's code for handler capabilities (`rt.handlers.register(...)`)."""
         self.tools = ToolRunner(
             self,
@@ -121,6 +114,16 @@ class Runtime:
         _register_zero_setup(self.tools, self.capabilities.values(), clock)
         install_append_only(self.metadata)
         install_row_security(self.metadata)
+
+    def _handlers(self) -> Handlers:
+        return Handlers(
+            self.capabilities,
+            self.storage,
+            self.audit,
+            self.idempotency,
+            self.transactions,
+            self.refusals,
+        )
 
     def _dispatch(self) -> Dispatch:
         return Dispatch(

@@ -199,11 +199,35 @@ def prove(
     click.echo(json.dumps(proof, indent=2))
 
 
+@audit.command()
+@click.argument("origin")
+@click.argument("old_size", type=int)
+@_URL
+@_PUBLIC
+@_CHECKPOINTS
+@_PACKAGE
+def consistency(
+    origin: str, old_size: int, url: str, public_key: Path, directory: Path, package: str | None
+) -> None:
+    """Print a proof that a chain's latest checkpoint extends its checkpoint of OLD_SIZE rows
+    (ORIGIN as a checkpoint's first line says it: LEDGER/CHAIN)."""
+    from ecm_runtime.chain_check import prove_consistency
+    from ecm_runtime.checkpoints import load_verifier
+
+    verifier = _key(load_verifier, public_key)
+    try:
+        proof = prove_consistency(_chains(url, package), origin, old_size, directory, verifier)
+    except LookupError as error:
+        click.echo(f"ecmc: error: {error.args[0]}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    click.echo(json.dumps(proof, indent=2))
+
+
 @audit.command("check-proof")
 @click.argument("proof_file", type=click.Path(path_type=Path, dir_okay=False))
 @_PUBLIC
 def check_proof(proof_file: Path, public_key: Path) -> None:
-    """Check a proof from `ecmc audit prove` with the public key alone."""
+    """Check a proof from `ecmc audit prove` or `consistency` with the public key alone."""
     from ecm_runtime.chain_check import check_proof as check
     from ecm_runtime.checkpoints import load_verifier
 
@@ -216,4 +240,7 @@ def check_proof(proof_file: Path, public_key: Path) -> None:
     if problem is not None:
         click.echo(f"{proof_file}: error[proof bad]: {problem}")
         sys.exit(EXIT_FINDINGS)
+    if "consistency" in proof:
+        click.echo(f"ecmc: {proof_file}: {proof['origin']}'s later checkpoint extends the earlier")
+        return
     click.echo(f"ecmc: {proof_file}: leaf {proof['index']} of {proof['origin']} is checkpointed")
