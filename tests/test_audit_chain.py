@@ -179,6 +179,16 @@ def test_a_row_inserted_around_the_chain_is_found(log: Log) -> None:
     assert "row inserted" in kinds(log)
 
 
+def test_rows_from_before_the_chain_are_counted_and_not_covered(log: Log) -> None:
+    # A database older than its chains: rows numbered before the chain's first row.
+    copied = {k: v for k, v in log.rows()[2].items() if k != "event_id"}
+    unplaced = {CHAIN_SEQ_COLUMN: None, CHAIN_DIGEST_COLUMN: None}
+    log.insert({**copied, "event_id": -5, "idempotency_key": "older", **unplaced})
+    assert log.findings() == []
+    (chain,) = [c for c in log.chains() if c.name == chain_of(TENANT)]
+    assert chain.unchained == 1
+
+
 def test_two_rows_reordered_are_found(log: Log) -> None:
     first, second = log.rows()[1:3]
     # Their places in the log's order swapped: each takes the other's sequence number.
@@ -351,3 +361,20 @@ def test_the_application_role_appends_but_cannot_disable_a_guard_or_rewrite_a_ro
             log.rt.close()
             with sa.create_engine(url).begin() as connection:
                 connection.exec_driver_sql(f'DROP OWNED BY "{APP_ROLE}"')
+
+
+def test_writers_in_two_processes_take_turns_on_one_chain(log: Log) -> None:
+    # Each runtime's view of the head goes stale with every write of the other: the head is
+    # then taken as it stands, never guessed.
+    other = Runtime.open(log.url, create=False)
+    try:
+        ctx = [r.context(caller="SELENE_OS", tenant_id=TENANT) for r in (log.rt, other)]
+        for n in range(6):
+            rt = (log.rt, other)[n % 2]
+            payload = event(idempotency_key=f"turn-{n}", payload_min={"gate": f"t{n}"})
+            rt.invoke(ctx[n % 2], "PH1J_APPEND_AUDIT_EVENT", payload)
+            rt.invoke(ctx[n % 2], "PH1J_APPEND_AUDIT_EVENT", payload)  # a retry: no move
+    finally:
+        other.close()
+    assert log.findings() == []
+    assert len(log.rows()) == CHECKPOINTED + AFTER + 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
 import signal
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,27 @@ def capreq(variant_fields: dict[str, Any], key: str, capreq_id: str = "cr-1") ->
 
 STORY_OPERATIONS = ("tool_query", "transition")  # need a tool or a lifecycle story first
 DRAFT = {"requested_capability_id": "cap-x", "target_scope_ref": "scope-1", "justification": "j"}
+
+
+def race(call: Callable[[Any], object], payloads: list[Any]) -> list[str]:
+    """Each payload called in a thread of its own, all at once; each outcome: ok, or the
+    name of the error it raised."""
+    start, outcomes = threading.Barrier(len(payloads)), []
+
+    def one(payload: Any) -> None:
+        start.wait()
+        try:
+            call(payload)
+            outcomes.append("ok")
+        except Exception as error:  # the outcome under test
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=one, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 class RuntimeContract:
@@ -580,6 +602,19 @@ class RuntimeContract:
         rt.close()
 
     # --- lifecycle and projection -------------------------------------------------------
+
+    def test_concurrent_transitions_of_one_subject_take_turns(self, rt: Runtime) -> None:
+        # Eight first calls of one subject, each with its own key, at once: one creates it,
+        # the others find it made; then eight submits: one moves it, the others find it moved.
+        sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)
+        for capability, fields in (
+            ("PH1CAPREQ_CREATE_DRAFT_EXECUTE", DRAFT),
+            ("PH1CAPREQ_SUBMIT_FOR_APPROVAL_EXECUTE", {}),
+        ):
+            calls = [capreq(fields, f"{capability}-{n}") for n in range(8)]
+            outcomes = race(functools.partial(rt.invoke, sim, capability), calls)
+            assert sorted(outcomes) == ["TransitionInvalid"] * 7 + ["ok"], capability
+        assert self.count(rt, "capreq_ledger") == 2
 
     def test_capreq_lifecycle_follows_the_transition_table(self, rt: Runtime) -> None:
         sim = rt.context(caller="SELENE_OS_SIMULATION_EXECUTOR", tenant_id=TENANT)

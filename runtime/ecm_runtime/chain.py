@@ -183,6 +183,13 @@ class Chains:
         stamped = {**row, CHAIN_SEQ_COLUMN: after.seq, CHAIN_DIGEST_COLUMN: spelled(after.digest)}
         return stamped, before
 
+    def hold(self, connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
+        """Take the head of the row's chain, locked until the transaction ends, before the
+        row is decided on (a lifecycle's check): its `stamped` then moves it in one go."""
+        tenant = facts(table).tenant_column
+        chain = chain_of(row.get(tenant) if tenant else None)
+        self._known[(table.name, chain)] = self._take_head(connection, table.name, chain)
+
     def _take_head(self, connection: Connection, ledger: str, chain: str) -> Head:
         start = {"ledger": ledger, "chain": chain, "seq": 0}
         start["digest"] = spelled(genesis(ledger, chain))

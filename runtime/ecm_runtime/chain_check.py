@@ -59,6 +59,10 @@ class Chain:
     leaves: list[bytes] = field(default_factory=list)
     """The RFC 6962 leaf of each row's entry, recomputed from the row."""
     findings: list[Finding] = field(default_factory=list)
+    unchained: int = 0
+    """Rows from before the ledger was chained (a database older than its chains): every
+    one numbered before the chain's first row, so none can be a row slipped in since; they
+    are counted, and not covered."""
 
     @property
     def origin(self) -> str:
@@ -103,8 +107,14 @@ def _check_links(chain: Chain) -> None:
     sequence = facts(table).numbered
     previous, expected, last_sequence = genesis(table.name, chain.name), 1, None
     placed: list[Mapping[str, Any]] = []
+    chained = [r[sequence] for r in chain.rows if r.get(CHAIN_SEQ_COLUMN) is not None]
+    first = min(chained, default=None)
     for row in chain.rows:
         seq, stored = row.get(CHAIN_SEQ_COLUMN), parsed(row.get(CHAIN_DIGEST_COLUMN))
+        unplaced = seq is None and row.get(CHAIN_DIGEST_COLUMN) is None
+        if unplaced and (first is None or row[sequence] < first):
+            chain.unchained += 1
+            continue
         if seq is None or stored is None:
             chain.find(row, "row inserted", "it has no place in the chain: written around it")
             continue

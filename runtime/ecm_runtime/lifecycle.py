@@ -18,10 +18,9 @@ from ecm_contract.invariants import present
 from sqlalchemy.engine import Connection
 
 from ecm_runtime.catalog import CapabilitySpec
+from ecm_runtime.chain import Chains
 from ecm_runtime.errors import ContractViolation, TransitionInvalid
 from ecm_runtime.refusals import Refusals
-
-_SUBJECT_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 0))")
 
 
 class Lifecycles:
@@ -30,8 +29,9 @@ class Lifecycles:
         specs: Iterable[CapabilitySpec],
         tables: Mapping[str, sa.Table],
         refusals: Refusals,
+        chains: Chains,
     ) -> None:
-        self.tables, self.refusals = tables, refusals
+        self.tables, self.refusals, self.chains = tables, refusals, chains
         self.governing: dict[str, Lifecycle] = {
             spec.lifecycle.ledger: spec.lifecycle
             for spec in specs
@@ -77,15 +77,16 @@ class Lifecycles:
         return step
 
     def lock(self, connection: Connection, lifecycle: Lifecycle, row: Mapping[str, Any]) -> None:
-        """One transition per subject at a time on PostgreSQL, its first included, when no row
-        exists to lock yet. (SQLite needs nothing: its writers hold the database lock from
-        BEGIN.)"""
+        """One transition per subject at a time, its first included (when the subject has no
+        row to lock yet): the writer takes the head of its ledger's chain for the subject's
+        tenant (chain.py), a row lock every append to that chain takes anyway, held until
+        its transaction ends. A row lock, not an advisory one: it carries over to
+        distributed PostgreSQL engines. (SQLite needs nothing: its writers hold the database
+        lock from BEGIN.)"""
         if connection.dialect.name != "postgresql":
             return
-        current = self._current(lifecycle)
-        key = [c.name for c in current.primary_key.columns]
-        subject = "|".join([current.name, *(str(row.get(k)) for k in key)])
-        connection.execute(_SUBJECT_LOCK, {"subject": subject})
+        ledger = self.tables[present(lifecycle.ledger, f"lifecycle {lifecycle.name}'s ledger")]
+        self.chains.hold(connection, ledger, row)
 
     def check(
         self,

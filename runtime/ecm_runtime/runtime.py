@@ -90,7 +90,8 @@ class Runtime:
         }
         """Every ledger's event log: the one way rows enter a ledger."""
         self.audit = self._audit_log()
-        lifecycles = Lifecycles(self.capabilities.values(), self.metadata.tables, self.refusals)
+        tables = self.metadata.tables
+        lifecycles = Lifecycles(self.capabilities.values(), tables, self.refusals, self.chains)
         self.lifecycles = lifecycles
         self.idempotency = Idempotency(self.storage.insert, self.refusals, clock, self.transactions)
         self.operations = Operations(

@@ -146,7 +146,9 @@ def verify(url: str, public_key: Path, directory: Path, package: str | None, fmt
     chains = _chains(url, package)
     findings = [f for c in chains for f in c.findings]
     findings += check_checkpoints(chains, directory, verifier)
-    _report(findings, fmt, rows=sum(len(c.rows) for c in chains), chains=len(chains))
+    unchained = sum(c.unchained for c in chains)
+    counts = {"rows": sum(len(c.rows) for c in chains), "chains": len(chains)}
+    _report(findings, fmt, **counts, unchained=unchained)
     sys.exit(EXIT_FINDINGS if findings else EXIT_CLEAN)
 
 
@@ -159,6 +161,11 @@ def _report(findings: list[Finding], fmt: str, **counts: int) -> None:
     if counts:
         verdict = f"{len(findings)} finding(s)" if findings else "verified"
         click.echo(f"ecmc: {counts['chains']} chain(s), {counts['rows']} row(s): {verdict}")
+        if counts.get("unchained"):
+            click.echo(
+                f"ecmc: {counts['unchained']} row(s) predate their ledger's chain and are not "
+                "covered by it"
+            )
 
 
 @audit.command()
