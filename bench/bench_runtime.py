@@ -1,8 +1,10 @@
 """Runtime write cost against a hand-written insert of the same rows (DESIGN §9).
 
-Run by hand: `python bench/bench_runtime.py [--url URL] [--n N] [--rounds R]`. Each PH1.D
-commit through the runtime validates its input, checks caller and tenant, and inserts one
-audit row with its BLAKE3 digest under the idempotency key; the baseline inserts the same rows
+Run by hand: `python bench/bench_runtime.py [--url URL] [--n N] [--rounds R]`; with a
+PostgreSQL `--url` and `--clients 1 8`, the multi-process comparison of bench/clients.py.
+Each PH1.D commit through the runtime validates its input, checks caller and tenant, and
+inserts one audit row with its BLAKE3 digest under the idempotency key (chained: chain.py);
+the baseline inserts the same rows
 with SQLAlchemy Core, one transaction per row, on the same database (checked once: its row
 reads back as the runtime's); on SQLite, the eventsourcing library saves as many single-event
 aggregates holding the same decision record to a file in the same run (the peer). The writers
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from ecm_contract import CHAIN_DIGEST_COLUMN, CHAIN_SEQ_COLUMN
 from ecm_runtime import Runtime
 from ecm_runtime.canonical import digest
 
@@ -64,7 +67,21 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="+",
+        help="PostgreSQL (--url): client process counts to compare the runtime, the raw "
+        "floor and eventsourcing at (bench/clients.py)",
+    )
     args = parser.parse_args()
+    if args.clients:
+        from clients import run
+
+        if not args.url:
+            parser.error("--clients needs a PostgreSQL --url")
+        run(args.url, args.clients, args.n)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         rt = Runtime.open(url)
@@ -178,7 +195,8 @@ def same_rows(rt: Runtime, core: Writer) -> None:
         mine = audit.c.created_at == payload(number)["now"]
         query = sa.select(audit).where(mine).order_by(audit.c.event_id)
         ours, theirs = (dict(r) for r in connection.execute(query).mappings())
-    for differs in ("event_id", "idempotency_key"):
+    # The floor writes no chain: that is the runtime's (bench/bench_chain.py measures it).
+    for differs in ("event_id", "idempotency_key", CHAIN_SEQ_COLUMN, CHAIN_DIGEST_COLUMN):
         del ours[differs], theirs[differs]
     assert ours == theirs, f"the Core baseline writes another row: {ours} != {theirs}"
 
