@@ -100,7 +100,7 @@ def _eventsourcing(url: str, index: int, n: int, go: Any) -> float:
         POSTGRES_USER=parts.username or "postgres",
         POSTGRES_PASSWORD=parts.password or "",
         POSTGRES_SCHEMA=schema.removeprefix("search_path="),
-        CREATE_TABLE="y",
+        CREATE_TABLE="y" if index < 0 else "n",  # made once, not by every client at once
     )
     app: Application[Any] = Application()
     records = [decision(k) for k in range(n)]
@@ -160,7 +160,9 @@ def run(url: str, clients: list[int], n: int) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql(FLOOR)
     engine.dispose()
-    rate("eventsourcing", url, 1, 1)  # its tables and functions, made once, not by 8 at once
+    made = multiprocessing.get_context("spawn").Event()
+    made.set()
+    _eventsourcing(url, -1, 1, made)  # its tables and functions, here, before any client
     for count in clients:
         print(f"PostgreSQL, {count} client process(es), {n} writes each:")
         found: dict[str, float | str] = {name: rate(name, url, count, n) for name in WRITERS}

@@ -16,11 +16,12 @@ chain and a digest that covers its whole envelope and the digest of the row befo
   chain does not verify there.
 - **Two writers never fork a chain.** A writer moves its chain's head row (the runtime's
   `ecm_chain_heads`) before it inserts its row, with an UPDATE that also locks the head until
-  the writer's transaction ends, so the writers of one chain take their places one after
-  another, and the writers of different tenants never wait for each other. A write that
-  inserts nothing (a retry) puts the head back; a transaction that rolls back takes its
-  move with it. The chain's throughput is one writer at a time: the price of one order per
-  tenant, which per-tenant chains keep from being the whole database's.
+  the writer's transaction ends (on PostgreSQL the UPDATE links the digest itself), so the
+  writers of one chain take their places one after another, and the writers of different
+  tenants never wait for each other. A write that inserts nothing (a retry) puts the head
+  back; a transaction that rolls back takes its move with it. A chain takes one writer at
+  a time: the price of one order per tenant, which per-tenant chains keep from being the
+  whole database's.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from ecm_contract import CHAIN_DIGEST_COLUMN, CHAIN_SEQ_COLUMN, POSITION_COLUMN, AuditColumn
+from ecm_contract.invariants import BrokenInvariant, present
 from sqlalchemy.engine import Connection, Dialect
 
 from ecm_runtime.canonical import canonical_json
@@ -131,12 +133,13 @@ class Head:
 class Chains:
     """The chain heads of every ledger, moved on as each row is stamped.
 
-    A writer moves its chain's head *before* it inserts the row, with an UPDATE conditioned
-    on the head it expects, which also locks the head until the writer's transaction ends:
-    one statement per row while this process's last view of the head is right (it wrote the
-    chain's last row). When it is not (another process wrote since, or a transaction of this
-    one rolled back), the writer takes the head as it stands, locked, and moves it then. An
-    insert that adds nothing (a retry) puts the head back."""
+    A writer moves its chain's head *before* it inserts the row, with an UPDATE that also
+    locks the head until the writer's transaction ends. On PostgreSQL the UPDATE links the
+    digest in SQL: one statement, whoever moved the head last. Elsewhere it is conditioned on
+    the head this process last saw (one statement while that view is right); when it is not
+    (another process wrote since, or a transaction rolled back), the writer takes the head as
+    it stands, locked, and moves it then. An insert that adds nothing (a retry) puts the head
+    back."""
 
     def __init__(self, insert: Callable[[sa.Table], Any], dialect: Dialect) -> None:
         statement = insert(HEADS)
@@ -152,6 +155,13 @@ class Chains:
         expected = (HEADS.c.seq == sa.bindparam("was_s"), HEADS.c.digest == sa.bindparam("was_d"))
         move_from = HEADS.update().where(*at, *expected).values(moved)
         self._move_from = Prepared(move_from, dialect, ("l", "c", "s", "d", "was_s", "was_d"))
+        self._linked = (
+            Prepared(_LINK_IN_SQL, dialect, ("l", "c", "leaf"))
+            if dialect.name == "postgresql"
+            else None
+        )
+        """PostgreSQL moves the head in one statement whatever moved it last: it links the
+        digest itself (its sha256() is SHA-256), under the head's row lock."""
         self._known: dict[tuple[str, str], Head] = {}
         """(ledger, chain) -> the head as this process last moved it: a guess, checked."""
         self._columns: dict[str, tuple[str, ...]] = {}
@@ -163,25 +173,35 @@ class Chains:
         head it moved from (for `put_back`)."""
         tenant = facts(table).tenant_column
         chain = chain_of(row.get(tenant) if tenant else None)
-        key = (table.name, chain)
         columns = self._columns.get(table.name)
         if columns is None:
             columns = self._columns[table.name] = entry_columns(table)
         leaf = leaf_hash(entry(columns, row))
-        where = {"l": table.name, "c": chain}
+        if self._linked is not None:
+            before, after = self._link_in_sql(connection, table.name, chain, leaf)
+        else:
+            before, after = self._link_here(connection, table.name, chain, leaf)
+        stamped = {**row, CHAIN_SEQ_COLUMN: after.seq, CHAIN_DIGEST_COLUMN: spelled(after.digest)}
+        return stamped, before
+
+    def _link_here(
+        self, connection: Connection, ledger: str, chain: str, leaf: bytes
+    ) -> tuple[Head, Head]:
+        """The head moved by a digest linked here: one statement when this process's view
+        of the head is right, else the head taken as it stands, then moved."""
+        where, key = {"l": ledger, "c": chain}, (ledger, chain)
         before = self._known.get(key)
         if before is not None:
             after = Head(before.seq + 1, link(before.digest, leaf))
             guessed = {**where, "was_s": before.seq, "was_d": spelled(before.digest)}
-            if _run(self._move_from, connection, {**guessed, **_values(after)}) != 1:
-                before = None
-        if before is None:
-            before = self._take_head(connection, table.name, chain)
-            after = Head(before.seq + 1, link(before.digest, leaf))
-            _run(self._move, connection, {**where, **_values(after)})
+            if _run(self._move_from, connection, {**guessed, **_values(after)}) == 1:
+                self._known[key] = after
+                return before, after
+        before = self._take_head(connection, ledger, chain)
+        after = Head(before.seq + 1, link(before.digest, leaf))
+        _run(self._move, connection, {**where, **_values(after)})
         self._known[key] = after
-        stamped = {**row, CHAIN_SEQ_COLUMN: after.seq, CHAIN_DIGEST_COLUMN: spelled(after.digest)}
-        return stamped, before
+        return before, after
 
     def hold(self, connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
         """Take the head of the row's chain, locked until the transaction ends, before the
@@ -189,6 +209,22 @@ class Chains:
         tenant = facts(table).tenant_column
         chain = chain_of(row.get(tenant) if tenant else None)
         self._known[(table.name, chain)] = self._take_head(connection, table.name, chain)
+
+    def _link_in_sql(
+        self, connection: Connection, ledger: str, chain: str, leaf: bytes
+    ) -> tuple[Head, Head]:
+        linked = present(self._linked, "PostgreSQL's linking statement")
+        for _ in range(2):  # the second time, after the chain's head is made
+            cursor = linked.execute(connection, {"l": ledger, "c": chain, "leaf": leaf})
+            try:
+                found = cursor.fetchone()
+            finally:
+                cursor.close()
+            if found is not None:
+                seq, digest, old = found
+                return Head(int(seq) - 1, _read(old)), Head(int(seq), _read(digest))
+            self._take_head(connection, ledger, chain)
+        raise BrokenInvariant(f"the head of {ledger}'s chain {chain} cannot be moved")
 
     def _take_head(self, connection: Connection, ledger: str, chain: str) -> Head:
         start = {"ledger": ledger, "chain": chain, "seq": 0}
@@ -211,6 +247,23 @@ class Chains:
         chain = chain_of(row.get(tenant) if tenant else None)
         _run(self._move, connection, {"l": table.name, "c": chain, **_values(before)})
         self._known[(table.name, chain)] = before
+
+
+_LINK_IN_SQL = sa.text(
+    "UPDATE ecm_chain_heads AS h SET seq = h.seq + 1, digest = 'sha256:' || "
+    "encode(sha256(decode(substr(o.digest, 8), 'hex') || :leaf), 'hex') "
+    "FROM (SELECT ledger, chain, digest FROM ecm_chain_heads "
+    "WHERE ledger = :l AND chain = :c FOR UPDATE) AS o "
+    "WHERE h.ledger = o.ledger AND h.chain = o.chain RETURNING h.seq, h.digest, o.digest"
+).bindparams(sa.bindparam("leaf", type_=sa.LargeBinary()))
+"""digest(n) = SHA-256(digest(n-1) || leaf), as `link` computes it, in one statement."""
+
+
+def _read(spelling: object) -> bytes:
+    digest = parsed(spelling)
+    if digest is None:
+        raise BrokenInvariant(f"a chain head's digest is unreadable: {spelling!r}")
+    return digest
 
 
 def _run(statement: Prepared, connection: Connection, values: Mapping[str, Any]) -> int:
