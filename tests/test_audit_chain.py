@@ -378,3 +378,23 @@ def test_writers_in_two_processes_take_turns_on_one_chain(log: Log) -> None:
         other.close()
     assert log.findings() == []
     assert len(log.rows()) == CHECKPOINTED + AFTER + 6
+
+
+def test_an_edit_past_the_triggers_by_replica_mode_is_found(tmp_path: Path) -> None:
+    # A superuser's session_replication_role = replica switches the guards off without a
+    # trace in the schema (verify_schema sees nothing); the chain still tells.
+    from storage import postgres_url
+
+    for url in postgres_url():
+        log = Log(url, tmp_path)
+        try:
+            with log.rt.engine.begin() as connection:
+                connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                table = log.table
+                row = log.rows()[1]
+                where = table.c.event_id == row["event_id"]
+                connection.execute(table.update().where(where).values(reason_code="J_FORGED"))
+            assert log.rt.verify_schema() == []
+            assert {"row altered", "checkpoint mismatch"} <= kinds(log)
+        finally:
+            log.rt.close()

@@ -136,7 +136,14 @@ def checkpoint(url: str, signing_key: Path, directory: Path, package: str | None
 @_PUBLIC
 @_CHECKPOINTS
 @_PACKAGE
-@click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="One located line per finding, or a JSON object of findings and counts.",
+)
 def verify(url: str, public_key: Path, directory: Path, package: str | None, fmt: str) -> None:
     """Check every chain row by row, and against every checkpoint."""
     from ecm_runtime.chain_check import check_checkpoints
