@@ -171,8 +171,7 @@ class Chains:
     ) -> tuple[dict[str, Any], Head]:
         """The row with its place and digest in its chain, the head moved on to it; and the
         head it moved from (for `put_back`)."""
-        tenant = facts(table).tenant_column
-        chain = chain_of(row.get(tenant) if tenant else None)
+        chain = _chain(table, row)
         columns = self._columns.get(table.name)
         if columns is None:
             columns = self._columns[table.name] = entry_columns(table)
@@ -206,8 +205,7 @@ class Chains:
     def hold(self, connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
         """Take the head of the row's chain, locked until the transaction ends, before the
         row is decided on (a lifecycle's check): its `stamped` then moves it in one go."""
-        tenant = facts(table).tenant_column
-        chain = chain_of(row.get(tenant) if tenant else None)
+        chain = _chain(table, row)
         self._known[(table.name, chain)] = self._take_head(connection, table.name, chain)
 
     def _link_in_sql(
@@ -234,17 +232,13 @@ class Chains:
             seq, digest = cursor.fetchone()
         finally:
             cursor.close()
-        previous = parsed(digest)
-        if previous is None:
-            raise ValueError(f"the head of {ledger}'s chain {chain} is unreadable: {digest}")
-        return Head(int(seq), previous)
+        return Head(int(seq), _read(digest))
 
     def put_back(
         self, connection: Connection, table: sa.Table, row: Mapping[str, Any], before: Head
     ) -> None:
         """The head as it was before `stamped` moved it: its row was not inserted."""
-        tenant = facts(table).tenant_column
-        chain = chain_of(row.get(tenant) if tenant else None)
+        chain = _chain(table, row)
         _run(self._move, connection, {"l": table.name, "c": chain, **_values(before)})
         self._known[(table.name, chain)] = before
 
@@ -257,6 +251,12 @@ _LINK_IN_SQL = sa.text(
     "WHERE h.ledger = o.ledger AND h.chain = o.chain RETURNING h.seq, h.digest, o.digest"
 ).bindparams(sa.bindparam("leaf", type_=sa.LargeBinary()))
 """digest(n) = SHA-256(digest(n-1) || leaf), as `link` computes it, in one statement."""
+
+
+def _chain(table: sa.Table, row: Mapping[str, Any]) -> str:
+    """The chain a ledger row belongs to: its tenant's."""
+    tenant = facts(table).tenant_column
+    return chain_of(row.get(tenant) if tenant else None)
 
 
 def _read(spelling: object) -> bytes:
